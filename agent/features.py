@@ -1,0 +1,164 @@
+"""Observation features: planes float32 (C, S, S) and a global vector float32 (G,).
+
+Everything is from the acting player's point of view ("ours" / "theirs"); cells are indexed
+``[x, y]`` like the engine's boards; S = ``env_cfg.map_size`` (16, 32, 48 or 64). Values are
+scaled to roughly [0, 1] by the constants named below (from ``EnvConfig``).
+
+Planes (C = 32):
+
+====  ======================  ==========================================================
+ch    name                    meaning / normalisation
+====  ======================  ==========================================================
+0     ice                     1 where ice
+1     ore                     1 where ore
+2     rubble                  rubble / MAX_RUBBLE
+3     lichen                  lichen / MAX_LICHEN_PER_TILE
+4     lichen_ours             1 where the lichen strain is one of our factories
+5     lichen_theirs           1 where the strain is one of theirs
+6     factory_ours            1 on the 3x3 tiles of our factories
+7     factory_theirs          1 on their factories' tiles
+8     factory_center_ours     1 on our factory centers (where the factory action lives)
+9     factory_center_theirs   1 on theirs
+10    light_ours              1 where our LIGHT robot stands
+11    heavy_ours              1 where our HEAVY robot stands
+12    light_theirs            their LIGHT
+13    heavy_theirs            their HEAVY
+14    robot_power             robot power / its BATTERY_CAPACITY (either team)
+15    robot_ice               robot ice / its CARGO_SPACE
+16    robot_ore               robot ore / CARGO_SPACE
+17    robot_water             robot water / CARGO_SPACE
+18    robot_metal             robot metal / CARGO_SPACE
+19    robot_queue_empty       1 where a robot (either team) has an empty action queue
+20    robot_queue_move        1 where a robot's queue head is a move
+21    robot_queue_dig         1 where it is a dig
+22    robot_queue_other       1 where it is transfer, pickup, self-destruct or recharge
+23    factory_power           factory power / 3000, on all 9 tiles (either team)
+24    factory_ice             factory ice / 1000
+25    factory_ore             factory ore / 1000
+26    factory_water           factory water / 1000
+27    factory_metal           factory metal / 1000
+28    valid_spawn             valid_spawns_mask (placement phase; 0 afterwards)
+29    is_day                  1 during day (constant plane)
+30    turn                    real_env_steps / max_episode_length (constant plane)
+31    on_map                  1 (lets convolutions see the map edge through zero padding)
+====  ======================  ==========================================================
+
+Global vector (G = 12): turn fraction, day flag, cycle phase (step % CYCLE_LENGTH / CYCLE_LENGTH),
+factories ours / 10, theirs / 10, robots ours / 100, theirs / 100, our total factory water / 1000,
+our total metal / 1000, our lichen / 10000, their lichen / 10000, map_size / 64.
+
+Only the standard library and numpy are used (this runs on Kaggle).
+"""
+
+import numpy as np
+
+PLANE_NAMES = (
+    "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
+    "factory_theirs", "factory_center_ours", "factory_center_theirs", "light_ours", "heavy_ours",
+    "light_theirs", "heavy_theirs", "robot_power", "robot_ice", "robot_ore", "robot_water",
+    "robot_metal", "robot_queue_empty", "robot_queue_move", "robot_queue_dig",
+    "robot_queue_other", "factory_power", "factory_ice", "factory_ore", "factory_water",
+    "factory_metal", "valid_spawn", "is_day", "turn", "on_map",
+)
+GLOBAL_NAMES = (
+    "turn", "is_day", "cycle_phase", "factories_ours", "factories_theirs", "robots_ours",
+    "robots_theirs", "water_ours", "metal_ours", "lichen_ours", "lichen_theirs", "map_size",
+)
+NUM_PLANES = len(PLANE_NAMES)
+NUM_GLOBALS = len(GLOBAL_NAMES)
+P = {name: i for i, name in enumerate(PLANE_NAMES)}
+
+_FACTORY_SCALE = np.array([1000.0, 1000.0, 1000.0, 1000.0])
+
+
+def _fill_3x3(plane, centers, values):
+    """Write ``values`` (N,) onto the 3x3 around each center (N, 2) of a (S, S) plane."""
+    if len(centers) == 0:
+        return
+    S = plane.shape[0]
+    for dx in (-1, 0, 1):
+        for dy in (-1, 0, 1):
+            x = centers[:, 0] + dx
+            y = centers[:, 1] + dy
+            ok = (x >= 0) & (y >= 0) & (x < S) & (y < S)
+            plane[x[ok], y[ok]] = values[ok]
+
+
+def encode(state, out=None):
+    """Feature planes and global vector of ``state`` for ``state.player``.
+
+    Args:
+        state (agent.obs.GameState): any phase.
+        out (np.ndarray | None): optional float32 (C, S, S) buffer to fill (avoids allocation).
+
+    Returns:
+        (planes, globals): float32 (32, S, S) and float32 (12,); see the module table.
+
+    Raises:
+        ValueError: ``out`` has the wrong shape.
+    """
+    cfg = state.cfg
+    S = cfg.map_size
+    b = state.board
+    if out is None:
+        planes = np.zeros((NUM_PLANES, S, S), np.float32)
+    else:
+        if out.shape != (NUM_PLANES, S, S):
+            raise ValueError(f"out has shape {out.shape}, expected {(NUM_PLANES, S, S)}")
+        planes = out
+        planes.fill(0.0)
+    planes[P["ice"]] = b["ice"] > 0
+    planes[P["ore"]] = b["ore"] > 0
+    planes[P["rubble"]] = b["rubble"] * (1.0 / cfg.MAX_RUBBLE)
+    planes[P["lichen"]] = b["lichen"] * (1.0 / cfg.MAX_LICHEN_PER_TILE)
+    strains = b["lichen_strains"]
+    my_strains = np.asarray(state.teams.get(state.player, {}).get("factory_strains", []), np.int64)
+    opp_strains = np.asarray(state.teams.get(state.opponent, {}).get("factory_strains", []), np.int64)
+    planes[P["lichen_ours"]] = np.isin(strains, my_strains) & (strains >= 0)
+    planes[P["lichen_theirs"]] = np.isin(strains, opp_strains) & (strains >= 0)
+    for side, fa in (("ours", state.my_factories), ("theirs", state.opp_factories)):
+        if len(fa):
+            _fill_3x3(planes[P["factory_" + side]], fa.pos, np.ones(len(fa), np.float32))
+            planes[P["factory_center_" + side], fa.pos[:, 0], fa.pos[:, 1]] = 1.0
+            _fill_3x3(planes[P["factory_power"]], fa.pos, fa.power / 3000.0)
+            for j, name in enumerate(("factory_ice", "factory_ore", "factory_water", "factory_metal")):
+                _fill_3x3(planes[P[name]], fa.pos, fa.cargo[:, j] / _FACTORY_SCALE[j])
+    for side, u in (("ours", state.my_units), ("theirs", state.opp_units)):
+        if len(u) == 0:
+            continue
+        x, y = u.pos[:, 0], u.pos[:, 1]
+        h = u.heavy.astype(np.int64)
+        planes[P["light_" + side], x[~u.heavy], y[~u.heavy]] = 1.0
+        planes[P["heavy_" + side], x[u.heavy], y[u.heavy]] = 1.0
+        planes[P["robot_power"], x, y] = u.power / cfg.robot["BATTERY_CAPACITY"][h]
+        cap = cfg.robot["CARGO_SPACE"][h]
+        for j, name in enumerate(("robot_ice", "robot_ore", "robot_water", "robot_metal")):
+            planes[P[name], x, y] = u.cargo[:, j] / cap
+        head = u.head[:, 0]
+        planes[P["robot_queue_empty"], x, y] = u.queue_len == 0
+        planes[P["robot_queue_move"], x, y] = head == 0
+        planes[P["robot_queue_dig"], x, y] = head == 3
+        planes[P["robot_queue_other"], x, y] = (u.queue_len > 0) & (head != 0) & (head != 3)
+    if state.real_env_steps < 0:
+        planes[P["valid_spawn"]] = b["valid_spawns_mask"]
+    t = max(state.real_env_steps, 0)
+    day = float(state.is_day(t))
+    planes[P["is_day"]] = day
+    planes[P["turn"]] = t / cfg.max_episode_length
+    planes[P["on_map"]] = 1.0
+    lichen = b["lichen"]
+    glob = np.array([
+        t / cfg.max_episode_length,
+        day,
+        (t % cfg.CYCLE_LENGTH) / cfg.CYCLE_LENGTH,
+        len(state.my_factories) / 10.0,
+        len(state.opp_factories) / 10.0,
+        len(state.my_units) / 100.0,
+        len(state.opp_units) / 100.0,
+        state.my_factories.cargo[:, 2].sum() / 1000.0 if len(state.my_factories) else 0.0,
+        state.my_factories.cargo[:, 3].sum() / 1000.0 if len(state.my_factories) else 0.0,
+        lichen[np.isin(strains, my_strains) & (strains >= 0)].sum() / 10000.0,
+        lichen[np.isin(strains, opp_strains) & (strains >= 0)].sum() / 10000.0,
+        S / 64.0,
+    ], np.float32)
+    return planes, glob

@@ -1,0 +1,272 @@
+"""Per-cell validity masks over the map-shaped action head (see :mod:`agent.actions`).
+
+``action_masks(state)`` returns bool (S, S, A), A = 34. A True entry is a choice the engine will
+accept this turn; every rule below is written from the engine code that enforces it, so a policy
+that samples only unmasked choices never sends an action that
+``luxai_s2.actions.validate_actions`` rejects, never has a queue update skipped for lack of power,
+and never has a factory watering refused at execution.
+
+Rules (``Q`` = ``ACTION_QUEUE_POWER_COST``: LIGHT 1, HEAVY 10; ``P`` = the robot's power; any
+choice other than keep replaces the action queue and costs ``Q`` first, ``env.step`` "if unit does
+not have more than ACTION_QUEUE_POWER_COST power, we skip updating the action queue", and the
+power checks in ``validate_actions`` then see ``P - Q``):
+
+======================  ====================================================================  ====================================
+choice                  allowed when                                                          source
+======================  ====================================================================  ====================================
+any but keep            ``P >= Q``                                                            ``LuxAI_S2.step`` queue update
+keep                    queue empty, or its head is valid without paying ``Q``                ``validate_actions`` on the head
+move dir d              target on the map; not an opponent factory tile;                      ``validate_actions`` move branch,
+                        ``P - Q >= floor(MOVE_COST + RUBBLE_MOVEMENT_COST x rubble[target])``  ``Unit.move_power_cost``
+transfer dir d          target on the map; (useful) our factory or our robot is there         ``validate_actions`` transfer branch
+                        (center: only onto our factory)
+transfer resource r     (useful) the robot holds r (power: ``P - Q > 0``)                     ``Unit.sub_resource``
+pickup                  on a factory tile (always ours: robots cannot enter opponent ones)   ``validate_actions`` pickup branch
+pickup resource r       (useful) factory stock of r > 0 and free cargo / battery for it       ``Factory.sub_resource``
+dig                     not on a factory tile; ``P - Q >= DIG_COST``; (useful) the tile       ``validate_actions`` dig branch,
+                        has rubble, lichen, ice or ore                                        ``LuxAI_S2._handle_dig_actions``
+self_destruct           ``P - Q >= SELF_DESTRUCT_COST``                                       ``validate_actions``
+recharge                always (after ``P >= Q``)                                             ``validate_actions``
+factory build LIGHT /   ``metal >= METAL_COST`` and ``power >= POWER_COST`` of that type      ``validate_actions`` factory_build
+HEAVY
+factory water           ``water >=`` an upper bound of the watering cost (below)              ``validate_actions`` factory_water,
+                                                                                              ``_handle_factory_water_actions``
+======================  ====================================================================  ====================================
+
+"(useful)" rules are not engine checks: they remove choices the engine accepts but that only
+waste (a transfer into empty ground destroys the cargo, a dig on bare ground costs power for
+nothing).
+
+**Watering cost.** The engine prices watering at ``ceil(|grow| / LICHEN_WATERING_COST_FACTOR)``
+where ``grow`` is the set ``Factory.cache_water_info`` computed *mid-step of the previous turn*
+(checked in ``validate_actions``) and again mid-step of this turn (checked in
+``_handle_factory_water_actions``). Neither board is observed exactly, so we bound ``|grow|``:
+``compute_water_info`` only expands from a tile with lichen >= MIN_LICHEN_TO_SPREAD or with the
+factory's own strain, and lichen and strains only shrink between an observation and the next
+mid-step (digs, collisions), while the forbidden tiles (rubble, ice, ore, factories) are the same
+except where a robot may dig rubble away. A flood fill from the 12 cells around the factory that
+expands from every such tile of the earlier board is therefore a superset of ``grow``; we take the
+larger of the two bounds (previous observation's lichen for the validate-time cache, this
+observation's for the execution-time one, with rubble a robot could clear this turn counted as
+open).
+
+If a robot cannot pay ``Q`` and its queue head is invalid, no choice is valid; keep is then forced
+(the engine will reject that queued action whatever we send). Our decode never leaves such a head
+(it sends one-shot actions), so this happens only for queues set by another controller.
+
+Cells without our robot have an all-False robot mask; cells without our factory center an
+all-False factory mask; the distribution treats an all-False component as absent.
+"""
+
+import numpy as np
+
+from agent.actions import (
+    C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
+    MOVE, NUM_LOGITS, PICKUP, RECHARGE, SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER,
+    _factory_stock_at, component_slice,
+)
+
+# The 12 cells around a factory's 3x3 from which the engine's lichen flood fill starts
+# (Factory.cache_water_info).
+WATER_INIT_DELTAS = np.array([
+    [0, -2], [-1, -2], [1, -2], [0, 2], [-1, 2], [1, 2],
+    [2, 0], [2, -1], [2, 1], [-2, 0], [-2, -1], [-2, 1],
+], dtype=np.int64)
+
+
+def _dilate4(a):
+    """4-neighbourhood dilation of a bool (S, S) array (no wrap-around)."""
+    out = a.copy()
+    out[1:, :] |= a[:-1, :]
+    out[:-1, :] |= a[1:, :]
+    out[:, 1:] |= a[:, :-1]
+    out[:, :-1] |= a[:, 1:]
+    return out
+
+
+def water_reach_bound(start, open_, expandable):
+    """Number of cells an upper-bounded lichen flood fill can reach.
+
+    Args:
+        start (np.ndarray): bool (S, S), the seed cells (in-bounds init ring).
+        open_ (np.ndarray): bool (S, S), cells that are not forbidden (no rubble, ice, ore or factory).
+        expandable (np.ndarray): bool (S, S), cells whose neighbours the fill may enter.
+
+    Returns:
+        int: ``|R|`` where R is the smallest set with ``start & open_ ⊆ R`` and
+        ``dilate4(R & expandable) & open_ ⊆ R``.
+    """
+    reach = start & open_
+    while True:
+        grown = (_dilate4(reach & expandable) & open_) | reach
+        if grown.sum() == reach.sum():
+            return int(reach.sum())
+        reach = grown
+
+
+def water_cost_bound(state, occupancy=None):
+    """Upper bound of each of our factories' lichen-watering cost this turn.
+
+    Args:
+        state (agent.obs.GameState): current state (needs ``prev_lichen``/``prev_lichen_strains``).
+        occupancy (np.ndarray | None): int64 (S, S) factory occupancy, computed if omitted.
+
+    Returns:
+        np.ndarray: int64 (F,), water units, in ``state.my_factories`` order.
+
+    Source: ``Factory.cache_water_info``, ``compute_water_info``, ``Factory.water_cost``.
+    """
+    f = state.my_factories
+    if len(f) == 0:
+        return np.zeros(0, np.int64)
+    cfg = state.cfg
+    b = state.board
+    S = cfg.map_size
+    occ = state.factory_occupancy() if occupancy is None else occupancy
+    forbidden = (b["rubble"] > 0) | (occ != -1) | (b["ice"] > 0) | (b["ore"] > 0)
+    # rubble a robot standing on it could dig away this turn (before the execution-time cache)
+    clearable = np.zeros((S, S), bool)
+    for units in (state.my_units, state.opp_units):
+        if len(units):
+            x, y = units.pos[:, 0], units.pos[:, 1]
+            removed = cfg.robot["DIG_RUBBLE_REMOVED"][units.heavy.astype(np.int64)]
+            ok = (b["rubble"][x, y] <= removed) & (b["lichen"][x, y] == 0)
+            clearable[x[ok], y[ok]] = True
+    open_now = ~(forbidden & ~(clearable & (occ == -1) & (b["ice"] == 0) & (b["ore"] == 0)))
+    open_prev = ~forbidden
+    spread = cfg.MIN_LICHEN_TO_SPREAD
+    factor = cfg.LICHEN_WATERING_COST_FACTOR
+    out = np.zeros(len(f), np.int64)
+    for i in range(len(f)):
+        cx, cy = f.pos[i]
+        init = WATER_INIT_DELTAS + (cx, cy)
+        inb = (init[:, 0] >= 0) & (init[:, 1] >= 0) & (init[:, 0] < S) & (init[:, 1] < S)
+        start = np.zeros((S, S), bool)
+        start[init[inb, 0], init[inb, 1]] = True
+        strain = f.strain[i]
+        exp_prev = (state.prev_lichen >= spread) | (state.prev_lichen_strains == strain)
+        exp_now = (b["lichen"] >= spread) | (b["lichen_strains"] == strain)
+        n = max(water_reach_bound(start, open_prev, exp_prev), water_reach_bound(start, open_now, exp_now))
+        out[i] = -(-n // factor)
+    return out
+
+
+def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_factory_tile, own_unit_at):
+    """Validity of each robot choice for given available power (N,) after any queue cost.
+
+    Returns dict of bool arrays: move (N, 4), tdir (N, 5), tres (N, 5), pres (N, 5),
+    dig (N,), sd (N,), on_factory (N,).
+    """
+    cfg = state.cfg
+    u = state.my_units
+    S = cfg.map_size
+    heavy = u.heavy.astype(np.int64)
+    x, y = u.pos[:, 0], u.pos[:, 1]
+    my_strains = set(int(s) for s in state.my_factories.strain)
+    # move: directions 1..4
+    tx = x[:, None] + DIRECTION_DELTAS[None, 1:, 0]
+    ty = y[:, None] + DIRECTION_DELTAS[None, 1:, 1]
+    inb = (tx >= 0) & (ty >= 0) & (tx < S) & (ty < S)
+    cx, cy = np.clip(tx, 0, S - 1), np.clip(ty, 0, S - 1)
+    occ_t = occ[cx, cy]
+    opp_fac = (occ_t != -1) & ~np.isin(occ_t, list(my_strains))
+    cost = np.floor(cfg.robot["MOVE_COST"][heavy][:, None]
+                    + cfg.robot["RUBBLE_MOVEMENT_COST"][heavy][:, None] * rubble[cx, cy]).astype(np.int64)
+    move = inb & ~opp_fac & (power[:, None] >= cost)
+    # transfer directions 0..4 (target must be our factory tile or hold our robot; center: factory)
+    dx = x[:, None] + DIRECTION_DELTAS[None, :, 0]
+    dy = y[:, None] + DIRECTION_DELTAS[None, :, 1]
+    dinb = (dx >= 0) & (dy >= 0) & (dx < S) & (dy < S)
+    dcx, dcy = np.clip(dx, 0, S - 1), np.clip(dy, 0, S - 1)
+    target_ok = own_factory_tile[dcx, dcy] | own_unit_at[dcx, dcy]
+    target_ok[:, 0] = own_factory_tile[x, y]
+    tdir = dinb & target_ok
+    held = np.concatenate([u.cargo, power[:, None]], axis=1)
+    tres = held > 0
+    # pickup: on our factory tile; resource in stock and room for it
+    on_factory = own_factory_tile[x, y]
+    cap = np.concatenate([cfg.robot["CARGO_SPACE"][heavy][:, None] - u.cargo,
+                          (cfg.robot["BATTERY_CAPACITY"][heavy] - u.power)[:, None]], axis=1)
+    stock = np.stack([_factory_stock_at(state, u.pos, np.full(len(u), r, np.int64)) for r in range(5)], axis=1)
+    pres = on_factory[:, None] & (stock > 0) & (cap > 0)
+    dig = (occ[x, y] == -1) & (power >= cfg.robot["DIG_COST"][heavy]) & ice_ore_rubble_lichen[x, y]
+    sd = power >= cfg.robot["SELF_DESTRUCT_COST"][heavy]
+    return dict(move=move, tdir=tdir, tres=tres, pres=pres, dig=dig, sd=sd, on_factory=on_factory)
+
+
+def action_masks(state):
+    """Validity masks of the action head for ``state.player`` this turn.
+
+    Args:
+        state (agent.obs.GameState): a main-phase state (``real_env_steps >= 0``).
+
+    Returns:
+        np.ndarray: bool (S, S, A) with A = 34, laid out as :data:`agent.actions.OFFSETS`.
+        Robot components are all False where we have no robot, the factory component where we
+        have no factory center.
+
+    Rules and sources: module docstring.
+    """
+    cfg = state.cfg
+    S = cfg.map_size
+    b = state.board
+    masks = np.zeros((S, S, NUM_LOGITS), bool)
+    occ = state.factory_occupancy()
+    my_strains = np.asarray(state.my_factories.strain, np.int64)
+    own_factory_tile = np.isin(occ, my_strains) & (occ != -1)
+    u = state.my_units
+    if len(u):
+        x, y = u.pos[:, 0], u.pos[:, 1]
+        own_unit_at = np.zeros((S, S), bool)
+        own_unit_at[x, y] = True
+        diggable = (b["rubble"] > 0) | (b["lichen"] > 0) | (b["ice"] > 0) | (b["ore"] > 0)
+        heavy = u.heavy.astype(np.int64)
+        q = cfg.robot["ACTION_QUEUE_POWER_COST"][heavy]
+        can_update = u.power >= q
+        new = _robot_choice_masks(state, np.maximum(u.power - q, -1), occ, b["rubble"], diggable,
+                                  own_factory_tile, own_unit_at)
+        # validity of the current queue head without paying Q (for keep)
+        keep = u.queue_len == 0
+        if (~keep).any():
+            old = _robot_choice_masks(state, u.power, occ, b["rubble"], diggable, own_factory_tile, own_unit_at)
+            h = u.head
+            htype = h[:, 0]
+            idx = np.arange(len(u))
+            hdir = np.clip(h[:, 1], 0, 4)
+            move_ok = np.where(hdir == 0, True, old["move"][idx, np.clip(hdir - 1, 0, 3)])
+            # engine validity only (no "useful" rules) for a queued head:
+            tx, ty = x + DIRECTION_DELTAS[hdir, 0], y + DIRECTION_DELTAS[hdir, 1]
+            tr_ok = (tx >= 0) & (ty >= 0) & (tx < S) & (ty < S) & (h[:, 2] >= 0) & (h[:, 2] <= 4)
+            dig_ok = (occ[x, y] == -1) & (u.power >= cfg.robot["DIG_COST"][heavy])
+            head_ok = np.select(
+                [htype == 0, htype == 1, htype == 2, htype == 3, htype == 4, htype == 5],
+                [move_ok, tr_ok, old["on_factory"], dig_ok, old["sd"], np.ones(len(u), bool)],
+                default=False,
+            )
+            keep = keep | head_ok
+        t = np.zeros((len(u), 7), bool)
+        t[:, KEEP] = keep
+        t[:, MOVE] = can_update & new["move"].any(axis=1)
+        t[:, TRANSFER] = can_update & new["tdir"].any(axis=1) & new["tres"].any(axis=1)
+        t[:, PICKUP] = can_update & new["pres"].any(axis=1)
+        t[:, DIG] = can_update & new["dig"]
+        t[:, SELF_DESTRUCT] = can_update & new["sd"]
+        t[:, RECHARGE] = can_update
+        stuck = ~t.any(axis=1)
+        t[stuck, KEEP] = True  # see module docstring: forced keep
+        masks[x, y, component_slice(C_TYPE)] = t
+        masks[x, y, component_slice(C_MOVE)] = new["move"]
+        masks[x, y, component_slice(C_TDIR)] = new["tdir"]
+        masks[x, y, component_slice(C_TRES)] = new["tres"]
+        masks[x, y, component_slice(C_PRES)] = new["pres"]
+        masks[x, y, component_slice(C_AMOUNT)] = True
+    f = state.my_factories
+    if len(f):
+        fx, fy = f.pos[:, 0], f.pos[:, 1]
+        fm = np.zeros((len(f), 4), bool)
+        fm[:, F_NONE] = True
+        for choice, k in ((F_LIGHT, 0), (F_HEAVY, 1)):
+            fm[:, choice] = (f.cargo[:, 3] >= cfg.robot["METAL_COST"][k]) & (f.power >= cfg.robot["POWER_COST"][k])
+        fm[:, F_WATER] = f.cargo[:, 2] >= np.maximum(water_cost_bound(state, occ), 1)
+        masks[fx, fy, component_slice(C_FACTORY)] = fm
+    return masks

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Create/refresh the project virtualenv at <repo>/.venv (Python 3.11) and make the luxai-s2
+# runner usable. Idempotent: when .venv already holds the packages of the current
+# requirements.txt (stamp file = sha256 of requirements.txt), it only re-checks the runner patch.
+#
+# Install order matters (see /work/shared/FACTS.md): vec-noise 1.1.4 is an sdist only and must be
+# built against numpy 1.x without build isolation, so numpy goes in first, then vec-noise, then
+# the rest of requirements.txt. Env: PYTHON (default python3.11), LUXKIT_FORCE_INSTALL=1 to
+# ignore the stamp.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+REQ="$ROOT/requirements.txt"
+STAMP="$VENV/.luxkit-requirements.sha256"
+PYTHON="${PYTHON:-python3.11}"
+
+log() { echo "[setup] $*" >&2; }
+
+[[ -f "$REQ" ]] || { log "missing $REQ"; exit 1; }
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+    command -v "$PYTHON" >/dev/null || { log "$PYTHON not found on PATH"; exit 1; }
+    log "creating $VENV with $("$PYTHON" --version 2>&1)"
+    "$PYTHON" -m venv "$VENV"
+fi
+
+VPY="$VENV/bin/python"
+if ! "$VPY" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)'; then
+    log "$VPY is $("$VPY" --version 2>&1), expected Python 3.11; remove $VENV and rerun"
+    exit 1
+fi
+
+want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+have="$(cat "$STAMP" 2>/dev/null || true)"
+if [[ "$want" != "$have" || "${LUXKIT_FORCE_INSTALL:-0}" == 1 ]]; then
+    # Take the numpy / vec-noise pins from requirements.txt (single source of truth).
+    numpy_req="$(grep -E '^numpy[=<>~!]' "$REQ" | head -n1 | tr -d '[:space:]' || true)"
+    vecnoise_req="$(grep -E '^vec-noise[=<>~!]' "$REQ" | head -n1 | tr -d '[:space:]' || true)"
+    numpy_req="${numpy_req:-numpy==1.26.4}"
+    vecnoise_req="${vecnoise_req:-vec-noise==1.1.4}"
+    PIP=("$VPY" -m pip --disable-pip-version-check)
+    log "step 1/3: pip install $numpy_req setuptools wheel"
+    "${PIP[@]}" install -q "$numpy_req" setuptools wheel
+    log "step 2/3: pip install --no-build-isolation $vecnoise_req"
+    "${PIP[@]}" install -q --no-build-isolation "$vecnoise_req"
+    log "step 3/3: pip install -r requirements.txt"
+    "${PIP[@]}" install -q -r "$REQ"
+    echo "$want" >"$STAMP"
+    log "installed requirements (stamp $want)"
+else
+    log "requirements up to date ($VENV)"
+fi
+
+"$VPY" "$ROOT/scripts/patch_luxai_runner.py"

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up .venv (fast when already done) and run the test suite with it.
+# Usage: bash scripts/test.sh [pytest args...]
+#   no args            -> pytest -q tests
+#   paths given        -> pytest -q <args>          (e.g. tests/test_runner_cli.py -x)
+#   only options given -> pytest -q tests <args>    (e.g. -k runner)
+# The exit code is pytest's.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+
+has_path=0
+for a in "$@"; do
+    [[ "$a" == -* ]] && continue
+    if [[ -e "${a%%::*}" ]]; then has_path=1; break; fi
+done
+
+if [[ $has_path == 1 ]]; then
+    exec "$ROOT/.venv/bin/python" -m pytest -q "$@"
+else
+    exec "$ROOT/.venv/bin/python" -m pytest -q tests "$@"
+fi

@@ -1,0 +1,272 @@
+"""``LuxGridEnv``: a gymnasium.Env for one learning player over the real Lux S2 engine.
+
+* Observation: ``Dict(planes=Box float32 (32, S, S), globals=Box float32 (12,))`` from
+  :func:`agent.features.encode`.
+* Action: ``MultiDiscrete`` of shape (S, S, 7): one choice per cell and component of the
+  map-shaped head (:mod:`agent.actions`).
+* ``action_masks()``: bool (S * S * 34,), the flattened (S, S, 34) masks of
+  :func:`agent.masks.action_masks` (sb3-contrib's ``MaskablePPO`` convention: one flag per
+  choice, components in ``nvec`` order, cells in C order). An all-False component marks an
+  absent robot/factory.
+* Bidding and placement happen inside ``reset`` for both players (heuristic placement of
+  :mod:`agent.early`, bid from config): the learner acts from the first main-phase turn.
+* The opponent is any callable ``opponent(state: GameState) -> action dict`` (default: the
+  random-masked policy). ``invalid_action="noop"`` (default) turns a masked choice into keep/none
+  and counts it in ``info["invalid_choices"]``; ``"raise"`` raises instead.
+* Reward: a weighted sum of per-turn terms, each a difference of the engine's own statistics
+  (``LuxAI_S2(collect_stats=True)``); see :data:`REWARD_TERMS`.
+* At the end of an episode ``info["lux"]`` holds the game's statistics (ice/ore dug, water/metal
+  produced, lichen, robots built, factories alive, episode length, result vs the opponent).
+"""
+
+import dataclasses
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from agent.actions import NUM_COMPONENTS, NUM_LOGITS, NVEC, OFFSETS, decode
+from agent.early import early_action
+from agent.features import NUM_GLOBALS, NUM_PLANES, encode
+from agent.masks import action_masks
+from agent.obs import GameState
+from agent.policy import sample_uniform_masked
+from wrappers.engine import make_env
+
+# name -> description; every term is "ours this turn" (a difference of engine stats)
+REWARD_TERMS = {
+    "ice_dug": "ice dug by our robots (units)",
+    "ore_dug": "ore dug (units)",
+    "water_produced": "water refined by our factories (units)",
+    "metal_produced": "metal refined (units)",
+    "lichen": "change of the lichen on our strains (units)",
+    "robots_built": "robots built (count)",
+    "factories_lost": "factories lost (count; give it a negative weight)",
+    "win": "+1 on the last turn if we won, -1 if we lost, 0 on a draw",
+}
+DEFAULT_REWARD_WEIGHTS = {
+    "ice_dug": 0.01, "ore_dug": 0.005, "water_produced": 0.04, "metal_produced": 0.02,
+    "lichen": 0.001, "robots_built": 0.1, "factories_lost": -1.0, "win": 10.0,
+}
+
+
+class RandomMaskedOpponent:
+    """Plays uniformly among unmasked choices (and the heuristic early phase)."""
+
+    def __init__(self, seed=None):
+        self.rng = np.random.default_rng(seed)
+
+    def reseed(self, seed):
+        """Restart the random stream (``LuxGridEnv.reset`` calls it so episodes repeat exactly)."""
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, state):
+        return decode(state, sample_uniform_masked(action_masks(state), self.rng))
+
+
+def _player_stats(env, player):
+    s = env.state.stats[player]
+    g = s["generation"]
+    strains = env.state.teams[player].factory_strains if player in env.state.teams else []
+    board = env.state.board
+    lichen = int(board.lichen[np.isin(board.lichen_strains, strains)].sum()) if len(strains) else 0
+    return dict(
+        ice_dug=g["ice"]["LIGHT"] + g["ice"]["HEAVY"],
+        ore_dug=g["ore"]["LIGHT"] + g["ore"]["HEAVY"],
+        water_produced=g["water"],
+        metal_produced=g["metal"],
+        robots_built=g["built"]["LIGHT"] + g["built"]["HEAVY"],
+        factories_lost=s["destroyed"]["FACTORY"],
+        lichen=lichen,
+        factories_alive=len(env.state.factories[player]),
+        robots_alive=len(env.state.units[player]),
+    )
+
+
+class LuxGridEnv(gym.Env):
+    """One learning player against an opponent on ``luxai_s2.env.LuxAI_S2``.
+
+    Args:
+        rules (str): preset of :data:`wrappers.engine.RULES` (``neurips``, ``kaggle``, ``small``,
+            ``tiny``).
+        player (str): the learner's side, ``"player_0"`` or ``"player_1"``.
+        opponent (callable | None): ``opponent(GameState) -> action dict``; random-masked if None.
+        reward_weights (dict | None): weights of :data:`REWARD_TERMS`; unknown names raise.
+        map_seeds (sequence[int] | None): map seeds to draw from at reset (train split); any
+            seed if None. ``reset(options={"map_seed": s})`` forces one.
+        bid (int): our step-0 bid (water = metal units).
+        invalid_action (str): ``"noop"`` or ``"raise"`` for masked choices.
+        max_episode_length (int | None): override of ``EnvConfig.max_episode_length`` (turns).
+
+    Raises:
+        ValueError: unknown rules, reward term, player or invalid_action value.
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, rules="neurips", player="player_0", opponent=None, reward_weights=None,
+                 map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None):
+        super().__init__()
+        overrides = {} if max_episode_length is None else dict(max_episode_length=int(max_episode_length))
+        self.engine = make_env(rules, **overrides)
+        self.rules = rules
+        if player not in ("player_0", "player_1"):
+            raise ValueError(f"player must be 'player_0' or 'player_1', got {player!r}")
+        if invalid_action not in ("noop", "raise"):
+            raise ValueError(f"invalid_action must be 'noop' or 'raise', got {invalid_action!r}")
+        self.player = player
+        self.opp_player = "player_1" if player == "player_0" else "player_0"
+        self.opponent = opponent if opponent is not None else RandomMaskedOpponent()
+        weights = dict(DEFAULT_REWARD_WEIGHTS)
+        for k, v in (reward_weights or {}).items():
+            if k not in REWARD_TERMS:
+                raise ValueError(f"unknown reward term {k!r}; valid terms: {sorted(REWARD_TERMS)}")
+            weights[k] = float(v)
+        self.reward_weights = weights
+        self.map_seeds = None if map_seeds is None else list(map_seeds)
+        self.bid = int(bid)
+        self.invalid_action = invalid_action
+        S = self.engine.env_cfg.map_size
+        self.map_size = S
+        self.observation_space = spaces.Dict({
+            "planes": spaces.Box(0.0, 1e6, (NUM_PLANES, S, S), np.float32),
+            "globals": spaces.Box(0.0, 1e6, (NUM_GLOBALS,), np.float32),
+        })
+        self.action_space = spaces.MultiDiscrete(np.broadcast_to(NVEC, (S, S, NUM_COMPONENTS)).copy())
+        self._masks = None
+        self.states = None
+
+    # ------------------------------------------------------------------ helpers
+    def _obs(self):
+        planes, glob = encode(self.states[self.player])
+        return {"planes": planes, "globals": glob}
+
+    def _update_states(self, raw_obs):
+        step = self.engine.env_steps
+        for p in ("player_0", "player_1"):
+            self.states[p].update(raw_obs[p], step=step)
+        self._masks = None
+
+    def action_masks(self):
+        """bool (S * S * 34,): flattened per-cell masks for the learner (sb3-contrib convention)."""
+        return self.cell_masks().reshape(-1)
+
+    def cell_masks(self):
+        """bool (S, S, 34) masks for the learner this turn (cached until the next step)."""
+        if self._masks is None:
+            self._masks = action_masks(self.states[self.player])
+        return self._masks
+
+    def _sanitize(self, cell_actions):
+        """Replace masked choices by keep / none; returns (actions, number of invalid choices)."""
+        masks = self.cell_masks()
+        a = np.array(cell_actions, dtype=np.int64, copy=True)
+        S = self.map_size
+        if a.shape != (S, S, NUM_COMPONENTS):
+            try:
+                a = a.reshape(S, S, NUM_COMPONENTS)
+            except ValueError:
+                raise ValueError(f"action has shape {np.shape(cell_actions)}, expected ({S}, {S}, {NUM_COMPONENTS})") from None
+        if (a < 0).any() or (a >= NVEC).any():
+            raise ValueError("action has a choice outside its component's range (nvec = %s)" % NVEC.tolist())
+        idx = a + OFFSETS  # (S, S, K) positions in the 34-axis
+        ok = np.take_along_axis(masks, idx, axis=2)  # (S, S, K)
+        present = np.stack([masks[:, :, OFFSETS[k]:OFFSETS[k] + NVEC[k]].any(axis=2) for k in range(NUM_COMPONENTS)], axis=2)
+        rtype = a[:, :, 0]
+        used = np.zeros_like(ok)
+        used[:, :, 0] = present[:, :, 0]
+        used[:, :, 1] = present[:, :, 0] & (rtype == 1)
+        used[:, :, 2] = present[:, :, 0] & (rtype == 2)
+        used[:, :, 3] = present[:, :, 0] & (rtype == 2)
+        used[:, :, 4] = present[:, :, 0] & (rtype == 3)
+        used[:, :, 5] = present[:, :, 0] & np.isin(rtype, (2, 3, 6))
+        used[:, :, 6] = present[:, :, 6]
+        bad = used & ~ok
+        robot_bad = bad[:, :, :6].any(axis=2)
+        factory_bad = bad[:, :, 6]
+        n_bad = int(robot_bad.sum() + factory_bad.sum())
+        if n_bad and self.invalid_action == "raise":
+            raise ValueError(f"{n_bad} masked choices in the action")
+        a[robot_bad, 0] = 0
+        a[factory_bad, 6] = 0
+        # a keep that is itself masked (never: keep is forced valid when nothing else is)
+        return a, n_bad
+
+    def _reward(self, before, after, done, rewards):
+        r = 0.0
+        w = self.reward_weights
+        for k in ("ice_dug", "ore_dug", "water_produced", "metal_produced", "lichen", "robots_built", "factories_lost"):
+            r += w[k] * (after[k] - before[k])
+        if done:
+            r += w["win"] * self._result(rewards)
+        return float(r)
+
+    def _result(self, rewards):
+        mine, theirs = rewards[self.player], rewards[self.opp_player]
+        return 1 if mine > theirs else (-1 if mine < theirs else 0)
+
+    # ------------------------------------------------------------------ gym API
+    def reset(self, seed=None, options=None):
+        """Start a game and play its early phase; returns the first main-phase observation.
+
+        ``options={"map_seed": s}`` plays map seed ``s``; otherwise a seed is drawn from
+        ``map_seeds`` (or from any 31-bit seed) with the env's RNG.
+        """
+        super().reset(seed=seed)
+        options = options or {}
+        if "map_seed" in options:
+            map_seed = int(options["map_seed"])
+        elif self.map_seeds:
+            map_seed = int(self.map_seeds[self.np_random.integers(len(self.map_seeds))])
+        else:
+            map_seed = int(self.np_random.integers(2**31 - 1))
+        self.map_seed = map_seed
+        if hasattr(self.opponent, "reseed"):
+            self.opponent.reseed(int(self.np_random.integers(2**31 - 1)))
+        raw, _ = self.engine.reset(seed=map_seed)
+        cfg = dataclasses.asdict(self.engine.env_cfg)
+        self.states = {p: GameState(cfg, p) for p in ("player_0", "player_1")}
+        self._update_states(raw)
+        while self.engine.state.real_env_steps < 0:
+            acts = {}
+            for p in ("player_0", "player_1"):
+                st = self.states[p]
+                acts[p] = early_action(st, bid=self.bid if p == self.player else 0)
+            raw, rewards, term, trunc, _ = self.engine.step(acts)
+            self._update_states(raw)
+            if term[self.player] or trunc[self.player]:
+                raise RuntimeError(f"the early phase ended the game on map seed {map_seed}: {rewards}")
+        self._stats = _player_stats(self.engine, self.player)
+        self._invalid_total = 0
+        return self._obs(), {"map_seed": map_seed}
+
+    def step(self, action):
+        """Play one main-phase turn. Returns (obs, reward, terminated, truncated, info)."""
+        if self.states is None:
+            raise RuntimeError("call reset() before step()")
+        cell_actions, n_bad = self._sanitize(action)
+        self._invalid_total += n_bad
+        my_state = self.states[self.player]
+        acts = {self.player: decode(my_state, cell_actions)}
+        try:
+            acts[self.opp_player] = self.opponent(self.states[self.opp_player])
+        except Exception as e:  # the opponent must not kill the learner's episode
+            import sys
+
+            print(f"LuxGridEnv: opponent failed ({type(e).__name__}: {e}); it does nothing this turn", file=sys.stderr)
+            acts[self.opp_player] = {}
+        raw, rewards, term, trunc, _ = self.engine.step(acts)
+        done = bool(term[self.player] or trunc[self.player] or term[self.opp_player] or trunc[self.opp_player])
+        self._update_states(raw)
+        after = _player_stats(self.engine, self.player)
+        reward = self._reward(self._stats, after, done, rewards)
+        self._stats = after
+        info = {"invalid_choices": n_bad}
+        truncated = False
+        if done:
+            real = self.engine.state.real_env_steps
+            info["lux"] = dict(after, episode_length=real, result=self._result(rewards),
+                               map_seed=self.map_seed, invalid_choices=self._invalid_total,
+                               opponent_lichen=_player_stats(self.engine, self.opp_player)["lichen"],
+                               opponent_factories_alive=len(self.engine.state.factories[self.opp_player]))
+        return self._obs(), reward, done, truncated, info
