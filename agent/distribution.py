@@ -1,0 +1,126 @@
+"""MaskedGridDistribution: the policy distribution over the map-shaped action head, in torch.
+
+Logits come from a convolutional net as float (B, A, H, W) with A = 34 (the choices of the 7
+components of :mod:`agent.actions`, in ``OFFSETS`` order); masks are bool (B, H, W, A) from
+:func:`agent.masks.action_masks`. Everything is a handful of tensor ops over all cells and
+components at once; there is no Python loop over cells or components.
+
+* A masked logit is replaced by ``MASKED_LOGIT`` (-1e8, finite), so its probability is exactly 0
+  in float32 and no NaN appears, even when a component has one legal choice or none.
+* A component counts for a cell only if it is *present* (some choice unmasked: an absent robot or
+  factory has an all-False mask) and *used* by the cell's robot type (``agent.actions.USES``:
+  move_dir only for move, etc.; the factory component whenever present).
+* ``log_prob(a)`` sums, over cells, the log-probabilities of the components that ``a``'s robot
+  type uses.
+* ``entropy()`` is the exact entropy of each cell's joint distribution:
+  ``H = H(type) + sum_t p(t) * sum_{k used by t} H(k)`` (+ ``H(factory)``), summed over cells.
+  Masked entries contribute ``p log p = 0``, exactly (see notes/masking.md).
+* ``kl(other)`` is the exact ``KL(self || other)`` with the same gating.
+"""
+
+import torch
+
+from agent.actions import NUM_COMPONENTS, NUM_LOGITS, NVEC, OFFSETS, USES
+
+MASKED_LOGIT = -1e8
+MAX_CHOICES = int(NVEC.max())
+
+# (K, MAX_CHOICES) gather index into the A+1 axis; padding points at the extra column A
+_INDEX = torch.full((NUM_COMPONENTS, MAX_CHOICES), NUM_LOGITS, dtype=torch.long)
+for _k in range(NUM_COMPONENTS):
+    _INDEX[_k, : int(NVEC[_k])] = torch.arange(int(OFFSETS[_k]), int(OFFSETS[_k] + NVEC[_k]))
+_USES = torch.as_tensor(USES, dtype=torch.float32)  # (7 robot types, 6 robot components)
+
+
+class MaskedGridDistribution:
+    """Factorised masked categorical over every cell and component.
+
+    Args:
+        logits (torch.Tensor): float (B, A, H, W), A = 34.
+        masks (torch.Tensor): bool (B, H, W, A).
+
+    Raises:
+        ValueError: shapes disagree or A != 34.
+    """
+
+    def __init__(self, logits, masks):
+        if logits.dim() != 4 or logits.shape[1] != NUM_LOGITS:
+            raise ValueError(f"logits must be (B, {NUM_LOGITS}, H, W), got {tuple(logits.shape)}")
+        B, A, H, W = logits.shape
+        if tuple(masks.shape) != (B, H, W, A):
+            raise ValueError(f"masks must be {(B, H, W, A)} to match logits, got {tuple(masks.shape)}")
+        masks = masks.to(torch.bool)
+        z = logits.permute(0, 2, 3, 1)  # (B, H, W, A)
+        z = torch.where(masks, z, torch.full_like(z, MASKED_LOGIT))
+        pad = torch.full_like(z[..., :1], MASKED_LOGIT)
+        idx = _INDEX.to(z.device)
+        zk = torch.cat([z, pad], dim=-1)[..., idx]  # (B, H, W, K, M)
+        mk = torch.cat([masks, torch.zeros_like(masks[..., :1])], dim=-1)[..., idx]
+        self.masks = mk
+        self.log_p = torch.log_softmax(zk, dim=-1)  # (B, H, W, K, M)
+        self.present = mk.any(dim=-1)  # (B, H, W, K)
+        self.shape = (B, H, W)
+
+    # ------------------------------------------------------------------ helpers
+    def _used(self, robot_type):
+        """float (B, H, W, K): 1 where component k counts given the robot type per cell."""
+        uses = _USES.to(device=self.log_p.device, dtype=self.log_p.dtype)[robot_type]  # (B, H, W, 6)
+        used = torch.cat([uses, torch.ones_like(uses[..., :1])], dim=-1)
+        return used * self.present.to(used.dtype)
+
+    def _component_entropy(self):
+        p = self.log_p.exp()
+        plogp = torch.where(self.masks, p * self.log_p, torch.zeros_like(p))
+        return -plogp.sum(-1)  # (B, H, W, K)
+
+    def _gated_sum(self, per_component, type_probs):
+        """sum over cells of c_type + sum_t p_t sum_{k used by t} c_k + c_factory (present only)."""
+        present = self.present.to(per_component.dtype)
+        c = per_component * present
+        type_probs = type_probs * present[..., :1]
+        uses = _USES.to(device=c.device, dtype=c.dtype)  # (7, 6)
+        expected = torch.einsum("bhwt,tk,bhwk->bhw", type_probs, uses[:, 1:], c[..., 1:6])
+        total = c[..., 0] + expected + c[..., 6]
+        return total.sum(dim=(1, 2))
+
+    # ------------------------------------------------------------------ API
+    def sample(self, generator=None):
+        """int64 (B, H, W, K) choices: legal ones only, 0 where a component has no legal choice."""
+        u = torch.rand(self.log_p.shape, generator=generator, device=self.log_p.device).clamp_(1e-20, 1.0)
+        g = self.log_p - torch.log(-torch.log(u))
+        g = torch.where(self.masks, g, torch.full_like(g, -float("inf")))
+        out = g.argmax(dim=-1)
+        return torch.where(self.present, out, torch.zeros_like(out))
+
+    def mode(self):
+        """int64 (B, H, W, K): the most likely legal choice per component."""
+        g = torch.where(self.masks, self.log_p, torch.full_like(self.log_p, -float("inf")))
+        out = g.argmax(dim=-1)
+        return torch.where(self.present, out, torch.zeros_like(out))
+
+    def log_prob(self, actions):
+        """float (B,): sum over cells of the log-probabilities of the used components.
+
+        Args:
+            actions (torch.Tensor): int (B, H, W, K).
+        """
+        actions = actions.long()
+        lp = self.log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # (B, H, W, K)
+        used = self._used(actions[..., 0])
+        return (lp * used).sum(dim=(1, 2, 3))
+
+    def entropy(self):
+        """float (B,): exact entropy of the joint action of all cells (nats)."""
+        return self._gated_sum(self._component_entropy(), self.log_p[..., 0, :7].exp())
+
+    def kl(self, other):
+        """float (B,): exact KL(self || other) over the joint action (nats); same masks assumed."""
+        p = self.log_p.exp()
+        d = torch.where(self.masks, p * (self.log_p - other.log_p), torch.zeros_like(p)).sum(-1)
+        return self._gated_sum(d, p[..., 0, :7])
+
+    def cell_log_prob(self, actions):
+        """float (B, H, W): per-cell log-probabilities (used components only)."""
+        actions = actions.long()
+        lp = self.log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+        return (lp * self._used(actions[..., 0])).sum(-1)
