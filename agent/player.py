@@ -6,15 +6,20 @@ queue, factories idle) and one line on stderr, so a bot never dies mid-game.
 ``PlayerRegistry`` keeps one ``LuxPlayer`` per ``player`` key because Kaggle may host both players
 of a game in one process (module state is shared).
 
-Only the standard library and numpy are used here (this runs on Kaggle).
+Only the standard library, numpy and torch are used here (this runs on Kaggle). Every import is
+at module level: Kaggle removes the submission folder from ``sys.path`` after loading main.py.
 """
 
 import sys
 import time
 
 import numpy as np
+import torch
 
 from agent.actions import decode
+from agent.distribution import MaskedGridDistribution
+from agent.features import encode
+from agent.net import load_checkpoint
 from agent.early import early_action
 from agent.masks import action_masks
 from agent.obs import GameState, ObservationError
@@ -34,6 +39,36 @@ class RandomMaskedPolicy:
 
     def __call__(self, state):
         return sample_uniform_masked(action_masks(state), self.rng)
+
+
+class NetPolicy:
+    """A trained GridNet as a policy: ``policy(state) -> int64 (S, S, 7)`` cell actions.
+
+    Args:
+        net (agent.net.GridNet): the network (eval mode).
+        greedy (bool): take the most likely legal choice instead of sampling.
+        seed (int): sampling seed.
+    """
+
+    def __init__(self, net, greedy=False, seed=0):
+        self.net = net
+        self.greedy = greedy
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    @classmethod
+    def from_file(cls, path, greedy=False, seed=0):
+        """Load weights written by ``agent.net.save_checkpoint`` (raises ``CheckpointError``)."""
+        net, _ = load_checkpoint(path)
+        return cls(net, greedy=greedy, seed=seed)
+
+    def __call__(self, state):
+        planes, glob = encode(state)
+        masks = action_masks(state)
+        with torch.no_grad():
+            logits, _ = self.net(torch.from_numpy(planes)[None], torch.from_numpy(glob)[None])
+            dist = MaskedGridDistribution(logits, torch.from_numpy(masks)[None])
+            a = dist.mode() if self.greedy else dist.sample(self.generator)
+        return a[0].numpy()
 
 
 class LuxPlayer:

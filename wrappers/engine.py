@@ -13,10 +13,14 @@ tiny       16x16     1-2                        curriculum stage / fast tests
 """
 
 import contextlib
+import warnings
 from collections import Counter
 
 import luxai_s2.env as lux_env
 from luxai_s2.env import LuxAI_S2
+
+# The engine validates actions with gymnasium Box.contains, which warns for every JSON-style list.
+warnings.filterwarnings("ignore", message=".*Casting input x to numpy array.*")
 
 RULES = {
     "neurips": dict(map_size=64, MIN_FACTORIES=4, MAX_FACTORIES=10),

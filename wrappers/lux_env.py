@@ -2,8 +2,10 @@
 
 * Observation: ``Dict(planes=Box float32 (32, S, S), globals=Box float32 (12,))`` from
   :func:`agent.features.encode`.
-* Action: ``MultiDiscrete`` of shape (S, S, 7): one choice per cell and component of the
-  map-shaped head (:mod:`agent.actions`).
+* Action: ``MultiDiscrete`` with a flat ``nvec`` of length S * S * 7 (cell-major: cell (x, y)
+  owns entries ``(x * S + y) * 7 ... + 6``): one choice per cell and component of the map-shaped
+  head (:mod:`agent.actions`). Flat because stable-baselines3 expects a 1-D ``nvec``; ``step``
+  also accepts the (S, S, 7) array.
 * ``action_masks()``: bool (S * S * 34,), the flattened (S, S, 34) masks of
   :func:`agent.masks.action_masks` (sb3-contrib's ``MaskablePPO`` convention: one flag per
   choice, components in ``nvec`` order, cells in C order). An all-False component marks an
@@ -97,6 +99,8 @@ class LuxGridEnv(gym.Env):
         bid (int): our step-0 bid (water = metal units).
         invalid_action (str): ``"noop"`` or ``"raise"`` for masked choices.
         max_episode_length (int | None): override of ``EnvConfig.max_episode_length`` (turns).
+        invalid_penalty (float): reward subtracted per masked choice turned into a no-op (the
+            "penalty" arm of the masking ablation, notes/masking.md).
 
     Raises:
         ValueError: unknown rules, reward term, player or invalid_action value.
@@ -105,7 +109,7 @@ class LuxGridEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, rules="neurips", player="player_0", opponent=None, reward_weights=None,
-                 map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None):
+                 map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None, invalid_penalty=0.0):
         super().__init__()
         overrides = {} if max_episode_length is None else dict(max_episode_length=int(max_episode_length))
         self.engine = make_env(rules, **overrides)
@@ -126,13 +130,14 @@ class LuxGridEnv(gym.Env):
         self.map_seeds = None if map_seeds is None else list(map_seeds)
         self.bid = int(bid)
         self.invalid_action = invalid_action
+        self.invalid_penalty = float(invalid_penalty)
         S = self.engine.env_cfg.map_size
         self.map_size = S
         self.observation_space = spaces.Dict({
             "planes": spaces.Box(0.0, 1e6, (NUM_PLANES, S, S), np.float32),
             "globals": spaces.Box(0.0, 1e6, (NUM_GLOBALS,), np.float32),
         })
-        self.action_space = spaces.MultiDiscrete(np.broadcast_to(NVEC, (S, S, NUM_COMPONENTS)).copy())
+        self.action_space = spaces.MultiDiscrete(np.tile(NVEC, S * S))
         self._masks = None
         self.states = None
 
@@ -259,7 +264,7 @@ class LuxGridEnv(gym.Env):
         done = bool(term[self.player] or trunc[self.player] or term[self.opp_player] or trunc[self.opp_player])
         self._update_states(raw)
         after = _player_stats(self.engine, self.player)
-        reward = self._reward(self._stats, after, done, rewards)
+        reward = self._reward(self._stats, after, done, rewards) - self.invalid_penalty * n_bad
         self._stats = after
         info = {"invalid_choices": n_bad}
         truncated = False

@@ -1,0 +1,186 @@
+"""Train a masked PPO policy on the real Lux S2 engine (the project's main job).
+
+    python train.py                                   # defaults: a few minutes on 2 CPU cores
+    python train.py total_timesteps=200000 n_envs=2 seed=3 rules=kaggle
+    python train.py resume=runs/default/20261122-101500 total_timesteps=50000
+
+Every key of training/config.py ``TrainConfig`` can be set as ``key=value`` (``reward.lichen=0.01``
+sets one reward weight); an unknown key or a bad value is an error listing the valid keys.
+
+A run writes ``runs/<name>/<date>-<time>/``: ``config.json`` (the resolved config), ``tb/``
+(TensorBoard: SB3's losses, approx_kl, clip_fraction, entropy, explained variance and ``lux/*``
+game statistics), ``checkpoints/`` (``step_<n>.pt`` weights loadable by main.py without SB3,
+``latest.zip`` for resume) and ``pool/`` (self-play opponent snapshots).
+
+Algorithm: sb3-contrib's MaskablePPO with luxkit's GridPolicy (agent/net.py GridNet +
+agent/distribution.py MaskedGridDistribution) and a bit-packed mask rollout buffer
+(training/policy.py). Environments: wrappers/lux_env.py LuxGridEnv in a SubprocVecEnv.
+"""
+
+import dataclasses
+import os
+import sys
+import time
+
+
+def fail(msg, code=2):
+    print(f"train.py: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def make_env_fn(cfg, rank, pool_dir):
+    """Env constructor for VecEnv workers (each worker: one torch thread)."""
+
+    def _make():
+        import torch
+        from stable_baselines3.common.monitor import Monitor
+
+        from training.config import parse_seed_range
+        from training.opponents import PoolOpponent
+        from wrappers.lux_env import LuxGridEnv
+
+        torch.set_num_threads(1)
+        if cfg.opponent == "pool":
+            opponent = PoolOpponent(pool_dir, p_random=cfg.pool_random_prob, seed=cfg.seed * 1000 + rank)
+        else:
+            opponent = None
+        overrides = {}
+        env = LuxGridEnv(
+            rules=cfg.rules, opponent=opponent, reward_weights=cfg.reward,
+            map_seeds=parse_seed_range(cfg.train_seeds), bid=cfg.bid,
+            max_episode_length=cfg.max_episode_length,
+            invalid_penalty=cfg.invalid_penalty if cfg.masking == "penalty" else 0.0,
+            **overrides,
+        )
+        env.reset(seed=cfg.seed * 1000 + rank)
+        return Monitor(env)
+
+    return _make
+
+
+def build_venv(cfg, pool_dir):
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    fns = [make_env_fn(cfg, i, pool_dir) for i in range(cfg.n_envs)]
+    if cfg.vec_env == "subproc" and cfg.n_envs > 1:
+        return SubprocVecEnv(fns, start_method="fork")
+    return DummyVecEnv(fns)
+
+
+def prepare_run(cfg, argv_overrides):
+    """Resolve the run folder; for resume, check it and reload its config. Creates nothing until
+    every check has passed."""
+    from training.config import ConfigError, load_config, parse_overrides
+
+    if cfg.resume:
+        run_dir = cfg.resume
+        ckpt = os.path.join(run_dir, "checkpoints", "latest.zip")
+        if not os.path.isdir(run_dir):
+            fail(f"resume={run_dir!r}: no such run folder")
+        if not os.path.isfile(ckpt) or not os.path.isfile(os.path.join(run_dir, "config.json")):
+            fail(f"resume={run_dir!r}: no checkpoints/latest.zip and config.json there (was it a luxkit run?)")
+        try:
+            saved = load_config(os.path.join(run_dir, "config.json"))
+            overrides = [a for a in argv_overrides if not a.startswith("resume=")]
+            cfg = parse_overrides(overrides, base=saved)
+        except ConfigError as e:
+            fail(str(e))
+        for key in ("net", "rules", "map_size", "masking", "n_envs", "n_steps"):
+            if getattr(cfg, key) != getattr(saved, key):
+                fail(f"resume: {key}={getattr(cfg, key)!r} differs from the run's {getattr(saved, key)!r}; "
+                     "the checkpoint's network and rollout shapes cannot change on resume")
+        cfg.resume = run_dir
+        cfg.run_dir = run_dir
+        return cfg, run_dir, ckpt
+    if cfg.run_dir:
+        run_dir = cfg.run_dir
+        if os.path.exists(os.path.join(run_dir, "checkpoints")):
+            fail(f"run_dir={run_dir!r} already holds a run; use resume={run_dir} to continue it")
+    else:
+        run_dir = os.path.join("runs", cfg.name, time.strftime("%Y%m%d-%H%M%S"))
+    return cfg, run_dir, None
+
+
+def train(cfg, argv_overrides=()):
+    import torch
+    from sb3_contrib import MaskablePPO
+    from stable_baselines3.common.callbacks import CallbackList
+
+    from training.callbacks import CheckpointCallback, LuxStatsCallback
+    from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
+
+    cfg, run_dir, resume_ckpt = prepare_run(cfg, argv_overrides)
+    torch.set_num_threads(cfg.torch_threads)
+    S = cfg.resolved_map_size()
+    if cfg.map_size and cfg.map_size != S:
+        fail("map_size disagrees with rules")
+    os.makedirs(run_dir, exist_ok=True)
+    with open(os.path.join(run_dir, "config.json"), "w") as f:
+        f.write(cfg.to_json())
+    pool_dir = os.path.join(run_dir, "pool")
+    os.makedirs(pool_dir, exist_ok=True)
+    venv = build_venv(cfg, pool_dir)
+    ppo_kwargs = dict(
+        n_steps=cfg.n_steps, batch_size=cfg.batch_size, n_epochs=cfg.n_epochs,
+        learning_rate=cfg.learning_rate, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda,
+        clip_range=cfg.clip_range, ent_coef=cfg.ent_coef, vf_coef=cfg.vf_coef,
+        max_grad_norm=cfg.max_grad_norm, target_kl=cfg.target_kl or None,
+    )
+    if resume_ckpt:
+        model = MaskablePPO.load(resume_ckpt, env=venv, device="cpu", tensorboard_log=os.path.join(run_dir, "tb"))
+        print(f"resuming {run_dir} at {model.num_timesteps} steps")
+    else:
+        model = MaskablePPO(
+            GridPolicy, venv, device="cpu", seed=cfg.seed, verbose=0,
+            policy_kwargs=dict(net_config=cfg.net, map_size=S, masking=cfg.masking),
+            rollout_buffer_class=PackedMaskDictRolloutBuffer,
+            tensorboard_log=os.path.join(run_dir, "tb"), **ppo_kwargs,
+        )
+    remaining = cfg.total_timesteps - model.num_timesteps
+    extra = dict(config=dataclasses.asdict(cfg), map_size=S)
+    ckpt_cb = CheckpointCallback(run_dir, cfg.checkpoint_interval, cfg.pool_interval, extra=extra)
+    callbacks = CallbackList([LuxStatsCallback(), ckpt_cb])
+    mem = model.rollout_buffer.bytes_per_step()
+    print(f"run folder: {run_dir}")
+    print(f"rollout buffer per env step: {sum(v for k, v in mem.items() if k != 'masks_if_float32') / 1024:.0f} KiB "
+          f"(masks {mem['masks'] / 1024:.1f} KiB bit-packed; float32 masks would be {mem['masks_if_float32'] / 1024:.0f} KiB)")
+    if remaining > 0:
+        t0 = time.time()
+        model.learn(total_timesteps=remaining, callback=callbacks, reset_num_timesteps=not resume_ckpt,
+                    progress_bar=cfg.progress_bar, log_interval=cfg.log_interval, tb_log_name="ppo")
+        dt = time.time() - t0
+        print(f"trained {remaining} steps in {dt:.0f} s ({remaining / max(dt, 1e-9):.1f} steps/s)")
+    else:
+        print(f"nothing to do: {model.num_timesteps} >= total_timesteps={cfg.total_timesteps}")
+        ckpt_cb.init_callback(model)
+        ckpt_cb.save()
+    venv.close()
+    print(f"latest weights: {os.path.join(run_dir, 'checkpoints', 'latest.pt')}")
+    return run_dir
+
+
+def main(argv):
+    from training.config import ConfigError, parse_overrides
+
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        from training.config import TrainConfig
+
+        for f in dataclasses.fields(TrainConfig):
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            print(f"  {f.name}={default}")
+        return 0
+    try:
+        cfg = parse_overrides(argv)
+    except ConfigError as e:
+        fail(str(e))
+    if cfg.mode == "test":
+        from training.evaluate import main_test  # issue #6
+
+        return main_test(cfg)
+    train(cfg, argv)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

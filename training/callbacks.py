@@ -1,0 +1,92 @@
+"""SB3 callbacks: Lux game statistics to TensorBoard, checkpoints, and the opponent pool."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from agent.net import save_checkpoint
+
+LUX_KEYS = ("ice_dug", "ore_dug", "water_produced", "metal_produced", "lichen", "robots_built",
+            "factories_alive", "factories_lost", "robots_alive", "episode_length", "result",
+            "opponent_lichen", "opponent_factories_alive", "invalid_choices")
+
+
+class LuxStatsCallback(BaseCallback):
+    """Logs per-game Lux statistics (``info["lux"]`` at episode end) as ``lux/<key>`` means, the
+    win rate as ``lux/win_rate`` and invalid choices per step as ``lux/invalid_choices_per_step``."""
+
+    def _on_step(self):
+        infos = self.locals.get("infos", [])
+        invalid = [i.get("invalid_choices", 0) for i in infos]
+        if invalid:
+            self.logger.record_mean("lux/invalid_choices_per_step", float(np.mean(invalid)))
+        for info in infos:
+            lux = info.get("lux")
+            if not lux:
+                continue
+            for k in LUX_KEYS:
+                if k in lux:
+                    self.logger.record_mean(f"lux/{k}", float(lux[k]))
+            self.logger.record_mean("lux/win_rate", float(lux.get("result", 0) > 0))
+        return True
+
+
+class CheckpointCallback(BaseCallback):
+    """Every ``interval`` steps: weights ``checkpoints/step_<n>.pt`` (torch state_dict + net
+    config, loadable without SB3) and ``latest.pt``, the full SB3 model ``latest.zip`` (optimizer
+    included, for resume) and ``state.json``; every ``pool_interval`` steps a snapshot into
+    ``pool/`` for self-play. Files are written to a temporary name and renamed, so a kill never
+    leaves a half-written checkpoint."""
+
+    def __init__(self, run_dir, interval, pool_interval, extra=None):
+        super().__init__()
+        self.run_dir = run_dir
+        self.interval = int(interval)
+        self.pool_interval = int(pool_interval)
+        self.extra = extra or {}
+        self.ckpt_dir = os.path.join(run_dir, "checkpoints")
+        self.pool_dir = os.path.join(run_dir, "pool")
+        os.makedirs(self.ckpt_dir, exist_ok=True)
+        os.makedirs(self.pool_dir, exist_ok=True)
+        self._next_ckpt = None
+        self._next_pool = None
+
+    def _init_callback(self):
+        n = self.model.num_timesteps
+        self._next_ckpt = (n // self.interval + 1) * self.interval
+        self._next_pool = (n // self.pool_interval + 1) * self.pool_interval
+
+    def _on_step(self):
+        n = self.model.num_timesteps
+        if n >= self._next_ckpt:
+            self.save()
+            self._next_ckpt = (n // self.interval + 1) * self.interval
+        if n >= self._next_pool:
+            tmp = os.path.join(self.pool_dir, f".tmp_{n}.pt")
+            save_checkpoint(tmp, self.model.policy.net, step=n, **self.extra)
+            os.replace(tmp, os.path.join(self.pool_dir, f"step_{n:09d}.pt"))
+            self._next_pool = (n // self.pool_interval + 1) * self.pool_interval
+        return True
+
+    def _on_training_end(self):
+        self.save()
+
+    def save(self):
+        n = self.model.num_timesteps
+        tmp = os.path.join(self.ckpt_dir, ".tmp.pt")
+        save_checkpoint(tmp, self.model.policy.net, step=n, **self.extra)
+        shutil.copyfile(tmp, os.path.join(self.ckpt_dir, f".tmp2.pt"))
+        os.replace(tmp, os.path.join(self.ckpt_dir, f"step_{n:09d}.pt"))
+        os.replace(os.path.join(self.ckpt_dir, ".tmp2.pt"), os.path.join(self.ckpt_dir, "latest.pt"))
+        tmpzip = os.path.join(self.ckpt_dir, ".tmp_model")
+        self.model.save(tmpzip)
+        os.replace(tmpzip + ".zip", os.path.join(self.ckpt_dir, "latest.zip"))
+        state = {"num_timesteps": int(n), "pool": sorted(os.listdir(self.pool_dir))}
+        with open(os.path.join(self.ckpt_dir, ".state.json"), "w") as f:
+            json.dump(state, f)
+        os.replace(os.path.join(self.ckpt_dir, ".state.json"), os.path.join(self.ckpt_dir, "state.json"))
+        if self.verbose:
+            print(f"checkpoint at {n} steps -> {self.ckpt_dir}")

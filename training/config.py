@@ -1,0 +1,169 @@
+"""One typed training config; every key can be overridden as ``key=value`` on the command line.
+
+``parse_overrides(["n_envs=2", "rules=kaggle"])`` returns a validated :class:`TrainConfig`; an
+unknown key or a value of the wrong type raises :class:`ConfigError` listing the valid keys.
+Defaults train on a 2-core CPU in a few minutes (``python train.py``).
+"""
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+
+from training.policy import MASKING_MODES
+from wrappers.engine import RULES
+from wrappers.lux_env import DEFAULT_REWARD_WEIGHTS, REWARD_TERMS
+
+
+class ConfigError(ValueError):
+    """A bad command-line override or config value; the message says which and what is allowed."""
+
+
+@dataclass
+class TrainConfig:
+    # run
+    name: str = "default"                 # runs/<name>/<date>-<time>/
+    run_dir: str = ""                     # explicit run folder (overrides runs/<name>/<date>-<time>)
+    resume: str = ""                      # a run folder to continue after a kill
+    seed: int = 0
+    mode: str = "train"                   # train | test (test mode: issue #6)
+    # game
+    rules: str = "small"                  # neurips | kaggle | small | tiny (see wrappers/engine.py)
+    map_size: int = 0                     # 0 = the preset's size; else 16 | 32 | 48 | 64
+    max_episode_length: int = 1000        # turns of the main phase
+    train_seeds: str = "0:100000"         # map seeds for training, start:stop
+    bid: int = 0
+    opponent: str = "pool"                # pool (earlier checkpoints + random) | random
+    pool_random_prob: float = 0.3         # chance a game is against the random-masked policy
+    pool_interval: int = 4096             # steps between snapshots added to the opponent pool
+    # reward weights (see wrappers/lux_env.py REWARD_TERMS)
+    reward: dict = field(default_factory=lambda: dict(DEFAULT_REWARD_WEIGHTS))
+    invalid_penalty: float = 0.1          # reward per invalid choice (masking=penalty only)
+    # algorithm (stable-baselines3 / sb3-contrib MaskablePPO)
+    masking: str = "full"                 # full | naive | penalty (notes/masking.md)
+    total_timesteps: int = 8192
+    n_envs: int = 2
+    n_steps: int = 256                    # per env per rollout
+    batch_size: int = 128
+    n_epochs: int = 2
+    learning_rate: float = 3e-4
+    gamma: float = 0.995
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    ent_coef: float = 0.001
+    vf_coef: float = 0.5
+    max_grad_norm: float = 0.5
+    target_kl: float = 0.0                # 0 = no early stop
+    net: str = "small"                    # small | medium | large (agent/net.py NET_PRESETS)
+    torch_threads: int = 2
+    vec_env: str = "subproc"              # subproc | dummy
+    # logging / checkpoints
+    checkpoint_interval: int = 4096       # steps between checkpoints
+    progress_bar: bool = True
+    log_interval: int = 1
+
+    def resolved_map_size(self):
+        return self.map_size or RULES[self.rules]["map_size"]
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+
+def _convert(name, typ, text):
+    try:
+        if typ is bool:
+            low = text.lower()
+            if low in ("1", "true", "yes", "on"):
+                return True
+            if low in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if typ is int:
+            return int(float(text)) if "e" in text.lower() else int(text)
+        if typ is float:
+            return float(text)
+        if typ is dict:
+            return json.loads(text)
+        return str(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a valid {typ.__name__}") from None
+
+
+def validate(cfg):
+    """Check values; raises ConfigError naming the key."""
+    if cfg.rules not in RULES:
+        raise ConfigError(f"rules={cfg.rules!r}: choose one of {sorted(RULES)}")
+    if cfg.map_size not in (0, 16, 32, 48, 64):
+        raise ConfigError(f"map_size={cfg.map_size}: use 0 (preset) or one of 16, 32, 48, 64")
+    if cfg.masking not in MASKING_MODES:
+        raise ConfigError(f"masking={cfg.masking!r}: choose one of {MASKING_MODES}")
+    if cfg.mode not in ("train", "test"):
+        raise ConfigError(f"mode={cfg.mode!r}: choose train or test")
+    if cfg.opponent not in ("pool", "random"):
+        raise ConfigError(f"opponent={cfg.opponent!r}: choose pool or random")
+    if cfg.vec_env not in ("subproc", "dummy"):
+        raise ConfigError(f"vec_env={cfg.vec_env!r}: choose subproc or dummy")
+    for key in ("n_envs", "n_steps", "batch_size", "n_epochs", "total_timesteps", "checkpoint_interval",
+                "pool_interval", "torch_threads", "max_episode_length"):
+        if getattr(cfg, key) <= 0:
+            raise ConfigError(f"{key}={getattr(cfg, key)} must be positive")
+    if cfg.learning_rate <= 0:
+        raise ConfigError(f"learning_rate={cfg.learning_rate} must be positive")
+    unknown = set(cfg.reward) - set(REWARD_TERMS)
+    if unknown:
+        raise ConfigError(f"reward has unknown terms {sorted(unknown)}; valid terms: {sorted(REWARD_TERMS)}")
+    parse_seed_range(cfg.train_seeds, "train_seeds")
+    from agent.net import NET_PRESETS
+
+    if cfg.net not in NET_PRESETS:
+        raise ConfigError(f"net={cfg.net!r}: choose one of {sorted(NET_PRESETS)}")
+    return cfg
+
+
+def parse_seed_range(text, key="seeds"):
+    """``"start:stop"`` -> range(start, stop); raises ConfigError."""
+    try:
+        a, b = text.split(":")
+        r = range(int(a), int(b))
+    except ValueError:
+        raise ConfigError(f"{key}={text!r} must be start:stop, e.g. 0:1000") from None
+    if len(r) == 0:
+        raise ConfigError(f"{key}={text!r} is empty")
+    return r
+
+
+def parse_overrides(args, base=None):
+    """Apply ``key=value`` strings to a TrainConfig (``reward.ice_dug=0.1`` sets one weight).
+
+    Raises:
+        ConfigError: malformed argument, unknown key (the message lists the valid keys), bad value.
+    """
+    cfg = dataclasses.replace(base) if base is not None else TrainConfig()
+    cfg.reward = dict(cfg.reward)
+    hints = typing.get_type_hints(TrainConfig)
+    valid = sorted(hints)
+    for arg in args:
+        if "=" not in arg:
+            raise ConfigError(f"argument {arg!r} is not key=value; valid keys: {', '.join(valid)}")
+        key, value = arg.split("=", 1)
+        if key.startswith("reward."):
+            term = key[len("reward."):]
+            if term not in REWARD_TERMS:
+                raise ConfigError(f"unknown reward term {term!r}; valid terms: {sorted(REWARD_TERMS)}")
+            cfg.reward[term] = _convert(key, float, value)
+            continue
+        if key not in hints:
+            raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(valid)}")
+        setattr(cfg, key, _convert(key, hints[key], value))
+    return validate(cfg)
+
+
+def load_config(path):
+    """A TrainConfig from a run folder's config.json (raises ConfigError on unknown keys)."""
+    with open(path) as f:
+        data = json.load(f)
+    hints = typing.get_type_hints(TrainConfig)
+    unknown = set(data) - set(hints)
+    if unknown:
+        raise ConfigError(f"{path} has unknown keys {sorted(unknown)}")
+    return validate(TrainConfig(**data))
