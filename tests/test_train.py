@@ -1,0 +1,181 @@
+"""train.py: config parsing, SB3 integration pieces, checkpoints, kill-and-resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from training.config import ConfigError, TrainConfig, parse_overrides
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = str(ROOT / "train.py")
+TINY = ["rules=tiny", "n_envs=1", "vec_env=dummy", "n_steps=32", "batch_size=32", "n_epochs=1",
+        "progress_bar=false", "torch_threads=1", "max_episode_length=60"]
+
+
+def run_train(args, cwd, timeout=300):
+    return subprocess.run([sys.executable, TRAIN, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------- config
+def test_overrides_are_typed_and_validated():
+    cfg = parse_overrides(["total_timesteps=2e5", "n_envs=2", "seed=3", "rules=kaggle", "learning_rate=1e-4",
+                           "progress_bar=false", "reward.lichen=0.5"])
+    assert cfg.total_timesteps == 200000 and cfg.n_envs == 2 and cfg.seed == 3
+    assert cfg.resolved_map_size() == 48 and cfg.learning_rate == 1e-4 and cfg.progress_bar is False
+    assert cfg.reward["lichen"] == 0.5 and TrainConfig().reward["lichen"] != 0.5
+
+
+@pytest.mark.parametrize("arg,msg", [
+    ("foo=1", "unknown config key 'foo'; valid keys: batch_size"),
+    ("n_envs=two", "n_envs='two' is not a valid int"),
+    ("n_envs=0", "n_envs=0 must be positive"),
+    ("rules=huge", "rules='huge': choose one of"),
+    ("masking=maybe", "masking='maybe'"),
+    ("reward.nope=1", "unknown reward term 'nope'"),
+    ("map_size=40", "map_size=40"),
+    ("train_seeds=5", "train_seeds='5' must be start:stop"),
+    ("n_envs", "is not key=value"),
+])
+def test_bad_overrides_raise_clear_errors(arg, msg):
+    with pytest.raises(ConfigError, match=msg.replace("(", r"\(").replace("[", r"\[")):
+        parse_overrides([arg])
+
+
+def test_cli_errors_exit_2_and_write_nothing(tmp_path):
+    for args, msg in ((["foo=1"], "unknown config key"), (["n_envs=0"], "must be positive"),
+                      (["resume=nowhere"], "no such run folder")):
+        proc = run_train(args, cwd=tmp_path, timeout=120)
+        assert proc.returncode == 2, proc.stderr
+        assert msg in proc.stderr and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- SB3 pieces
+def test_packed_mask_buffer_round_trip():
+    from gymnasium import spaces
+
+    from agent.actions import NVEC
+    from training.policy import PackedMaskDictRolloutBuffer
+
+    S, n_envs, n_steps = 16, 2, 4
+    obs_space = spaces.Dict({"planes": spaces.Box(0, 1, (32, S, S), np.float32),
+                             "globals": spaces.Box(0, 1, (12,), np.float32)})
+    act_space = spaces.MultiDiscrete(np.tile(NVEC, S * S))
+    buf = PackedMaskDictRolloutBuffer(n_steps, obs_space, act_space, "cpu", n_envs=n_envs)
+    rng = np.random.default_rng(0)
+    masks = rng.random((n_steps, n_envs, S * S * 34)) < 0.3
+    for t in range(n_steps):
+        buf.add({"planes": np.zeros((n_envs, 32, S, S), np.float32), "globals": np.zeros((n_envs, 12), np.float32)},
+                np.zeros((n_envs, S * S * 7)), np.zeros(n_envs), np.zeros(n_envs, bool),
+                torch.zeros(n_envs), torch.zeros(n_envs), action_masks=masks[t])
+    assert buf.action_masks.dtype == np.uint8 and buf.action_masks.shape[-1] == S * S * 34 // 8
+    buf.compute_returns_and_advantage(torch.zeros(n_envs), np.zeros(n_envs))
+    got = next(buf.get(batch_size=None))
+    flat = masks.swapaxes(0, 1).reshape(-1, S * S * 34)
+    got_masks = got.action_masks.numpy()
+    # the buffer shuffles: compare as sets of rows
+    assert sorted(map(bytes, np.packbits(got_masks, axis=1))) == sorted(map(bytes, np.packbits(flat, axis=1)))
+    assert got.action_masks.dtype == torch.bool
+
+
+def test_policy_forward_and_evaluate_agree_and_naive_differs():
+    from wrappers.lux_env import LuxGridEnv
+    from training.policy import GridPolicy
+
+    env = LuxGridEnv(rules="tiny")
+    obs, _ = env.reset(seed=4)
+    for _ in range(3):  # a few turns so robots exist
+        obs, *_ = env.step(env.action_space.sample())
+    masks = env.action_masks()[None]
+    t_obs = {k: torch.as_tensor(v)[None] for k, v in obs.items()}
+    out = {}
+    for mode in ("full", "naive"):
+        torch.manual_seed(0)
+        pol = GridPolicy(env.observation_space, env.action_space, lambda _: 1e-3, net_config="small", masking=mode)
+        with torch.no_grad():
+            a, v, lp = pol(t_obs, action_masks=masks)
+            v2, lp2, ent = pol.evaluate_actions(t_obs, a, action_masks=torch.as_tensor(masks))
+        out[mode] = (lp, lp2)
+        assert torch.isfinite(lp2).all() and torch.isfinite(ent).all()
+        assert torch.allclose(v, v2)
+    assert torch.allclose(out["full"][0], out["full"][1], atol=1e-5)
+    assert (out["naive"][1] < out["naive"][0] - 1e-6).all()  # unmasked update: ratio < 1 from the start
+
+
+# ---------------------------------------------------------------- runs, checkpoints, resume
+def _state(run):
+    p = run / "checkpoints" / "state.json"
+    return json.loads(p.read_text()) if p.exists() else None
+
+
+def test_kill_and_resume_continues_the_same_run(tmp_path):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, TRAIN, *TINY, "total_timesteps=100000", "checkpoint_interval=32",
+                             "pool_interval=32", f"run_dir={run}"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        st = _state(run)
+        if st and st["num_timesteps"] >= 64:
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"training died: {proc.stdout.read()}")
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("no checkpoint within 240 s")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = _state(run)["num_timesteps"]
+    tb_before = sorted(p.name for p in (run / "tb").iterdir())
+    target = done + 64
+    res = run_train([f"resume={run}", f"total_timesteps={target}"], cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"resuming {run} at {done} steps" in res.stdout
+    after = _state(run)
+    assert after["num_timesteps"] >= target
+    assert sorted(p.name for p in (run / "tb").iterdir()) == tb_before  # same TensorBoard run
+    assert len(after["pool"]) >= 3
+    # changing the network on resume is refused
+    bad = run_train([f"resume={run}", "net=medium"], cwd=tmp_path)
+    assert bad.returncode == 2 and "net='medium' differs" in bad.stderr
+
+    # the weights play a game without SB3, with zero rejected actions
+    from agent.net import load_checkpoint
+    from agent.player import NetPolicy
+    from wrappers.engine import RejectionAudit
+    from wrappers.lux_env import LuxGridEnv
+
+    net, payload = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert payload["step"] == after["num_timesteps"] and payload["net_config"]["channels"] == 32
+    policy = NetPolicy(net, seed=0)
+    env = LuxGridEnv(rules="tiny", max_episode_length=60)
+    with RejectionAudit() as audit:
+        env.reset(seed=11)
+        done_ = False
+        while not done_:
+            _, _, done_, _, info = env.step(policy(env.states[env.player]))
+    assert audit.total_rejected == 0 and info["lux"]["invalid_choices"] == 0
+
+
+def test_checkpoint_of_other_shape_is_a_clear_error(tmp_path):
+    from agent.net import CheckpointError, GridNet, load_checkpoint, save_checkpoint
+
+    net = GridNet(channels=8, blocks=1)
+    path = tmp_path / "w.pt"
+    save_checkpoint(path, net)
+    payload = torch.load(path)
+    payload["net_config"]["channels"] = 16
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="w.pt: tensor 'stem.weight' has shape"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
