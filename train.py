@@ -106,7 +106,8 @@ def train(cfg, argv_overrides=()):
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import CallbackList
 
-    from training.callbacks import CheckpointCallback, LuxStatsCallback
+    from training.callbacks import CheckpointCallback, EvalCallback, LuxStatsCallback
+    from training.config import parse_seed_range
     from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
 
     cfg, run_dir, resume_ckpt = prepare_run(cfg, argv_overrides)
@@ -139,7 +140,14 @@ def train(cfg, argv_overrides=()):
     remaining = cfg.total_timesteps - model.num_timesteps
     extra = dict(config=dataclasses.asdict(cfg), map_size=S)
     ckpt_cb = CheckpointCallback(run_dir, cfg.checkpoint_interval, cfg.pool_interval, extra=extra)
-    callbacks = CallbackList([LuxStatsCallback(), ckpt_cb])
+    cbs = [LuxStatsCallback(), ckpt_cb]
+    if cfg.eval_interval:
+        opp = cfg.eval_opponent
+        if opp == "scripted" and not os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent", "scripted.py")):
+            opp = "random"
+        cbs.append(EvalCallback(run_dir, cfg.eval_interval, opp, parse_seed_range(cfg.eval_seeds, "eval_seeds"),
+                                cfg.rules, cfg.eval_max_turns, extra=extra))
+    callbacks = CallbackList(cbs)
     mem = model.rollout_buffer.bytes_per_step()
     print(f"run folder: {run_dir}")
     print(f"rollout buffer per env step: {sum(v for k, v in mem.items() if k != 'masks_if_float32') / 1024:.0f} KiB "

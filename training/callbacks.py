@@ -90,3 +90,37 @@ class CheckpointCallback(BaseCallback):
         os.replace(os.path.join(self.ckpt_dir, ".state.json"), os.path.join(self.ckpt_dir, "state.json"))
         if self.verbose:
             print(f"checkpoint at {n} steps -> {self.ckpt_dir}")
+
+
+class EvalCallback(BaseCallback):
+    """Every ``interval`` steps, play the current weights against ``opponent`` on held-out seeds
+    (both sides) and log ``eval/win_rate``, ``eval/lichen``, ``eval/factories_alive`` and
+    ``eval/game_length`` (training/evaluate.py)."""
+
+    def __init__(self, run_dir, interval, opponent, seeds, rules, max_turns, extra=None):
+        super().__init__()
+        self.run_dir, self.interval, self.opponent = run_dir, int(interval), opponent
+        self.seeds, self.rules, self.max_turns = seeds, rules, int(max_turns)
+        self.extra = extra or {}
+        self._next = None
+
+    def _init_callback(self):
+        self._next = (self.model.num_timesteps // self.interval + 1) * self.interval
+
+    def _on_step(self):
+        if self.model.num_timesteps >= self._next:
+            self.evaluate()
+            self._next = (self.model.num_timesteps // self.interval + 1) * self.interval
+        return True
+
+    def evaluate(self):
+        from training.evaluate import evaluate
+
+        path = os.path.join(self.run_dir, "checkpoints", "eval_current.pt")
+        save_checkpoint(path, self.model.policy.net, step=self.model.num_timesteps, **self.extra)
+        report = evaluate(path, [self.opponent], self.seeds, rules=self.rules, max_episode_length=self.max_turns,
+                          workers=1, progress=False)[self.opponent]
+        for k in ("win_rate", "lichen", "factories_alive", "game_length", "opp_lichen"):
+            self.logger.record(f"eval/{k}", report[k])
+        self.logger.record("eval/opponent", self.opponent, exclude="tensorboard")
+        return report

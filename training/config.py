@@ -31,7 +31,7 @@ class TrainConfig:
     rules: str = "small"                  # neurips | kaggle | small | tiny (see wrappers/engine.py)
     map_size: int = 0                     # 0 = the preset's size; else 16 | 32 | 48 | 64
     max_episode_length: int = 1000        # turns of the main phase
-    train_seeds: str = "0:100000"         # map seeds for training, start:stop
+    train_seeds: str = "0:1000000"        # map seeds for training, start:stop
     bid: int = 0
     opponent: str = "pool"                # pool (earlier checkpoints + random) | random
     pool_random_prob: float = 0.3         # chance a game is against the random-masked policy
@@ -57,6 +57,16 @@ class TrainConfig:
     net: str = "small"                    # small | medium | large (agent/net.py NET_PRESETS)
     torch_threads: int = 2
     vec_env: str = "subproc"              # subproc | dummy
+    # test mode (training/evaluate.py) and periodic evaluation
+    checkpoint: str = ""                  # weights to test (mode=test); empty = random-masked
+    opponents: str = "random"             # comma list: random, scripted, paths to weights
+    test_seeds: str = "1000000:1000010"   # held-out map seeds, disjoint from train_seeds
+    test_workers: int = 2
+    replays: bool = True                  # write one replay JSON per test game
+    eval_interval: int = 4096             # steps between evaluations during training (0 = off)
+    eval_opponent: str = "scripted"       # scripted (random if agent/scripted.py is absent) | random | path
+    eval_seeds: str = "1000000:1000002"   # held-out seeds of the periodic evaluation (both sides each)
+    eval_max_turns: int = 300             # main-phase turns of an evaluation game
     # logging / checkpoints
     checkpoint_interval: int = 4096       # steps between checkpoints
     progress_bar: bool = True
@@ -104,7 +114,7 @@ def validate(cfg):
     if cfg.vec_env not in ("subproc", "dummy"):
         raise ConfigError(f"vec_env={cfg.vec_env!r}: choose subproc or dummy")
     for key in ("n_envs", "n_steps", "batch_size", "n_epochs", "total_timesteps", "checkpoint_interval",
-                "pool_interval", "torch_threads", "max_episode_length"):
+                "pool_interval", "torch_threads", "max_episode_length", "test_workers"):
         if getattr(cfg, key) <= 0:
             raise ConfigError(f"{key}={getattr(cfg, key)} must be positive")
     if cfg.learning_rate <= 0:
@@ -112,7 +122,16 @@ def validate(cfg):
     unknown = set(cfg.reward) - set(REWARD_TERMS)
     if unknown:
         raise ConfigError(f"reward has unknown terms {sorted(unknown)}; valid terms: {sorted(REWARD_TERMS)}")
-    parse_seed_range(cfg.train_seeds, "train_seeds")
+    from training.evaluate import check_disjoint
+
+    train = parse_seed_range(cfg.train_seeds, "train_seeds")
+    for key in ("test_seeds", "eval_seeds"):
+        try:
+            check_disjoint(train, parse_seed_range(getattr(cfg, key), key))
+        except ValueError as e:
+            raise ConfigError(f"{key}: {e}") from None
+    if cfg.eval_interval < 0:
+        raise ConfigError(f"eval_interval={cfg.eval_interval} must be >= 0 (0 = off)")
     from agent.net import NET_PRESETS
 
     if cfg.net not in NET_PRESETS:

@@ -1,0 +1,243 @@
+"""Test mode: play a policy against opponents on held-out map seeds and report how it does.
+
+    python train.py mode=test checkpoint=runs/.../checkpoints/latest.pt \\
+        opponents=random,scripted,runs/other/checkpoints/latest.pt test_seeds=1000:1100
+
+Every seed is played twice with sides swapped, in parallel over ``test_workers`` processes. Per
+opponent it reports wins/draws/losses with a 95% Wilson interval of the win rate, mean final
+lichen (ours and theirs), factories alive at the end, mean game length and robots lost to
+collisions, writes ``results.json`` and (``replays=true``) one replay JSON per game that the Lux
+visualizer opens (the luxai-s2 runner's format with compressed observations).
+
+Train seeds and test seeds are disjoint ranges (``train_seeds`` vs ``test_seeds``), as in the
+ProcGen train/test level splits: :func:`check_disjoint` refuses overlapping ranges.
+
+A policy spec is ``random`` (random-masked), ``scripted`` (agent/scripted.py, when present) or a
+path to a weights file written by train.py (played by agent.player.NetPolicy).
+"""
+
+import dataclasses
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+PLAYERS = ("player_0", "player_1")
+
+
+def make_policy(spec, seed=0, greedy=False):
+    """A ``policy(state) -> action dict`` for a spec (random | scripted | path to weights).
+
+    Raises:
+        ValueError: unknown spec; agent.net.CheckpointError for a bad weights file.
+    """
+    from agent.actions import decode
+    from agent.masks import action_masks
+    from agent.policy import sample_uniform_masked
+
+    if spec == "random":
+        rng = np.random.default_rng(seed)
+        return lambda state: decode(state, sample_uniform_masked(action_masks(state), rng))
+    if spec == "scripted":
+        try:
+            from agent.scripted import ScriptedPolicy
+        except ImportError:
+            raise ValueError("opponent 'scripted' needs agent/scripted.py, which is not present") from None
+        pol = ScriptedPolicy(seed=seed)
+        return lambda state: decode(state, pol(state))
+    if os.path.isfile(spec):
+        from agent.player import NetPolicy
+
+        pol = NetPolicy.from_file(spec, greedy=greedy, seed=seed)
+        return lambda state: decode(state, pol(state))
+    raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted' or an existing weights file")
+
+
+def wilson_interval(wins, n, z=1.96):
+    """95% Wilson score interval (low, high) of a win rate; (0, 1) when n == 0."""
+    if n == 0:
+        return 0.0, 1.0
+    p = wins / n
+    d = 1 + z * z / n
+    c = p + z * z / (2 * n)
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (c - h) / d, (c + h) / d
+
+
+def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_episode_length=1000,
+              replay_path=None, policy_seed=0):
+    """Play one game of policy A against policy B; returns A's view of the result.
+
+    Returns:
+        dict: ``result`` (+1 / 0 / -1 for A), ``lichen``, ``opp_lichen``, ``factories_alive``,
+        ``opp_factories_alive``, ``length`` (main-phase turns), ``robots_lost_collisions`` (A's
+        robots destroyed other than by self-destruct), ``ice_dug``, ``map_seed``, ``side``.
+    """
+    from agent.actions import ENGINE_TYPE, SELF_DESTRUCT
+    from agent.early import early_action
+    from agent.obs import GameState
+    from wrappers.engine import make_env
+
+    env = make_env(rules, max_episode_length=max_episode_length)
+    obs, _ = env.reset(seed=map_seed)
+    cfg = dataclasses.asdict(env.env_cfg)
+    b_side = PLAYERS[1 - PLAYERS.index(a_side)]
+    pols = {a_side: make_policy(spec_a, seed=policy_seed), b_side: make_policy(spec_b, seed=policy_seed + 1)}
+    states = {p: GameState(cfg, p) for p in PLAYERS}
+    self_destructs = {p: 0 for p in PLAYERS}
+    replay = None
+    if replay_path:
+        from luxai_runner.utils import to_json
+
+        prev = env.state.get_obs()
+        replay = dict(observations=[to_json(env.state.get_compressed_obs())], actions=[])
+    done = False
+    rewards = {p: 0 for p in PLAYERS}
+    while not done:
+        acts = {}
+        for p in PLAYERS:
+            st = states[p].update(obs[p], step=env.env_steps)
+            if st.step == 0 or st.is_early_phase:
+                acts[p] = early_action(st)
+            else:
+                acts[p] = pols[p](st)
+                self_destructs[p] += sum(1 for k, v in acts[p].items()
+                                         if k.startswith("unit_") and v[0][0] == ENGINE_TYPE[SELF_DESTRUCT])
+        obs, rewards, term, trunc, _ = env.step(acts)
+        done = any(term.values()) or any(trunc.values())
+        if replay is not None:
+            replay["actions"].append(to_json(acts))
+            replay["observations"].append(to_json(env.state.get_change_obs(prev)))
+            prev = obs["player_0"]
+    if replay is not None:
+        replay["metadata"] = {"seed": map_seed, "players": {a_side: spec_a, b_side: spec_b}}
+        replay["default_seed"] = map_seed
+        os.makedirs(os.path.dirname(replay_path) or ".", exist_ok=True)
+        with open(replay_path, "w") as f:
+            json.dump(replay, f)
+    st = env.state
+
+    def lichen(p):
+        strains = st.teams[p].factory_strains if p in st.teams else []
+        return int(st.board.lichen[np.isin(st.board.lichen_strains, strains)].sum()) if strains else 0
+
+    ra, rb = rewards[a_side], rewards[b_side]
+    destroyed = st.stats[a_side]["destroyed"]
+    return dict(
+        result=1 if ra > rb else (-1 if ra < rb else 0), lichen=lichen(a_side), opp_lichen=lichen(b_side),
+        factories_alive=len(st.factories[a_side]), opp_factories_alive=len(st.factories[b_side]),
+        length=int(st.real_env_steps),
+        robots_lost_collisions=int(destroyed["LIGHT"] + destroyed["HEAVY"] - self_destructs[a_side]),
+        ice_dug=int(st.stats[a_side]["generation"]["ice"]["LIGHT"] + st.stats[a_side]["generation"]["ice"]["HEAVY"]),
+        map_seed=int(map_seed), side=a_side,
+    )
+
+
+def _play_task(task):
+    import torch
+
+    torch.set_num_threads(1)
+    return task["opponent"], play_game(**{k: v for k, v in task.items() if k != "opponent"})
+
+
+def summarize(games):
+    """Aggregate a list of play_game results into the report row (see module docstring)."""
+    n = len(games)
+    wins = sum(g["result"] > 0 for g in games)
+    draws = sum(g["result"] == 0 for g in games)
+    lo, hi = wilson_interval(wins, n)
+    mean = lambda k: float(np.mean([g[k] for g in games])) if games else 0.0
+    return dict(games=n, wins=wins, draws=draws, losses=n - wins - draws, win_rate=wins / n if n else 0.0,
+                win_rate_95ci=[lo, hi], lichen=mean("lichen"), opp_lichen=mean("opp_lichen"),
+                factories_alive=mean("factories_alive"), opp_factories_alive=mean("opp_factories_alive"),
+                game_length=mean("length"), robots_lost_collisions=mean("robots_lost_collisions"),
+                ice_dug=mean("ice_dug"))
+
+
+def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000, workers=2, replay_dir=None,
+             progress=True):
+    """Play ``policy`` against each opponent on every seed, both sides; returns {opponent: summary}."""
+    tasks = []
+    for opp in opponents:
+        for s in seeds:
+            for side in PLAYERS:
+                rp = None
+                if replay_dir:
+                    tag = os.path.basename(opp) if os.path.isfile(opp) else opp
+                    rp = os.path.join(replay_dir, f"{tag}_seed{s}_{side}.json")
+                tasks.append(dict(opponent=opp, spec_a=policy, spec_b=opp, map_seed=s, a_side=side, rules=rules,
+                                  max_episode_length=max_episode_length, replay_path=rp, policy_seed=s))
+    results = {opp: [] for opp in opponents}
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), desc="test games", unit="game")
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            for opp, res in pool.imap_unordered(_play_task, tasks):
+                results[opp].append(res)
+                bar and bar.update(1)
+    else:
+        for t in tasks:
+            opp, res = _play_task(t)
+            results[opp].append(res)
+            bar and bar.update(1)
+    bar and bar.close()
+    return {opp: dict(summarize(games), per_game=sorted(games, key=lambda g: (g["map_seed"], g["side"])))
+            for opp, games in results.items()}
+
+
+def check_disjoint(train_seeds, test_seeds):
+    """Raise ValueError if the two seed ranges overlap."""
+    if max(train_seeds.start, test_seeds.start) < min(train_seeds.stop, test_seeds.stop):
+        raise ValueError(f"test seeds {test_seeds.start}:{test_seeds.stop} overlap the train seeds "
+                         f"{train_seeds.start}:{train_seeds.stop}; pick a held-out range")
+
+
+def format_table(report):
+    lines = [f"{'opponent':<28} {'games':>5} {'W/D/L':>11} {'win rate (95% CI)':>22} {'lichen':>8} "
+             f"{'opp lichen':>10} {'factories':>9} {'length':>7} {'lost robots':>11}"]
+    for opp, r in report.items():
+        tag = os.path.basename(opp) if os.path.isfile(opp) else opp
+        ci = r["win_rate_95ci"]
+        lines.append(f"{tag:<28} {r['games']:>5} {r['wins']:>3}/{r['draws']:>3}/{r['losses']:>3} "
+                     f"{r['win_rate']:>8.2f} [{ci[0]:.2f}, {ci[1]:.2f}] {r['lichen']:>8.0f} {r['opp_lichen']:>10.0f} "
+                     f"{r['factories_alive']:>9.2f} {r['game_length']:>7.0f} {r['robots_lost_collisions']:>11.1f}")
+    return "\n".join(lines)
+
+
+def main_test(cfg):
+    """``train.py mode=test``: evaluate ``cfg.checkpoint`` and write results.json (+ replays)."""
+    from training.config import parse_seed_range
+
+    test_seeds = parse_seed_range(cfg.test_seeds, "test_seeds")
+    try:
+        check_disjoint(parse_seed_range(cfg.train_seeds, "train_seeds"), test_seeds)
+    except ValueError as e:
+        print(f"train.py: {e}")
+        return 2
+    policy = cfg.checkpoint or "random"
+    opponents = [o for o in cfg.opponents.split(",") if o]
+    try:
+        for spec in [policy] + opponents:
+            make_policy(spec)
+    except Exception as e:
+        print(f"train.py: {e}")
+        return 2
+    out_dir = cfg.run_dir or os.path.join("runs", "test", time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(out_dir, exist_ok=True)
+    t0 = time.time()
+    report = evaluate(policy, opponents, test_seeds, rules=cfg.rules, max_episode_length=cfg.max_episode_length,
+                      workers=cfg.test_workers, replay_dir=os.path.join(out_dir, "replays") if cfg.replays else None,
+                      progress=cfg.progress_bar)
+    out = dict(policy=policy, rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0, report=report)
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(format_table(report))
+    print(f"results: {os.path.join(out_dir, 'results.json')}")
+    return 0
