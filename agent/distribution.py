@@ -50,6 +50,8 @@ class MaskedGridDistribution:
         if tuple(masks.shape) != (B, H, W, A):
             raise ValueError(f"masks must be {(B, H, W, A)} to match logits, got {tuple(masks.shape)}")
         masks = masks.to(torch.bool)
+        if logits.dtype in (torch.float16, torch.bfloat16):  # MASKED_LOGIT does not fit in half
+            logits = logits.float()
         z = logits.permute(0, 2, 3, 1)  # (B, H, W, A)
         z = torch.where(masks, z, torch.full_like(z, MASKED_LOGIT))
         pad = torch.full_like(z[..., :1], MASKED_LOGIT)

@@ -32,12 +32,19 @@ MASKING_MODES = ("full", "naive", "penalty")
 
 
 def presence_only(masks):
-    """bool (B, S, S, 34): every choice of a present component allowed (a component is present
-    when any of its choices is unmasked)."""
+    """bool (B, S, S, 34): every choice allowed wherever a robot / factory center is.
+
+    Presence is read from the validity masks without leaking validity: a robot is on a cell when
+    its robot_type component has any legal choice (keep always is), and then *all* its six
+    components are fully allowed; likewise the factory component on factory centers. Used by the
+    ``naive`` update and the ``penalty`` arm.
+    """
     out = torch.zeros_like(masks)
-    for k in range(NUM_COMPONENTS):
-        sl = slice(int(OFFSETS[k]), int(OFFSETS[k] + NVEC[k]))
-        out[..., sl] = masks[..., sl].any(dim=-1, keepdim=True)
+    robot = masks[..., : int(NVEC[0])].any(dim=-1, keepdim=True)
+    f0 = int(OFFSETS[NUM_COMPONENTS - 1])
+    factory = masks[..., f0:].any(dim=-1, keepdim=True)
+    out[..., :f0] = robot
+    out[..., f0:] = factory
     return out
 
 
