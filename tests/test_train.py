@@ -92,8 +92,16 @@ def test_policy_forward_and_evaluate_agree_and_naive_differs():
 
     env = LuxGridEnv(rules="tiny")
     obs, _ = env.reset(seed=4)
-    for _ in range(3):  # a few turns so robots exist
-        obs, *_ = env.step(env.action_space.sample())
+    from agent.actions import C_FACTORY, F_LIGHT, KEEP
+    from agent.policy import sample_uniform_masked
+
+    rng = np.random.default_rng(0)
+    for turn in range(3):  # build one robot per factory and keep it still (a second build would collide)
+        a = sample_uniform_masked(env.cell_masks(), rng)
+        a[:, :, 0] = KEEP
+        a[:, :, C_FACTORY] = np.where(env.cell_masks()[:, :, 30 + F_LIGHT] & (turn == 0), F_LIGHT, 0)
+        obs, *_ = env.step(a)
+    assert len(env.states[env.player].my_units) > 0
     masks = env.action_masks()[None]
     t_obs = {k: torch.as_tensor(v)[None] for k, v in obs.items()}
     out = {}

@@ -11,7 +11,7 @@ from agent.net import save_checkpoint
 
 LUX_KEYS = ("ice_dug", "ore_dug", "water_produced", "metal_produced", "lichen", "robots_built",
             "factories_alive", "factories_lost", "robots_alive", "episode_length", "result",
-            "opponent_lichen", "opponent_factories_alive", "invalid_choices")
+            "opponent_lichen", "opponent_factories_alive", "invalid_choices", "game_reward")
 
 
 class LuxStatsCallback(BaseCallback):

@@ -18,7 +18,8 @@
 * Reward: a weighted sum of per-turn terms, each a difference of the engine's own statistics
   (``LuxAI_S2(collect_stats=True)``); see :data:`REWARD_TERMS`.
 * At the end of an episode ``info["lux"]`` holds the game's statistics (ice/ore dug, water/metal
-  produced, lichen, robots built, factories alive, episode length, result vs the opponent).
+  produced, lichen, robots built, factories alive, episode length, result vs the opponent) and
+  ``game_reward``, the episode's reward without the invalid-action penalty.
 """
 
 import dataclasses
@@ -243,6 +244,7 @@ class LuxGridEnv(gym.Env):
                 raise RuntimeError(f"the early phase ended the game on map seed {map_seed}: {rewards}")
         self._stats = _player_stats(self.engine, self.player)
         self._invalid_total = 0
+        self._game_reward = 0.0
         return self._obs(), {"map_seed": map_seed}
 
     def step(self, action):
@@ -264,7 +266,9 @@ class LuxGridEnv(gym.Env):
         done = bool(term[self.player] or trunc[self.player] or term[self.opp_player] or trunc[self.opp_player])
         self._update_states(raw)
         after = _player_stats(self.engine, self.player)
-        reward = self._reward(self._stats, after, done, rewards) - self.invalid_penalty * n_bad
+        game_reward = self._reward(self._stats, after, done, rewards)
+        self._game_reward += game_reward
+        reward = game_reward - self.invalid_penalty * n_bad
         self._stats = after
         info = {"invalid_choices": n_bad}
         truncated = False
@@ -272,6 +276,7 @@ class LuxGridEnv(gym.Env):
             real = self.engine.state.real_env_steps
             info["lux"] = dict(after, episode_length=real, result=self._result(rewards),
                                map_seed=self.map_seed, invalid_choices=self._invalid_total,
+                               game_reward=self._game_reward,
                                opponent_lichen=_player_stats(self.engine, self.opp_player)["lichen"],
                                opponent_factories_alive=len(self.engine.state.factories[self.opp_player]))
         return self._obs(), reward, done, truncated, info

@@ -1,0 +1,43 @@
+"""Reading a run's TensorBoard scalars back (for plots and sweep results), via tensorboard's
+own EventAccumulator."""
+
+import glob
+import os
+
+import numpy as np
+
+
+def read_scalars(run_dir, tag):
+    """(steps int64 (N,), values float64 (N,)) of ``tag`` over all event files under ``run_dir/tb``,
+    sorted by step (later files win on equal steps, e.g. after a resume). Empty arrays if absent."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    points = {}
+    files = sorted(glob.glob(os.path.join(run_dir, "tb", "**", "events.out.tfevents.*"), recursive=True),
+                   key=os.path.getmtime)
+    for f in files:
+        ea = EventAccumulator(f, size_guidance={"scalars": 0})
+        ea.Reload()
+        if tag in ea.Tags().get("scalars", []):
+            for ev in ea.Scalars(tag):
+                points[int(ev.step)] = float(ev.value)
+    steps = np.array(sorted(points), dtype=np.int64)
+    return steps, np.array([points[s] for s in steps], dtype=np.float64)
+
+
+def band(runs, tag, grid=None):
+    """Interpolate ``tag`` of several runs onto a common step grid.
+
+    Returns (grid int64 (G,), mean (G,), low (G,), high (G,)) where low/high are the min/max over
+    runs (the band over seeds); runs without the tag are skipped; all None if none has it.
+    """
+    series = [read_scalars(r, tag) for r in runs]
+    series = [(s, v) for s, v in series if len(s)]
+    if not series:
+        return None, None, None, None
+    if grid is None:
+        hi = min(s[-1] for s, _ in series)
+        lo = max(s[0] for s, _ in series)
+        grid = np.linspace(lo, hi, num=50) if hi > lo else np.array([lo])
+    vals = np.stack([np.interp(grid, s, v) for s, v in series])
+    return grid, vals.mean(0), vals.min(0), vals.max(0)
