@@ -3,6 +3,8 @@
     python train.py                                   # defaults: a few minutes on 2 CPU cores
     python train.py total_timesteps=200000 n_envs=2 seed=3 rules=kaggle
     python train.py resume=runs/default/20261122-101500 total_timesteps=50000
+    python train.py mode=test checkpoint=runs/.../checkpoints/latest.pt opponents=random,scripted
+    python train.py sweep=sweeps/example.json index=3    # setting 3 mod N, seed 3 div N
 
 Every key of training/config.py ``TrainConfig`` can be set as ``key=value`` (``reward.lichen=0.01``
 sets one reward weight); an unknown key or a bad value is an error listing the valid keys.
@@ -177,6 +179,19 @@ def main(argv):
         for f in dataclasses.fields(TrainConfig):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             print(f"  {f.name}={default}")
+        return 0
+    sweep = [a.split("=", 1)[1] for a in argv if a.startswith("sweep=")]
+    index = [a.split("=", 1)[1] for a in argv if a.startswith("index=")]
+    if sweep or index:
+        if not (sweep and index):
+            fail("a sweep needs both sweep=FILE and index=i")
+        from training.sweep import run_index
+
+        rest = [a for a in argv if not a.startswith(("sweep=", "index="))]
+        try:
+            run_index(sweep[-1], int(index[-1]), rest)
+        except ValueError as e:  # ConfigError included
+            fail(str(e))
         return 0
     try:
         cfg = parse_overrides(argv)

@@ -61,14 +61,14 @@ class CheckpointCallback(BaseCallback):
 
     def _on_step(self):
         n = self.model.num_timesteps
-        if n >= self._next_ckpt:
-            self.save()
-            self._next_ckpt = (n // self.interval + 1) * self.interval
         if n >= self._next_pool:
             tmp = os.path.join(self.pool_dir, f".tmp_{n}.pt")
             save_checkpoint(tmp, self.model.policy.net, step=n, **self.extra)
             os.replace(tmp, os.path.join(self.pool_dir, f"step_{n:09d}.pt"))
             self._next_pool = (n // self.pool_interval + 1) * self.pool_interval
+        if n >= self._next_ckpt:
+            self.save()
+            self._next_ckpt = (n // self.interval + 1) * self.interval
         return True
 
     def _on_training_end(self):

@@ -1,0 +1,535 @@
+"""One focused test per rule of :func:`agent.masks.action_masks`, plus :func:`agent.actions.decode`.
+
+Every rule test builds a :class:`agent.obs.GameState` from a hand-made full observation on a
+16x16 map (rules of ``luxai_s2.config.EnvConfig(map_size=16)``) with our factory ``factory_0``
+centred at (4, 4), the opponent's ``factory_1`` centred at (11, 11), and the robot(s) placed where
+the rule bites. The rule table and its engine sources are in ``agent/masks.py``'s docstring.
+
+The last test plays a real ``LuxAI_S2`` game and checks, every turn, that
+:func:`agent.masks.water_cost_bound` is >= the engine's real watering cost, both the one
+``validate_actions`` will see (``Factory.water_cost`` of the cache left by the previous step) and
+the one ``_handle_factory_water_actions`` sees at execution.
+"""
+
+import dataclasses
+import math
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from luxai_s2.config import EnvConfig
+from luxai_s2.env import LuxAI_S2
+from luxai_s2.factory import Factory
+from luxai_s2.team import FactionTypes, Team
+
+from agent.actions import (
+    C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, F_HEAVY, F_LIGHT, F_NONE,
+    F_WATER, KEEP, MOVE, NUM_COMPONENTS, NUM_LOGITS, OFFSETS, PICKUP, RECHARGE, SELF_DESTRUCT,
+    TRANSFER, component_slice, decode,
+)
+from agent.early import early_action
+from agent.masks import action_masks, water_cost_bound
+from agent.obs import GameState
+from agent.policy import sample_masked
+from wrappers.engine import make_env
+
+S = 16
+CFG = EnvConfig(map_size=S)
+ENV_CFG = dataclasses.asdict(CFG)
+LIGHT = CFG.ROBOTS["LIGHT"]
+HEAVY = CFG.ROBOTS["HEAVY"]
+MY_FACTORY = (4, 4)  # factory_0 of player_0, covers x, y in 3..5
+OPP_FACTORY = (11, 11)  # factory_1 of player_1, covers x, y in 10..12
+
+# move_dir choices (agent.actions): up, right, down, left; transfer_dir: center, up, right, down, left
+UP, RIGHT, DOWN, LEFT = range(4)
+T_CENTER, T_UP, T_RIGHT, T_DOWN, T_LEFT = range(5)
+ICE, ORE, WATER, METAL, POWER = range(5)
+
+
+def ucfg(heavy):
+    return HEAVY if heavy else LIGHT
+
+
+def unit(uid, x, y, heavy=False, power=100, cargo=None, queue=(), team=0):
+    c = dict(ice=0, ore=0, water=0, metal=0)
+    c.update(cargo or {})
+    return dict(team_id=team, unit_id=uid, power=power, unit_type="HEAVY" if heavy else "LIGHT",
+                pos=np.array([x, y]), cargo=c, action_queue=[np.array(a) for a in queue])
+
+
+def factory(num, x, y, team=0, power=1000, cargo=None):
+    c = dict(ice=0, ore=0, water=100, metal=100)
+    c.update(cargo or {})
+    return dict(pos=np.array([x, y]), power=power, cargo=c, unit_id=f"factory_{num}",
+                strain_id=num, team_id=team)
+
+
+def make_obs(my_units=(), opp_units=(), my_factories=None, opp_factories=None, board=None):
+    """A full observation of a main-phase turn; ``board`` overrides layers ({name: {(x, y): v}})."""
+    b = dict(
+        rubble=np.zeros((S, S), np.int64), ice=np.zeros((S, S), np.int64),
+        ore=np.zeros((S, S), np.int64), lichen=np.zeros((S, S), np.int64),
+        lichen_strains=np.full((S, S), -1, np.int64), valid_spawns_mask=np.zeros((S, S), bool),
+        factories_per_team=1,
+    )
+    for name, cells in (board or {}).items():
+        for (x, y), v in cells.items():
+            b[name][x, y] = v
+    if my_factories is None:
+        my_factories = [factory(0, *MY_FACTORY)]
+    if opp_factories is None:
+        opp_factories = [factory(1, *OPP_FACTORY, team=1)]
+    teams = {
+        p: dict(team_id=i, faction="AlphaStrike", water=0, metal=0, factories_to_place=0,
+                factory_strains=[int(f["strain_id"]) for f in fs], place_first=i == 0, bid=0)
+        for i, (p, fs) in enumerate((("player_0", my_factories), ("player_1", opp_factories)))
+    }
+    return dict(
+        units={"player_0": {u["unit_id"]: u for u in my_units},
+               "player_1": {u["unit_id"]: u for u in opp_units}},
+        factories={"player_0": {f["unit_id"]: f for f in my_factories},
+                   "player_1": {f["unit_id"]: f for f in opp_factories}},
+        teams=teams, board=b, real_env_steps=10, global_id=100,
+    )
+
+
+def make_state(player="player_0", **kw):
+    return GameState.from_obs(make_obs(**kw), ENV_CFG, player)
+
+
+def comp(masks, xy, k):
+    """bool choices of component k at cell xy."""
+    return masks[xy[0], xy[1], component_slice(k)]
+
+
+def rtype(masks, xy):
+    return comp(masks, xy, C_TYPE)
+
+
+# ---------------------------------------------------------------------------------------- move
+def test_move_off_map_masked_on_the_edge():
+    m = action_masks(make_state(my_units=[unit("unit_5", 0, 0), unit("unit_6", S - 1, 8)]))
+    assert comp(m, (0, 0), C_MOVE).tolist() == [False, True, True, False]  # up/left leave the map
+    assert comp(m, (S - 1, 8), C_MOVE).tolist() == [True, False, True, True]  # right leaves the map
+    assert rtype(m, (0, 0))[MOVE]
+
+
+def test_move_into_opponent_factory_tile_masked():
+    # (9, 11) is left of the opponent factory covering x in 10..12
+    m = action_masks(make_state(my_units=[unit("unit_5", 9, 11)]))
+    assert comp(m, (9, 11), C_MOVE).tolist() == [True, False, True, True]
+
+
+def test_move_into_own_factory_allowed():
+    # (6, 4) is right of our factory covering x in 3..5
+    m = action_masks(make_state(my_units=[unit("unit_5", 6, 4)]))
+    assert comp(m, (6, 4), C_MOVE)[LEFT]
+    assert comp(m, (6, 4), C_MOVE).all()
+
+
+@pytest.mark.parametrize("heavy,rubble", [(False, 50), (False, 39), (True, 37), (True, 0)])
+def test_move_power_with_rubble_and_queue_cost(heavy, rubble):
+    c = ucfg(heavy)
+    q = c.ACTION_QUEUE_POWER_COST
+    cost = math.floor(c.MOVE_COST + c.RUBBLE_MOVEMENT_COST * rubble)  # Unit.move_power_cost
+    board = dict(rubble={(8, 7): rubble})  # the tile above (8, 8)
+    ok = action_masks(make_state(my_units=[unit("unit_5", 8, 8, heavy, power=q + cost)], board=board))
+    assert comp(ok, (8, 8), C_MOVE)[UP]
+    assert rtype(ok, (8, 8))[MOVE]
+    short = action_masks(make_state(my_units=[unit("unit_5", 8, 8, heavy, power=q + cost - 1)], board=board))
+    assert not comp(short, (8, 8), C_MOVE)[UP]
+    # the bare tiles around stay reachable as long as q + MOVE_COST is paid
+    assert comp(short, (8, 8), C_MOVE)[[RIGHT, DOWN, LEFT]].all() == (q + cost - 1 >= q + c.MOVE_COST)
+
+
+@pytest.mark.parametrize("heavy", [False, True])
+def test_power_below_queue_cost_leaves_only_keep(heavy):
+    q = ucfg(heavy).ACTION_QUEUE_POWER_COST
+    # on our factory tile, holding ice, next to our robot and on a stocked factory: every
+    # choice would be valid with power
+    units = [unit("unit_5", 5, 5, heavy, power=q - 1, cargo=dict(ice=10)), unit("unit_6", 6, 5)]
+    m = action_masks(make_state(my_units=units))
+    assert rtype(m, (5, 5)).tolist() == [True, False, False, False, False, False, False]
+    assert not comp(m, (5, 5), C_MOVE).any()
+    # with exactly q: recharge (and pickup, transfer of cargo) is valid, moves are not (P - Q = 0)
+    units[0] = unit("unit_5", 5, 5, heavy, power=q, cargo=dict(ice=10))
+    m = action_masks(make_state(my_units=units))
+    t = rtype(m, (5, 5))
+    assert t[KEEP] and t[RECHARGE] and t[TRANSFER] and t[PICKUP]
+    assert not t[MOVE] and not t[SELF_DESTRUCT]
+    assert not comp(m, (5, 5), C_TRES)[POWER]  # P - Q = 0 power to give
+
+
+# ----------------------------------------------------------------------------------------- dig
+@pytest.mark.parametrize("layer,value,allowed", [
+    (None, 0, False), ("rubble", 5, True), ("ice", 1, True), ("ore", 1, True), ("lichen", 30, True),
+])
+def test_dig_needs_something_to_dig(layer, value, allowed):
+    board = {} if layer is None else {layer: {(8, 8): value}}
+    if layer == "lichen":
+        board["lichen_strains"] = {(8, 8): 1}
+    m = action_masks(make_state(my_units=[unit("unit_5", 8, 8)], board=board))
+    assert rtype(m, (8, 8))[DIG] == allowed
+
+
+def test_dig_on_factory_tile_masked():
+    # rubble is artificially put under our factory so that only the factory rule can mask it
+    m = action_masks(make_state(my_units=[unit("unit_5", 5, 5, power=150)], board=dict(rubble={(5, 5): 10})))
+    assert not rtype(m, (5, 5))[DIG]
+
+
+@pytest.mark.parametrize("heavy", [False, True])
+def test_dig_needs_power_after_queue_cost(heavy):
+    c = ucfg(heavy)
+    need = c.ACTION_QUEUE_POWER_COST + c.DIG_COST
+    board = dict(ice={(8, 8): 1})
+    assert rtype(action_masks(make_state(my_units=[unit("unit_5", 8, 8, heavy, power=need)], board=board)), (8, 8))[DIG]
+    assert not rtype(action_masks(make_state(my_units=[unit("unit_5", 8, 8, heavy, power=need - 1)], board=board)), (8, 8))[DIG]
+
+
+# -------------------------------------------------------------------------------------- pickup
+def test_pickup_off_factory_masked():
+    m = action_masks(make_state(my_units=[unit("unit_5", 8, 8), unit("unit_6", 3, 5)]))
+    assert not rtype(m, (8, 8))[PICKUP]
+    assert not comp(m, (8, 8), C_PRES).any()
+    assert rtype(m, (3, 5))[PICKUP]  # a corner tile of our factory
+
+
+def test_pickup_of_a_resource_the_factory_lacks_masked():
+    f = factory(0, *MY_FACTORY, power=1000, cargo=dict(ice=50, ore=0, water=100, metal=0))
+    m = action_masks(make_state(my_units=[unit("unit_5", 4, 3, power=50)], my_factories=[f]))
+    assert comp(m, (4, 3), C_PRES).tolist() == [True, False, True, False, True]
+    empty = factory(0, *MY_FACTORY, power=0, cargo=dict(ice=0, ore=0, water=0, metal=0))
+    m = action_masks(make_state(my_units=[unit("unit_5", 4, 3, power=50)], my_factories=[empty]))
+    assert not rtype(m, (4, 3))[PICKUP]
+
+
+def test_pickup_when_cargo_is_full_masked():
+    f = factory(0, *MY_FACTORY, power=1000, cargo=dict(ice=50, ore=50, water=100, metal=100))
+    cap, bat = LIGHT.CARGO_SPACE, LIGHT.BATTERY_CAPACITY
+    m = action_masks(make_state(my_units=[unit("unit_5", 4, 4, power=bat, cargo=dict(ice=cap))], my_factories=[f]))
+    assert comp(m, (4, 4), C_PRES).tolist() == [False, True, True, True, False]  # ice and battery full
+    full = dict(ice=cap, ore=cap, water=cap, metal=cap)
+    m = action_masks(make_state(my_units=[unit("unit_5", 4, 4, power=bat, cargo=full)], my_factories=[f]))
+    assert not rtype(m, (4, 4))[PICKUP]
+
+
+# ------------------------------------------------------------------------------------ transfer
+def test_transfer_direction_off_the_map_masked():
+    # at x = 0 "left" is off the map; clipped it would land on the robot itself (our robot)
+    units = [unit("unit_5", 0, 8, cargo=dict(ice=10)), unit("unit_6", 1, 8), unit("unit_7", 0, 7)]
+    m = action_masks(make_state(my_units=units))
+    assert comp(m, (0, 8), C_TDIR).tolist() == [False, True, True, False, False]
+    units = [unit("unit_5", 8, 0, cargo=dict(ice=10)), unit("unit_6", 9, 0)]
+    assert not comp(action_masks(make_state(my_units=units)), (8, 0), C_TDIR)[T_UP]
+
+
+def test_transfer_only_to_own_factory_or_own_robot():
+    # (6, 4): left is our factory, right our robot, down an opponent robot, up bare ground
+    units = [unit("unit_5", 6, 4, cargo=dict(ice=10)), unit("unit_6", 7, 4)]
+    opp = [unit("unit_9", 6, 5, team=1)]
+    m = action_masks(make_state(my_units=units, opp_units=opp))
+    assert comp(m, (6, 4), C_TDIR).tolist() == [False, False, True, False, True]
+    assert rtype(m, (6, 4))[TRANSFER]
+    # alone on bare ground: nowhere to transfer
+    m = action_masks(make_state(my_units=[unit("unit_5", 8, 8, cargo=dict(ice=10))]))
+    assert not comp(m, (8, 8), C_TDIR).any()
+    assert not rtype(m, (8, 8))[TRANSFER]
+    # standing on our factory: center is allowed
+    m = action_masks(make_state(my_units=[unit("unit_5", 4, 4, cargo=dict(ice=10))]))
+    assert comp(m, (4, 4), C_TDIR)[T_CENTER]
+
+
+def test_transfer_of_a_resource_not_held_masked():
+    units = [unit("unit_5", 6, 4, power=5, cargo=dict(ice=10, metal=3))]
+    m = action_masks(make_state(my_units=units))
+    assert comp(m, (6, 4), C_TRES).tolist() == [True, False, False, True, True]
+    # power exactly Q: no power left to give; nothing held -> no transfer at all
+    m = action_masks(make_state(my_units=[unit("unit_5", 6, 4, power=LIGHT.ACTION_QUEUE_POWER_COST)]))
+    assert not comp(m, (6, 4), C_TRES).any()
+    assert not rtype(m, (6, 4))[TRANSFER]
+
+
+# ------------------------------------------------------------------------------- self destruct
+@pytest.mark.parametrize("heavy", [False, True])
+def test_self_destruct_needs_power(heavy):
+    c = ucfg(heavy)
+    need = c.ACTION_QUEUE_POWER_COST + c.SELF_DESTRUCT_COST
+    assert rtype(action_masks(make_state(my_units=[unit("unit_5", 8, 8, heavy, power=need)])), (8, 8))[SELF_DESTRUCT]
+    assert not rtype(action_masks(make_state(my_units=[unit("unit_5", 8, 8, heavy, power=need - 1)])), (8, 8))[SELF_DESTRUCT]
+
+
+# ---------------------------------------------------------------------------------- factories
+@pytest.mark.parametrize("choice,c", [(F_LIGHT, LIGHT), (F_HEAVY, HEAVY)])
+def test_factory_build_needs_metal_and_power(choice, c):
+    def fm(metal, power):
+        f = factory(0, *MY_FACTORY, power=power, cargo=dict(metal=metal))
+        return comp(action_masks(make_state(my_factories=[f])), MY_FACTORY, C_FACTORY)
+
+    assert fm(c.METAL_COST, c.POWER_COST)[choice]
+    assert not fm(c.METAL_COST - 1, c.POWER_COST)[choice]
+    assert not fm(c.METAL_COST, c.POWER_COST - 1)[choice]
+    assert fm(0, 0).tolist() == [True, False, False, True]  # none always; water: 100 water
+
+
+def test_factory_water_needs_water_cost_bound():
+    # bare map: the engine's fill covers the 12 init cells -> ceil(12 / 10) = 2
+    st = make_state(my_factories=[factory(0, *MY_FACTORY, cargo=dict(water=0))])
+    assert not comp(action_masks(st), MY_FACTORY, C_FACTORY)[F_WATER]
+    bound = int(water_cost_bound(st)[0])
+    assert bound == math.ceil(12 / CFG.LICHEN_WATERING_COST_FACTOR)
+    # with lichen of our strain around, the bound grows; exactly the bound is enough
+    lichen = {(x, 6): 30 for x in range(2, 12)}  # the row of the 3 seeds below the factory
+    board = dict(lichen=lichen, lichen_strains={k: 0 for k in lichen})
+    for water, ok in ((None, True), (-1, False)):
+        probe = make_state(board=board)
+        b = int(water_cost_bound(probe)[0])
+        assert b > bound
+        w = b if water is None else b + water
+        st = make_state(board=board, my_factories=[factory(0, *MY_FACTORY, cargo=dict(water=w))])
+        assert comp(action_masks(st), MY_FACTORY, C_FACTORY)[F_WATER] == ok
+        assert comp(action_masks(st), MY_FACTORY, C_FACTORY)[F_NONE]
+
+
+def engine_water_cost(board, occupancy):
+    """The engine's own watering cost of our factory_0 at (4, 4) for a board (dict of layers):
+    ``Factory.cache_water_info`` then ``Factory.water_cost``, as ``LuxAI_S2.step`` does."""
+    f = Factory(Team(0, "player_0", FactionTypes.AlphaStrike), "factory_0", 0)
+    f.pos.pos = np.array(MY_FACTORY)
+    f.cache_water_info(SimpleNamespace(factory_occupancy_map=occupancy, **{
+        k: np.array(board[k]) for k in ("rubble", "ice", "ore", "lichen", "lichen_strains")}), CFG)
+    return f.water_cost(CFG)
+
+
+def test_water_cost_bound_covers_the_cache_of_the_previous_turn():
+    # last turn our strain had lichen 1 on row y = 6 (through 3 seed cells) and column x = 8; it
+    # was not watered and decayed to 0 at the end of the step. validate_actions prices watering
+    # from the cache computed mid-step *last* turn, which still saw that lichen.
+    prev = {(x, 6): 1 for x in range(S)}
+    prev.update({(8, y): 1 for y in range(7, S)})
+    st = make_state()
+    st.prev_lichen = np.zeros((S, S), np.int64)
+    st.prev_lichen_strains = np.full((S, S), -1, np.int64)
+    for (x, y), v in prev.items():
+        st.prev_lichen[x, y], st.prev_lichen_strains[x, y] = v, 0
+    prev_board = dict(st.board, lichen=st.prev_lichen, lichen_strains=st.prev_lichen_strains)
+    real = engine_water_cost(prev_board, st.factory_occupancy())
+    assert real == math.ceil((12 + 13 + 9) / CFG.LICHEN_WATERING_COST_FACTOR)
+    assert engine_water_cost(st.board, st.factory_occupancy()) == 2  # what the current board alone gives
+    assert int(water_cost_bound(st)[0]) >= real
+
+
+def test_water_cost_bound_counts_rubble_a_robot_may_dig_away_this_turn():
+    # our lichen 30 on (0..4, 6) and (0, 7..11); (4, 7) has rubble 2 under our light robot
+    # (DIG_RUBBLE_REMOVED = 2): if it digs this turn, the execution-time cache (computed after
+    # digs) reaches (4, 7) too, 31 cells instead of 30
+    lichen = {(x, 6): 30 for x in range(5)}
+    lichen.update({(0, y): 30 for y in range(7, 12)})
+    board = dict(lichen=lichen, lichen_strains={k: 0 for k in lichen}, rubble={(4, 7): LIGHT.DIG_RUBBLE_REMOVED})
+    st = make_state(my_units=[unit("unit_5", 4, 7)], board=board)
+    occ = st.factory_occupancy()
+    assert engine_water_cost(st.board, occ) == 3
+    dug = dict(st.board, rubble=np.zeros((S, S), np.int64))
+    real = engine_water_cost(dug, occ)
+    assert real == 4
+    assert int(water_cost_bound(st)[0]) >= real
+
+
+# --------------------------------------------------------------------------------------- keep
+def test_keep_valid_with_empty_queue():
+    m = action_masks(make_state(my_units=[unit("unit_5", 8, 8, power=100)]))
+    assert rtype(m, (8, 8))[KEEP]
+
+
+def test_keep_masked_when_queued_dig_is_unaffordable_but_forced_when_nothing_else():
+    dig = [3, 0, 0, 0, 0, 1]
+    board = dict(ice={(8, 8): 1})
+    q, dc = LIGHT.ACTION_QUEUE_POWER_COST, LIGHT.DIG_COST
+    # affordable head: keep valid
+    m = action_masks(make_state(my_units=[unit("unit_5", 8, 8, power=dc, queue=[dig])], board=board))
+    assert rtype(m, (8, 8))[KEEP]
+    # q <= power < DIG_COST: the engine would reject the head; recharge is still possible
+    m = action_masks(make_state(my_units=[unit("unit_5", 8, 8, power=dc - 1, queue=[dig])], board=board))
+    assert not rtype(m, (8, 8))[KEEP]
+    assert rtype(m, (8, 8))[RECHARGE]
+    # power < q: nothing at all is valid, keep is forced
+    m = action_masks(make_state(my_units=[unit("unit_5", 8, 8, power=q - 1, queue=[dig])], board=board))
+    assert rtype(m, (8, 8)).tolist() == [True] + [False] * 6
+
+
+# ------------------------------------------------------------------------- cells and players
+def test_cells_without_our_robot_or_factory_are_all_false():
+    mine = [unit("unit_5", 8, 8), unit("unit_6", 4, 4)]
+    opp = [unit("unit_9", 9, 9, team=1), unit("unit_10", 11, 11, team=1)]
+    st = make_state(my_units=mine, opp_units=opp)
+    m = action_masks(st)
+    assert m.shape == (S, S, NUM_LOGITS) and m.dtype == bool
+    robot_part = m[:, :, :OFFSETS[C_FACTORY]].any(axis=2)
+    factory_part = m[:, :, OFFSETS[C_FACTORY]:].any(axis=2)
+    assert sorted(zip(*np.nonzero(robot_part))) == [(4, 4), (8, 8)]
+    assert sorted(zip(*np.nonzero(factory_part))) == [MY_FACTORY]
+    # opponent robots (9, 9), (11, 11) and the opponent factory center get nothing
+    assert not m[9, 9].any() and not m[OPP_FACTORY].any()
+    # the amount component is on for every robot of ours
+    assert comp(m, (8, 8), C_AMOUNT).all()
+    # and the opponent's own view is the mirror image
+    m1 = action_masks(make_state(player="player_1", my_units=mine, opp_units=opp))
+    robot_part = m1[:, :, :OFFSETS[C_FACTORY]].any(axis=2)
+    assert sorted(zip(*np.nonzero(robot_part))) == [(9, 9), (11, 11)]
+    assert sorted(zip(*np.nonzero(m1[:, :, OFFSETS[C_FACTORY]:].any(axis=2)))) == [OPP_FACTORY]
+
+
+# -------------------------------------------------------------------------------------- decode
+def cell_actions(**cells):
+    """int (S, S, 7) zeros (keep / none) with the given cells set: {"x_y": {k: choice}}."""
+    a = np.zeros((S, S, NUM_COMPONENTS), np.int64)
+    for key, comps in cells.items():
+        x, y = map(int, key.split("_")[1:])
+        for k, v in comps.items():
+            a[x, y, k] = v
+    return a
+
+
+def test_decode_keep_and_queue_head_send_nothing():
+    move_up = [0, 1, 0, 0, 0, 1]
+    st = make_state(my_units=[unit("unit_5", 8, 8, queue=[move_up]), unit("unit_6", 2, 2)])
+    # keep everywhere: nothing sent
+    assert decode(st, cell_actions()) == {}
+    # the same move as the queued head: nothing sent; unit_6 moves up and is sent
+    out = decode(st, cell_actions(c_8_8={C_TYPE: MOVE, C_MOVE: UP}, c_2_2={C_TYPE: MOVE, C_MOVE: UP}))
+    assert out == {"unit_6": [move_up]}
+    # another direction replaces the queue
+    out = decode(st, cell_actions(c_8_8={C_TYPE: MOVE, C_MOVE: RIGHT}))
+    assert out == {"unit_5": [[0, 2, 0, 0, 0, 1]]}
+    assert all(type(v) is int for v in out["unit_5"][0])
+
+
+def test_decode_factory_choices():
+    fs = [factory(0, 4, 4), factory(2, 8, 4), factory(3, 12, 4)]
+    st = make_state(my_factories=fs)
+    out = decode(st, cell_actions(c_4_4={C_FACTORY: F_LIGHT}, c_8_4={C_FACTORY: F_HEAVY},
+                                  c_12_4={C_FACTORY: F_WATER}))
+    assert out == {"factory_0": 0, "factory_2": 1, "factory_3": 2}
+    assert decode(st, cell_actions(c_4_4={C_FACTORY: F_NONE})) == {}
+    # choices on the opponent factory center are ignored
+    assert decode(st, cell_actions(c_11_11={C_FACTORY: F_WATER})) == {}
+
+
+@pytest.mark.parametrize("frac", range(4))
+def test_decode_amounts_follow_the_fractions(frac):
+    share = (0.25, 0.5, 0.75, 1.0)[frac]
+    q = LIGHT.ACTION_QUEUE_POWER_COST
+    f = factory(0, *MY_FACTORY, power=1000, cargo=dict(ice=40, water=100, metal=100))
+    units = [
+        unit("unit_5", 6, 4, power=101, cargo=dict(ice=100, ore=1)),  # next to our factory (left)
+        unit("unit_6", 4, 4, power=50, cargo=dict(ice=90)),  # on our factory center
+        unit("unit_7", 3, 3, power=20),  # factory corner, empty
+        unit("unit_8", 8, 8, power=30),  # recharge
+    ]
+    st = make_state(my_units=units, my_factories=[f])
+    out = decode(st, cell_actions(
+        c_6_4={C_TYPE: TRANSFER, C_TDIR: T_LEFT, C_TRES: ICE, C_AMOUNT: frac},
+        c_4_4={C_TYPE: PICKUP, C_PRES: ICE, C_AMOUNT: frac},
+        c_3_3={C_TYPE: PICKUP, C_PRES: ICE, C_AMOUNT: frac},
+        c_8_8={C_TYPE: RECHARGE, C_AMOUNT: frac},
+    ))
+    assert out["unit_5"] == [[1, 4, ICE, math.floor(share * 100), 0, 1]]
+    # pickup: min(factory stock 40, free cargo 10) for unit_6, min(40, 100) for unit_7
+    assert out["unit_6"] == [[2, 0, ICE, max(1, math.floor(share * 10)), 0, 1]]
+    assert out["unit_7"] == [[2, 0, ICE, math.floor(share * 40), 0, 1]]
+    assert out["unit_8"] == [[5, 0, 0, math.floor(share * LIGHT.BATTERY_CAPACITY), 0, 1]]
+    # power: of what is left after the queue-update cost; ore: 1 unit -> at least 1
+    out = decode(st, cell_actions(c_6_4={C_TYPE: TRANSFER, C_TDIR: T_LEFT, C_TRES: POWER, C_AMOUNT: frac}))
+    assert out["unit_5"] == [[1, 4, POWER, math.floor(share * (101 - q)), 0, 1]]
+    out = decode(st, cell_actions(c_6_4={C_TYPE: TRANSFER, C_TDIR: T_LEFT, C_TRES: ORE, C_AMOUNT: frac}))
+    assert out["unit_5"] == [[1, 4, ORE, 1, 0, 1]]
+    for acts in out.values():
+        assert acts[0][3] >= 1
+
+
+@pytest.mark.parametrize("shape", [(S - 1, S, NUM_COMPONENTS), (S, S, NUM_COMPONENTS - 1), (S * S, NUM_COMPONENTS)])
+def test_decode_wrong_shape_raises(shape):
+    st = make_state(my_units=[unit("unit_5", 8, 8)])
+    with pytest.raises(ValueError):
+        decode(st, np.zeros(shape, np.int64))
+
+
+# ------------------------------------------------------- water-cost bound against the engine
+def _water_logits(state, masks):
+    """Mask-respecting random play that lets lichen spread: robots dig often (clearing rubble
+    around the factories, digging lichen away), never pick up water or metal; factories water
+    whenever allowed (else mostly build heavies)."""
+    logits = np.zeros(masks.shape)
+    u = state.my_units
+    if len(u):
+        x, y = u.pos[:, 0], u.pos[:, 1]
+        logits[x, y, OFFSETS[C_TYPE] + DIG] = 3.0
+        logits[x, y, OFFSETS[C_TYPE] + MOVE] = 1.5
+        logits[x, y, OFFSETS[C_PRES] + WATER] = -20.0
+        logits[x, y, OFFSETS[C_PRES] + METAL] = -20.0
+    f = state.my_factories
+    if len(f):
+        logits[f.pos[:, 0], f.pos[:, 1], OFFSETS[C_FACTORY] + F_WATER] = 4.0
+        logits[f.pos[:, 0], f.pos[:, 1], OFFSETS[C_FACTORY] + F_HEAVY] = 2.0
+    return logits
+
+
+def test_water_cost_bound_covers_the_engine_cost_every_turn():
+    """Real game: "small" rules (32x32), seed 7, 400 turns, 1500 water per factory so lichen
+    spreads for long.
+
+    Each turn t, for each factory of each player: ``bound`` = water_cost_bound(GameState_t);
+    ``validate`` = the engine's ``Factory.water_cost`` right now, i.e. of the cache computed
+    mid-step t-1 (what ``validate_actions`` checks in step t); ``execute`` = the cost seen by
+    ``_handle_factory_water_actions`` in step t (cache recomputed after this step's digs and
+    moves). Both must be <= bound.
+    """
+    t0 = time.time()
+    env = make_env("small", INIT_WATER_METAL_PER_FACTORY=1500, max_episode_length=400)
+    exec_costs = {}
+    orig = LuxAI_S2._handle_factory_water_actions
+
+    def record(env_self, actions_by_type):
+        for fs in env_self.state.factories.values():
+            for fid, fac in fs.items():
+                exec_costs[fid] = fac.water_cost(env_self.env_cfg)
+        return orig(env_self, actions_by_type)
+
+    env._handle_factory_water_actions = record.__get__(env)  # this engine instance only
+    raw, _ = env.reset(seed=7)
+    cfg = dataclasses.asdict(env.env_cfg)
+    players = ("player_0", "player_1")
+    states = {p: GameState(cfg, p) for p in players}
+    rng = np.random.default_rng(7)
+    rows = []  # (turn, factory, bound, validate cost, execute cost)
+    while True:
+        acts, pending = {}, []
+        for p in players:
+            st = states[p]
+            st.update(raw[p], step=env.env_steps)
+            if st.is_early_phase:
+                acts[p] = early_action(st)
+                continue
+            m = action_masks(st)
+            acts[p] = decode(st, sample_masked(_water_logits(st, m), m, rng))
+            for fid, b in zip(st.my_factories.ids, water_cost_bound(st)):
+                pending.append((st.real_env_steps, fid, int(b), env.state.factories[p][fid].water_cost(env.env_cfg)))
+        exec_costs.clear()
+        raw, rewards, term, trunc, _ = env.step(acts)
+        rows += [r + (exec_costs[r[1]],) for r in pending]
+        if any(term[p] or trunc[p] for p in players):
+            break
+    a = np.array([r[2:] for r in rows])
+    bound, real_v, real_x = a[:, 0], a[:, 1], a[:, 2]
+    busy = real_v > 0
+    print(f"\nwater-cost bound vs engine: {env.state.real_env_steps} turns, {len(rows)} factory-turns, "
+          f"{busy.sum()} with a real cost > 0, max real cost {real_v.max()}; bound - real: "
+          f"validate mean {np.mean(bound - real_v):.3f} (over real > 0: {np.mean((bound - real_v)[busy]):.3f}) "
+          f"max {np.max(bound - real_v)}, execute mean {np.mean(bound - real_x):.3f} max {np.max(bound - real_x)}, "
+          f"exact in {np.mean(bound == real_v):.1%}; {time.time() - t0:.1f}s")
+    violations = [r for r in rows if r[3] > r[2] or r[4] > r[2]]
+    assert not violations, violations[:10]
+    # not vacuous: lichen spread and the cost went well beyond the 12 seed cells
+    assert busy.sum() > 500 and real_v.max() >= 8, (busy.sum(), real_v.max())
