@@ -52,6 +52,8 @@ Only the standard library and numpy are used (this runs on Kaggle).
 
 import numpy as np
 
+from agent.obs import isin_int
+
 PLANE_NAMES = (
     "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
     "factory_theirs", "factory_center_ours", "factory_center_theirs", "light_ours", "heavy_ours",
@@ -71,17 +73,21 @@ P = {name: i for i, name in enumerate(PLANE_NAMES)}
 _FACTORY_SCALE = np.array([1000.0, 1000.0, 1000.0, 1000.0])
 
 
-def _fill_3x3(plane, centers, values):
-    """Write ``values`` (N,) onto the 3x3 around each center (N, 2) of a (S, S) plane."""
-    if len(centers) == 0:
-        return
-    S = plane.shape[0]
-    for dx in (-1, 0, 1):
-        for dy in (-1, 0, 1):
-            x = centers[:, 0] + dx
-            y = centers[:, 1] + dy
-            ok = (x >= 0) & (y >= 0) & (x < S) & (y < S)
-            plane[x[ok], y[ok]] = values[ok]
+_NINE = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)  # (9, 2)
+
+
+def _tiles_3x3(centers, S):
+    """On-map cells of the 3x3 around each center (N, 2): (x, y, owner index), each (M,)."""
+    cells = centers[:, None, :] + _NINE[None, :, :]  # (N, 9, 2)
+    owner = np.broadcast_to(np.arange(len(centers))[:, None], cells.shape[:2])
+    ok = ((cells >= 0) & (cells < S)).all(axis=2)
+    return cells[ok, 0], cells[ok, 1], owner[ok]
+
+
+# planes written per factory (on its 3x3) and per robot (on its cell), in channel order
+_FACTORY_VALUE_PLANES = np.array([P[n] for n in (
+    "factory_power", "factory_ice", "factory_ore", "factory_water", "factory_metal")])
+_ROBOT_VALUE_PLANES = np.arange(P["robot_power"], P["robot_queue_other"] + 1)  # 14 .. 22
 
 
 def encode(state, out=None):
@@ -114,15 +120,19 @@ def encode(state, out=None):
     strains = b["lichen_strains"]
     my_strains = np.asarray(state.teams.get(state.player, {}).get("factory_strains", []), np.int64)
     opp_strains = np.asarray(state.teams.get(state.opponent, {}).get("factory_strains", []), np.int64)
-    planes[P["lichen_ours"]] = np.isin(strains, my_strains) & (strains >= 0)
-    planes[P["lichen_theirs"]] = np.isin(strains, opp_strains) & (strains >= 0)
+    lichen_ours = isin_int(strains, my_strains) & (strains >= 0)
+    lichen_theirs = isin_int(strains, opp_strains) & (strains >= 0)
+    planes[P["lichen_ours"]] = lichen_ours
+    planes[P["lichen_theirs"]] = lichen_theirs
     for side, fa in (("ours", state.my_factories), ("theirs", state.opp_factories)):
         if len(fa):
-            _fill_3x3(planes[P["factory_" + side]], fa.pos, np.ones(len(fa), np.float32))
+            x, y, owner = _tiles_3x3(fa.pos, S)
+            planes[P["factory_" + side], x, y] = 1.0
             planes[P["factory_center_" + side], fa.pos[:, 0], fa.pos[:, 1]] = 1.0
-            _fill_3x3(planes[P["factory_power"]], fa.pos, fa.power / 3000.0)
-            for j, name in enumerate(("factory_ice", "factory_ore", "factory_water", "factory_metal")):
-                _fill_3x3(planes[P[name]], fa.pos, fa.cargo[:, j] / _FACTORY_SCALE[j])
+            values = np.empty((5, len(fa)))  # power, ice, ore, water, metal (float64 like before)
+            values[0] = fa.power / 3000.0
+            values[1:] = fa.cargo.T / _FACTORY_SCALE[:, None]
+            planes[_FACTORY_VALUE_PLANES[:, None], x[None, :], y[None, :]] = values[:, owner]
     for side, u in (("ours", state.my_units), ("theirs", state.opp_units)):
         if len(u) == 0:
             continue
@@ -130,15 +140,16 @@ def encode(state, out=None):
         h = u.heavy.astype(np.int64)
         planes[P["light_" + side], x[~u.heavy], y[~u.heavy]] = 1.0
         planes[P["heavy_" + side], x[u.heavy], y[u.heavy]] = 1.0
-        planes[P["robot_power"], x, y] = u.power / cfg.robot["BATTERY_CAPACITY"][h]
         cap = cfg.robot["CARGO_SPACE"][h]
-        for j, name in enumerate(("robot_ice", "robot_ore", "robot_water", "robot_metal")):
-            planes[P[name], x, y] = u.cargo[:, j] / cap
         head = u.head[:, 0]
-        planes[P["robot_queue_empty"], x, y] = u.queue_len == 0
-        planes[P["robot_queue_move"], x, y] = head == 0
-        planes[P["robot_queue_dig"], x, y] = head == 3
-        planes[P["robot_queue_other"], x, y] = (u.queue_len > 0) & (head != 0) & (head != 3)
+        values = np.empty((len(_ROBOT_VALUE_PLANES), len(u)))
+        values[0] = u.power / cfg.robot["BATTERY_CAPACITY"][h]
+        values[1:5] = u.cargo.T / cap  # ice, ore, water, metal
+        values[5] = u.queue_len == 0
+        values[6] = head == 0
+        values[7] = head == 3
+        values[8] = (u.queue_len > 0) & (head != 0) & (head != 3)
+        planes[_ROBOT_VALUE_PLANES[:, None], x[None, :], y[None, :]] = values
     if state.real_env_steps < 0:
         planes[P["valid_spawn"]] = b["valid_spawns_mask"]
     t = max(state.real_env_steps, 0)
@@ -157,8 +168,8 @@ def encode(state, out=None):
         len(state.opp_units) / 100.0,
         state.my_factories.cargo[:, 2].sum() / 1000.0 if len(state.my_factories) else 0.0,
         state.my_factories.cargo[:, 3].sum() / 1000.0 if len(state.my_factories) else 0.0,
-        lichen[np.isin(strains, my_strains) & (strains >= 0)].sum() / 10000.0,
-        lichen[np.isin(strains, opp_strains) & (strains >= 0)].sum() / 10000.0,
+        lichen[lichen_ours].sum() / 10000.0,
+        lichen[lichen_theirs].sum() / 10000.0,
         S / 64.0,
     ], np.float32)
     return planes, glob

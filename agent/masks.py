@@ -63,8 +63,9 @@ import numpy as np
 from agent.actions import (
     C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
     MOVE, NUM_LOGITS, PICKUP, RECHARGE, SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER,
-    _factory_stock_at, component_slice,
+    component_slice,
 )
+from agent.obs import isin_int
 
 # The 12 cells around a factory's 3x3 from which the engine's lichen flood fill starts
 # (Factory.cache_water_info).
@@ -75,12 +76,13 @@ WATER_INIT_DELTAS = np.array([
 
 
 def _dilate4(a):
-    """4-neighbourhood dilation of a bool (S, S) array (no wrap-around)."""
+    """4-neighbourhood dilation of a bool (S, S) array, or of each of a stack (..., S, S)
+    (no wrap-around)."""
     out = a.copy()
-    out[1:, :] |= a[:-1, :]
-    out[:-1, :] |= a[1:, :]
-    out[:, 1:] |= a[:, :-1]
-    out[:, :-1] |= a[:, 1:]
+    out[..., 1:, :] |= a[..., :-1, :]
+    out[..., :-1, :] |= a[..., 1:, :]
+    out[..., :, 1:] |= a[..., :, :-1]
+    out[..., :, :-1] |= a[..., :, 1:]
     return out
 
 
@@ -91,17 +93,25 @@ def water_reach_bound(start, open_, expandable):
         start (np.ndarray): bool (S, S), the seed cells (in-bounds init ring).
         open_ (np.ndarray): bool (S, S), cells that are not forbidden (no rubble, ice, ore or factory).
         expandable (np.ndarray): bool (S, S), cells whose neighbours the fill may enter.
+        All three may instead be stacks (K, S, S) (broadcastable) of K independent fills.
 
     Returns:
         int: ``|R|`` where R is the smallest set with ``start & open_ ⊆ R`` and
-        ``dilate4(R & expandable) & open_ ⊆ R``.
+        ``dilate4(R & expandable) & open_ ⊆ R``; int64 (K,) for stacks.
     """
     reach = start & open_
+    n = reach.sum(axis=(-2, -1))
     while True:
-        grown = (_dilate4(reach & expandable) & open_) | reach
-        if grown.sum() == reach.sum():
-            return int(reach.sum())
-        reach = grown
+        spreading = reach & expandable
+        if not spreading.any():  # nothing can spread: reach is the fixed point
+            return int(n) if np.ndim(n) == 0 else n
+        grown = (_dilate4(spreading) & open_) | reach
+        m = grown.sum(axis=(-2, -1))
+        # grown contains reach, so equal counts mean equal sets; a fill that has reached its
+        # fixed point stays there while the others of a stack keep growing
+        if np.array_equal(m, n):
+            return int(n) if np.ndim(n) == 0 else n
+        reach, n = grown, m
 
 
 def water_cost_bound(state, occupancy=None):
@@ -136,23 +146,38 @@ def water_cost_bound(state, occupancy=None):
     open_prev = ~forbidden
     spread = cfg.MIN_LICHEN_TO_SPREAD
     factor = cfg.LICHEN_WATERING_COST_FACTOR
-    out = np.zeros(len(f), np.int64)
-    for i in range(len(f)):
-        cx, cy = f.pos[i]
-        init = WATER_INIT_DELTAS + (cx, cy)
-        inb = (init[:, 0] >= 0) & (init[:, 1] >= 0) & (init[:, 0] < S) & (init[:, 1] < S)
-        start = np.zeros((S, S), bool)
-        start[init[inb, 0], init[inb, 1]] = True
-        strain = f.strain[i]
-        exp_prev = (state.prev_lichen >= spread) | (state.prev_lichen_strains == strain)
-        exp_now = (b["lichen"] >= spread) | (b["lichen_strains"] == strain)
-        n = max(water_reach_bound(start, open_prev, exp_prev), water_reach_bound(start, open_now, exp_now))
-        out[i] = -(-n // factor)
+    # all factories' fills at once, as a stack (F, S, S), for each of the two boards
+    F = len(f)
+    init = f.pos[:, None, :] + WATER_INIT_DELTAS[None, :, :]  # (F, 12, 2)
+    inb = ((init >= 0) & (init < S)).all(axis=2)
+    owner = np.broadcast_to(np.arange(F)[:, None], inb.shape)
+    start = np.zeros((F, S, S), bool)
+    start[owner[inb], init[inb][:, 0], init[inb][:, 1]] = True
+    strain = f.strain[:, None, None]
+    exp_prev = (state.prev_lichen >= spread) | (state.prev_lichen_strains == strain)
+    exp_now = (b["lichen"] >= spread) | (b["lichen_strains"] == strain)
+    n = np.maximum(water_reach_bound(start, open_prev, exp_prev), water_reach_bound(start, open_now, exp_now))
+    return (-(-n // factor)).astype(np.int64)
+
+
+def _factory_stocks_at(state, pos):
+    """int64 (N, 5): ice, ore, water, metal, power of our factory covering each position (0 where
+    none); the five columns of :func:`agent.actions._factory_stock_at` in one pass."""
+    f = state.my_factories
+    out = np.zeros((len(pos), 5), np.int64)
+    if len(f) == 0 or len(pos) == 0:
+        return out
+    stock = np.concatenate([f.cargo, f.power[:, None]], axis=1)  # (F, 5)
+    on = np.abs(pos[:, None, :] - f.pos[None, :, :]).max(axis=2) <= 1  # Chebyshev distance (N, F)
+    has = on.any(axis=1)
+    out[has] = stock[np.argmax(on, axis=1)[has]]
     return out
 
 
 def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_factory_tile, own_unit_at):
     """Validity of each robot choice for given available power (N,) after any queue cost.
+
+    ``own_factory_tile`` must be ``isin(occ, our strains) & (occ != -1)`` (as in :func:`action_masks`).
 
     Returns dict of bool arrays: move (N, 4), tdir (N, 5), tres (N, 5), pres (N, 5),
     dig (N,), sd (N,), on_factory (N,).
@@ -162,22 +187,18 @@ def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_fa
     S = cfg.map_size
     heavy = u.heavy.astype(np.int64)
     x, y = u.pos[:, 0], u.pos[:, 1]
-    my_strains = set(int(s) for s in state.my_factories.strain)
-    # move: directions 1..4
-    tx = x[:, None] + DIRECTION_DELTAS[None, 1:, 0]
-    ty = y[:, None] + DIRECTION_DELTAS[None, 1:, 1]
-    inb = (tx >= 0) & (ty >= 0) & (tx < S) & (ty < S)
-    cx, cy = np.clip(tx, 0, S - 1), np.clip(ty, 0, S - 1)
-    occ_t = occ[cx, cy]
-    opp_fac = (occ_t != -1) & ~np.isin(occ_t, list(my_strains))
+    # neighbours in engine directions 0..4 (center, up, right, down, left), clipped onto the map
+    dx = x[:, None] + DIRECTION_DELTAS[None, :, 0]
+    dy = y[:, None] + DIRECTION_DELTAS[None, :, 1]
+    dinb = (dx >= 0) & (dy >= 0) & (dx < S) & (dy < S)
+    dcx, dcy = np.minimum(np.maximum(dx, 0), S - 1), np.minimum(np.maximum(dy, 0), S - 1)
+    # move: directions 1..4; an opponent factory tile is a factory tile that is not ours
+    inb, cx, cy = dinb[:, 1:], dcx[:, 1:], dcy[:, 1:]
+    opp_fac = (occ[cx, cy] != -1) & ~own_factory_tile[cx, cy]
     cost = np.floor(cfg.robot["MOVE_COST"][heavy][:, None]
                     + cfg.robot["RUBBLE_MOVEMENT_COST"][heavy][:, None] * rubble[cx, cy]).astype(np.int64)
     move = inb & ~opp_fac & (power[:, None] >= cost)
     # transfer directions 0..4 (target must be our factory tile or hold our robot; center: factory)
-    dx = x[:, None] + DIRECTION_DELTAS[None, :, 0]
-    dy = y[:, None] + DIRECTION_DELTAS[None, :, 1]
-    dinb = (dx >= 0) & (dy >= 0) & (dx < S) & (dy < S)
-    dcx, dcy = np.clip(dx, 0, S - 1), np.clip(dy, 0, S - 1)
     target_ok = own_factory_tile[dcx, dcy] | own_unit_at[dcx, dcy]
     target_ok[:, 0] = own_factory_tile[x, y]
     tdir = dinb & target_ok
@@ -187,7 +208,7 @@ def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_fa
     on_factory = own_factory_tile[x, y]
     cap = np.concatenate([cfg.robot["CARGO_SPACE"][heavy][:, None] - u.cargo,
                           (cfg.robot["BATTERY_CAPACITY"][heavy] - u.power)[:, None]], axis=1)
-    stock = np.stack([_factory_stock_at(state, u.pos, np.full(len(u), r, np.int64)) for r in range(5)], axis=1)
+    stock = _factory_stocks_at(state, u.pos)
     pres = on_factory[:, None] & (stock > 0) & (cap > 0)
     dig = (occ[x, y] == -1) & (power >= cfg.robot["DIG_COST"][heavy]) & ice_ore_rubble_lichen[x, y]
     sd = power >= cfg.robot["SELF_DESTRUCT_COST"][heavy]
@@ -213,7 +234,7 @@ def action_masks(state):
     masks = np.zeros((S, S, NUM_LOGITS), bool)
     occ = state.factory_occupancy()
     my_strains = np.asarray(state.my_factories.strain, np.int64)
-    own_factory_tile = np.isin(occ, my_strains) & (occ != -1)
+    own_factory_tile = isin_int(occ, my_strains) & (occ != -1)
     u = state.my_units
     if len(u):
         x, y = u.pos[:, 0], u.pos[:, 1]

@@ -41,6 +41,24 @@ ROBOT_KEYS = (
 SUPPORTED_MAP_SIZES = (16, 32, 48, 64)
 
 
+def isin_int(values, ids):
+    """``np.isin(values, ids)`` for integer arrays, by table lookup.
+
+    A few times faster than ``np.isin`` on a (S, S) board checked against a handful of strain
+    ids; falls back to ``np.isin`` for non-integer input or a value range wider than 65536.
+    """
+    values = np.asarray(values)
+    ids = np.asarray(ids).reshape(-1)
+    if values.size == 0 or values.dtype.kind not in "iu" or (ids.size and ids.dtype.kind not in "iu"):
+        return np.isin(values, ids)
+    lo, hi = int(values.min()), int(values.max())
+    if hi - lo > 65535 or lo < -(2 ** 62) or hi > 2 ** 62:
+        return np.isin(values, ids)
+    table = np.zeros(hi - lo + 1, bool)
+    table[ids[(ids >= lo) & (ids <= hi)].astype(np.int64) - lo] = True
+    return table[values.astype(np.int64) - lo]
+
+
 class ObservationError(ValueError):
     """A Lux observation, protocol line or env_cfg is malformed; the message names what."""
 
@@ -117,6 +135,50 @@ class UnitArrays:
     """
 
     def __init__(self, units_dict):
+        try:
+            self._parse_fast(units_dict)
+        except Exception:
+            # the checked parser below raises an ObservationError naming the problem
+            self._parse_checked(units_dict)
+
+    def _parse_fast(self, units_dict):
+        """Same result as :meth:`_parse_checked` for well-formed input (Python lists, one numpy
+        conversion per field); raises on anything the checked parser would reject."""
+        ids = list(units_dict.keys())
+        pos, heavy, power, cargo, queue_len, heads = [], [], [], [], [], []
+        for i, u in enumerate(units_dict.values()):
+            if not isinstance(u, dict):
+                raise TypeError("unit is not a dict")
+            p = u["pos"]
+            pos.append((int(p[0]), int(p[1])))
+            utype = u["unit_type"]
+            if utype not in UNIT_TYPES:
+                raise ValueError("unknown unit_type")
+            heavy.append(utype == "HEAVY")
+            power.append(int(u["power"]))
+            c = u["cargo"]
+            if not isinstance(c, dict):
+                raise TypeError("cargo is not a dict")
+            cargo.append((int(c["ice"]), int(c["ore"]), int(c["water"]), int(c["metal"])))
+            queue = u.get("action_queue", [])
+            queue_len.append(len(queue))
+            if len(queue):
+                head = np.asarray(queue[0]).reshape(-1)
+                if head.shape[0] != 6:
+                    raise ValueError("queued action of the wrong length")
+                heads.append((i, head.astype(np.int64)))
+        n = len(ids)
+        self.ids = ids
+        self.pos = np.array(pos, np.int64).reshape(n, 2)
+        self.heavy = np.array(heavy, bool).reshape(n)
+        self.power = np.array(power, np.int64).reshape(n)
+        self.cargo = np.array(cargo, np.int64).reshape(n, 4)
+        self.queue_len = np.array(queue_len, np.int64).reshape(n)
+        self.head = np.full((n, 6), -1, np.int64)
+        for i, head in heads:
+            self.head[i] = head
+
+    def _parse_checked(self, units_dict):
         n = len(units_dict)
         self.ids = list(units_dict.keys())
         self.pos = np.zeros((n, 2), np.int64)
@@ -255,9 +317,6 @@ class GameState:
                 raise ObservationError(f"observation is not valid JSON: {e}") from None
         board = _need(obs, "board", "observation")
         S = self.cfg.map_size
-        if self.board is not None:
-            self.prev_lichen = self.board["lichen"].copy()
-            self.prev_lichen_strains = self.board["lichen_strains"].copy()
         new = {} if self.board is None else dict(self.board)
         for name in BOARD_INT_LAYERS:
             if name not in board:
@@ -275,8 +334,10 @@ class GameState:
                 arr = new[name].copy()
                 for key, v in layer.items():
                     try:
-                        x, y = key.split(",")
-                        arr[int(x), int(y)] = v
+                        x, y = (int(c) for c in key.split(","))
+                        if x < 0 or y < 0:  # numpy would wrap negative indices silently
+                            raise IndexError(key)
+                        arr[x, y] = v
                     except (ValueError, IndexError):
                         raise ObservationError(
                             f"board[{name!r}] delta key {key!r} is not 'x,y' inside the {S}x{S} map"
@@ -300,22 +361,30 @@ class GameState:
             new["factories_per_team"] = int(board["factories_per_team"])
         elif "factories_per_team" not in new:
             raise ObservationError("observation board lacks 'factories_per_team'")
-        self.board = new
-        if self.prev_lichen is None:
-            self.prev_lichen = new["lichen"].copy()
-            self.prev_lichen_strains = new["lichen_strains"].copy()
-
+        # Validate and parse everything before touching self: a malformed observation leaves the
+        # state exactly as it was (the next good turn still applies cleanly).
         units = _need(obs, "units", "observation")
         factories = _need(obs, "factories", "observation")
-        self.units = {p: dict(units.get(p, {}) or {}) for p in PLAYERS}
-        self.factories = {p: dict(factories.get(p, {}) or {}) for p in PLAYERS}
-        self.teams = dict(_need(obs, "teams", "observation") or {})
-        self.real_env_steps = int(_need(obs, "real_env_steps", "observation"))
+        units = {p: dict(units.get(p, {}) or {}) for p in PLAYERS}
+        factories = {p: dict(factories.get(p, {}) or {}) for p in PLAYERS}
+        teams = dict(_need(obs, "teams", "observation") or {})
+        real_env_steps = int(_need(obs, "real_env_steps", "observation"))
+        arrays = (UnitArrays(units[self.player]), UnitArrays(units[self.opponent]),
+                  FactoryArrays(factories[self.player]), FactoryArrays(factories[self.opponent]))
+        if self.board is not None:
+            self.prev_lichen = self.board["lichen"]
+            self.prev_lichen_strains = self.board["lichen_strains"]
+        else:
+            self.prev_lichen = new["lichen"].copy()
+            self.prev_lichen_strains = new["lichen_strains"].copy()
+        self.board = new
+        self.units, self.factories, self.teams = units, factories, teams
+        self.real_env_steps = real_env_steps
         self.global_id = int(obs.get("global_id", 0))
         if step is None:
             step = self.real_env_steps + 2 * self.board["factories_per_team"] + 1
         self.step = int(step)
-        self._arrays()
+        self.my_units, self.opp_units, self.my_factories, self.opp_factories = arrays
         return self
 
     def _arrays(self):

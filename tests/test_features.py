@@ -1,0 +1,217 @@
+"""Feature planes/globals of ``agent.features.encode`` and the ``LuxGridEnv`` gymnasium wrapper.
+
+States come from a few turns of real ``LuxAI_S2`` games (heuristic early phase, then uniform
+random masked actions for both players) on every supported map size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import agent.features as features
+from agent.actions import NUM_COMPONENTS, NUM_LOGITS, decode
+from agent.early import early_action
+from agent.features import NUM_GLOBALS, NUM_PLANES, PLANE_NAMES, encode
+from agent.masks import action_masks
+from agent.obs import GameState
+from agent.policy import sample_uniform_masked
+from wrappers.engine import make_env, quiet_engine
+from wrappers.lux_env import REWARD_TERMS, LuxGridEnv
+
+PLAYERS = ("player_0", "player_1")
+P = {name: i for i, name in enumerate(PLANE_NAMES)}
+# the engine's own action-space check warns when actions are lists (as decode returns them)
+pytestmark = pytest.mark.filterwarnings("ignore:.*Casting input x to numpy array")
+
+PRESETS = [("tiny", 16), ("small", 32), ("kaggle", 48), ("neurips", 64)]
+
+
+def _states_after(rules, seed, main_turns):
+    """Both players' GameStates after the early phase and ``main_turns`` random masked turns."""
+    env = make_env(rules)
+    raw, _ = env.reset(seed=seed)
+    cfg = dataclasses.asdict(env.state.env_cfg)
+    states = {p: GameState(cfg, p).update(raw[p], step=env.env_steps) for p in PLAYERS}
+    rng = np.random.default_rng(seed)
+    while env.state.real_env_steps < main_turns:
+        acts = {}
+        for p in PLAYERS:
+            s = states[p]
+            if s.is_early_phase:
+                acts[p] = early_action(s)
+            else:
+                acts[p] = decode(s, sample_uniform_masked(action_masks(s), rng))
+        with quiet_engine():
+            raw, _, term, trunc, _ = env.step(acts)
+        for p in PLAYERS:
+            states[p].update(raw[p], step=env.env_steps)
+        assert not any(term.values()), f"{rules} seed {seed} ended early"
+    return states
+
+
+@pytest.fixture(scope="module", params=PRESETS, ids=[r for r, _ in PRESETS])
+def played(request):
+    rules, size = request.param
+    # seed chosen so that both sides have robots after 12 turns on every preset
+    return rules, size, _states_after(rules, seed=3, main_turns=12)
+
+
+def test_docstring_table_lists_plane_names():
+    doc = features.__doc__
+    lines = doc.splitlines()
+    start = next(i for i, l in enumerate(lines) if l.startswith("Planes ("))
+    rows = []
+    for line in lines[start:]:
+        if line.startswith("Global vector"):
+            break
+        m = re.match(r"^(\d+)\s+(\w+)\s+\S", line)
+        if m:
+            rows.append((int(m.group(1)), m.group(2)))
+    assert [i for i, _ in rows] == list(range(len(rows)))
+    assert tuple(name for _, name in rows) == PLANE_NAMES
+    assert f"C = {NUM_PLANES}" in doc and f"G = {NUM_GLOBALS}" in doc
+    assert NUM_PLANES == 32 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
+
+
+def test_shapes_dtypes_finite(played):
+    rules, S, states = played
+    for p in PLAYERS:
+        planes, glob = encode(states[p])
+        assert planes.shape == (32, S, S) and planes.dtype == np.float32
+        assert glob.shape == (12,) and glob.dtype == np.float32
+        assert np.isfinite(planes).all() and np.isfinite(glob).all()
+        assert planes.min() >= 0.0 and glob.min() >= 0.0
+        assert glob[-1] == pytest.approx(S / 64.0)
+
+
+def test_channels_agree_with_state(played):
+    rules, S, states = played
+    for p in PLAYERS:
+        s = states[p]
+        planes, glob = encode(s)
+        b = s.board
+        np.testing.assert_array_equal(planes[P["ice"]], (b["ice"] > 0).astype(np.float32))
+        np.testing.assert_array_equal(planes[P["ore"]], (b["ore"] > 0).astype(np.float32))
+        np.testing.assert_allclose(planes[P["rubble"]], b["rubble"] / s.cfg.MAX_RUBBLE, rtol=1e-6)
+        assert (planes[P["on_map"]] == 1).all()
+        # robots: ours and theirs on their cells, nowhere else
+        assert len(s.my_units) > 0 and len(s.opp_units) > 0, f"{rules}: no robots to check"
+        for side, units in (("ours", s.units[s.player]), ("theirs", s.units[s.opponent])):
+            expect = {"light": np.zeros((S, S), np.float32), "heavy": np.zeros((S, S), np.float32)}
+            for u in units.values():
+                x, y = u["pos"]
+                expect[u["unit_type"].lower()][x, y] = 1.0
+            for kind in ("light", "heavy"):
+                np.testing.assert_array_equal(planes[P[f"{kind}_{side}"]], expect[kind], err_msg=f"{kind}_{side}")
+        for u in s.units[s.player].values():
+            x, y = u["pos"]
+            cap = s.cfg.raw["ROBOTS"][u["unit_type"]]["BATTERY_CAPACITY"]
+            assert planes[P["robot_power"], x, y] == pytest.approx(u["power"] / cap)
+        # factory centers and 3x3 footprints
+        for side, facs in (("ours", s.factories[s.player]), ("theirs", s.factories[s.opponent])):
+            centers = np.zeros((S, S), np.float32)
+            tiles = np.zeros((S, S), np.float32)
+            for f in facs.values():
+                x, y = f["pos"]
+                centers[x, y] = 1.0
+                tiles[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = 1.0
+            assert centers.sum() > 0 or side == "theirs"
+            np.testing.assert_array_equal(planes[P[f"factory_center_{side}"]], centers)
+            np.testing.assert_array_equal(planes[P[f"factory_{side}"]], tiles)
+        # constant planes
+        t = s.real_env_steps / s.cfg.max_episode_length
+        assert s.real_env_steps == 12
+        np.testing.assert_array_equal(planes[P["turn"]], np.full((S, S), t, np.float32))
+        np.testing.assert_array_equal(planes[P["is_day"]], np.full((S, S), float(s.is_day()), np.float32))
+        assert glob[0] == pytest.approx(t)
+        assert glob[5] == pytest.approx(len(s.my_units) / 100) and glob[6] == pytest.approx(len(s.opp_units) / 100)
+        assert (planes[P["valid_spawn"]] == 0).all()  # main phase
+
+
+def test_out_buffer(played):
+    rules, S, states = played
+    s = states["player_0"]
+    planes, glob = encode(s)
+    buf = np.full((NUM_PLANES, S, S), 7.0, np.float32)  # stale content must be cleared
+    planes2, glob2 = encode(s, out=buf)
+    assert planes2 is buf
+    np.testing.assert_array_equal(planes2, planes)
+    np.testing.assert_array_equal(glob2, glob)
+    # reuse for the other player's view
+    planes3, _ = encode(states["player_1"], out=buf)
+    np.testing.assert_array_equal(planes3, encode(states["player_1"])[0])
+    with pytest.raises(ValueError, match="shape"):
+        encode(s, out=np.zeros((NUM_PLANES, S + 1, S), np.float32))
+    with pytest.raises(ValueError, match="shape"):
+        encode(s, out=np.zeros((NUM_PLANES - 1, S, S), np.float32))
+
+
+# ---------------------------------------------------------------------- LuxGridEnv
+@pytest.mark.parametrize("rules", ["tiny", "neurips"])
+def test_check_env(rules):
+    env = LuxGridEnv(rules=rules)
+    env.action_space.seed(0)  # check_env steps with action_space.sample()
+    check_env(env, skip_render_check=True)
+
+
+def test_bad_reward_term():
+    with pytest.raises(ValueError) as e:
+        LuxGridEnv(rules="tiny", reward_weights={"nope": 1})
+    msg = str(e.value)
+    assert "nope" in msg
+    for term in REWARD_TERMS:
+        assert term in msg
+
+
+def test_bad_rules():
+    with pytest.raises(ValueError, match="huge"):
+        LuxGridEnv(rules="huge")
+
+
+def test_episode_reports_lux_stats():
+    env = LuxGridEnv(rules="tiny", map_seeds=[4])
+    obs, info = env.reset(seed=0)
+    assert info["map_seed"] == 4
+    S = env.map_size
+    rng = np.random.default_rng(0)
+    done, turns = False, 0
+    while not done:
+        assert env.observation_space.contains(obs)
+        masks = env.action_masks()
+        assert masks.shape == (S * S * NUM_LOGITS,) and masks.dtype == bool
+        action = sample_uniform_masked(masks.reshape(S, S, NUM_LOGITS), rng)
+        flat = action.reshape(-1)  # the action space is the flat, cell-major (S * S * 7,)
+        assert env.action_space.contains(flat)
+        # step takes the flat action (stable-baselines3) and the (S, S, 7) one alike
+        obs, reward, terminated, truncated, info = env.step(flat if turns % 2 else action)
+        assert np.isfinite(reward)
+        assert info["invalid_choices"] == 0  # masked samples are never invalid
+        done = terminated or truncated
+        turns += 1
+        assert turns <= 1001
+    lux = info["lux"]
+    for key in ("ice_dug", "ore_dug", "water_produced", "metal_produced", "lichen", "robots_built",
+                "factories_alive", "episode_length", "result"):
+        assert key in lux, key
+    assert lux["result"] in (-1, 0, 1)
+    assert lux["episode_length"] == env.engine.state.real_env_steps
+    assert lux["robots_built"] >= 0 and lux["factories_alive"] >= 0
+
+
+def test_bad_action_shape():
+    env = LuxGridEnv(rules="tiny")
+    env.reset(seed=1)
+    S = env.map_size
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.zeros((3, 3, NUM_COMPONENTS), np.int64))
+    with pytest.raises(ValueError, match="shape"):
+        env.step(np.zeros((S, S, NUM_COMPONENTS + 1), np.int64))
+    with pytest.raises(ValueError, match="range"):
+        env.step(np.full((S, S, NUM_COMPONENTS), 9, np.int64))
+    # the env is still usable after rejected actions
+    env.step(np.zeros((S, S, NUM_COMPONENTS), np.int64))
