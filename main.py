@@ -8,16 +8,23 @@ Two ways in, one code path (``agent.player``):
   ``agent_fn(observation, configuration)``; so every import happens at module load and
   ``agent_fn`` is defined last.
 
-Only the standard library and numpy (and torch once weights ship) are imported: the Kaggle image
-has no luxai_s2, gymnasium or stable-baselines3.
+Which agent plays is decided once, at start-up (``agent.player.load_registry``): the weights
+``agent/weights/model.pt`` (located from the agent package's own ``__file__``, since Kaggle's exec
+leaves this file's ``__file__`` undefined) and ``agent/weights/agent.json``, or the environment
+variables ``LUXKIT_AGENT`` / ``LUXKIT_WEIGHTS`` for local runs. Without weights, or when the
+configured weights are missing or do not fit, the bot logs one stderr line and plays the
+random-masked policy: it never dies.
+
+Only the standard library, numpy and torch are imported: the Kaggle image (Python 3.7, torch
+1.11) has no luxai_s2, gymnasium or stable-baselines3.
 """
 import json
 import sys
 
 from agent.obs import ObservationError, parse_protocol_line
-from agent.player import PlayerRegistry, log
+from agent.player import load_registry, log_error
 
-_REGISTRY = PlayerRegistry()
+_REGISTRY = load_registry()
 
 
 def _get(obj, key, default=None):
@@ -35,12 +42,17 @@ def _stdin_loop():
             msg = parse_protocol_line(line)
             action = _REGISTRY.act(msg["player"], msg["step"], msg["obs"], msg["env_cfg"], msg["remaining_overage"])
         except ObservationError as e:
-            log(f"bad protocol line ({e}); sending no action")
+            log_error(f"bad protocol line ({e}); sending no action")
             action = {}
         except Exception as e:  # never die
-            log(f"unexpected error ({type(e).__name__}: {e}); sending no action")
+            log_error(f"unexpected error ({type(e).__name__}: {e}); sending no action")
             action = {}
-        sys.stdout.write(json.dumps(action) + "\n")
+        try:
+            text = json.dumps(action)
+        except (TypeError, ValueError) as e:
+            log_error(f"action is not JSON ({e}); sending no action")
+            text = "{}"
+        sys.stdout.write(text + "\n")
         sys.stdout.flush()
 
 
@@ -50,12 +62,13 @@ def agent_fn(observation, configurations):
     dict; ``{}`` on any error."""
     try:
         env_cfg = _get(configurations, "env_cfg")
+        overage = _get(observation, "remainingOverageTime")
         return _REGISTRY.act(
             _get(observation, "player"), int(_get(observation, "step", 0)), _get(observation, "obs"),
-            env_cfg, float(_get(observation, "remainingOverageTime", 60.0) or 60.0),
+            env_cfg, 60.0 if overage is None else float(overage),
         )
     except Exception as e:
-        log(f"agent_fn failed ({type(e).__name__}: {e}); sending no action")
+        log_error(f"agent_fn failed ({type(e).__name__}: {e}); sending no action")
         return {}
 
 

@@ -1,4 +1,4 @@
-"""The playing agent: one GameState per player, early phase, masked policy, decoding.
+"""The playing agent: one GameState per player, early phase, policy, turn budget, decoding.
 
 ``LuxPlayer.act`` never raises: any exception during a turn yields ``{}`` (every robot keeps its
 queue, factories idle) and one line on stderr, so a bot never dies mid-game.
@@ -6,33 +6,90 @@ queue, factories idle) and one line on stderr, so a bot never dies mid-game.
 ``PlayerRegistry`` keeps one ``LuxPlayer`` per ``player`` key because Kaggle may host both players
 of a game in one process (module state is shared).
 
-Only the standard library, numpy and torch are used here (this runs on Kaggle). Every import is
-at module level: Kaggle removes the submission folder from ``sys.path`` after loading main.py.
+Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read once at start-up:
+
+* ``agent/weights/agent.json`` if present, e.g. ``{"agent": "net", "weights": "model.pt",
+  "greedy": true}``; ``weights`` is relative to the folder holding ``agent.json``.
+* environment variables (local runs), which win over the file: ``LUXKIT_AGENT``
+  (``net``, ``random``, ``scripted``) and ``LUXKIT_WEIGHTS`` (a path, relative to the working
+  directory).
+* nothing configured: ``net`` with ``agent/weights/model.pt`` if that file exists, else the
+  random-masked policy (one stderr line says so).
+
+The weights folder is found from this module's own ``__file__`` (Kaggle ``exec``s main.py, whose
+``__file__`` is undefined). A configured weights file that is missing, unreadable or of the wrong
+shape is reported at start-up (one stderr line naming the file) and the bot plays random-masked
+instead of dying; ``scripts/package.py`` calls the same loader with ``strict=True`` and fails.
+
+Turn budget (:func:`turn_mode`): Kaggle gives 3 s per turn plus 60 s of overage for the game.
+``full`` plays the configured policy; ``fast`` (overage < 10 s, or the last turn took > 2 s) takes
+the most likely choice instead of sampling; ``minimal`` (overage < 2 s) sends no new robot
+actions and only builds/waters with a numpy rule (:func:`cheap_action`).
+
+Only the standard library, numpy and torch are used here (this runs on Kaggle, Python 3.7 /
+torch 1.11). Every import is at module level: Kaggle removes the submission folder from
+``sys.path`` after loading main.py.
 """
 
+import json
+import os
 import sys
 import time
 
 import numpy as np
 import torch
 
-from agent.actions import decode
-from agent.distribution import MaskedGridDistribution
-from agent.features import encode
-from agent.net import load_checkpoint
+from agent.actions import C_FACTORY, F_HEAVY, F_LIGHT, F_NONE, F_WATER, NUM_LOGITS, component_slice, decode
 from agent.early import early_action
-from agent.masks import action_masks
+from agent.features import NUM_GLOBALS, NUM_PLANES, encode
+from agent.masks import action_masks, water_cost_bound
+from agent.net import CheckpointError, load_checkpoint
 from agent.obs import GameState, ObservationError
-from agent.policy import sample_uniform_masked
+from agent.policy import sample_masked, sample_uniform_masked
+
+try:  # optional rule-based agent (agent/scripted.py); the bot must start without it
+    from agent.scripted import ScriptedPolicy
+    _SCRIPTED_ERROR = None
+except Exception as _e:  # pragma: no cover - depends on the file being present and sound
+    ScriptedPolicy = None
+    _SCRIPTED_ERROR = f"{type(_e).__name__}: {_e}"
+
+AGENT_DIR = os.path.dirname(os.path.abspath(__file__))
+WEIGHTS_DIR = os.path.join(AGENT_DIR, "weights")
+CONFIG_NAME = "agent.json"
+DEFAULT_WEIGHTS = "model.pt"
+AGENTS = ("net", "random", "scripted")
+CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool}
+
+# turn budget (seconds); Kaggle: actTimeout 3 s per turn, 60 s overage per game
+FAST_OVERAGE_S = 10.0
+FAST_LAST_TURN_S = 2.0
+MINIMAL_OVERAGE_S = 2.0
+# torch threads of the bot: one. Measured on a busy 2-core machine (benchmarks/turn_latency.py),
+# a 64x64 forward took ~10 ms with one thread and ~400 ms with two (threads spinning for cores
+# that other processes hold); Kaggle may run both bots on one machine.
+TORCH_THREADS = 1
+# cheap path: water lichen only when this much water stays above what survival needs
+CHEAP_WATER_MARGIN = 50
+LOG_MAX_CHARS = 1000
 
 
 def log(msg):
-    """One line on stderr (the runner and Kaggle show it as the bot's log)."""
-    print(f"[luxkit] {msg}", file=sys.stderr, flush=True)
+    """One line on stderr (the runner and Kaggle show it as the bot's log); newlines become spaces
+    and a message longer than ``LOG_MAX_CHARS`` is cut."""
+    text = " ".join(str(msg).splitlines())
+    if len(text) > LOG_MAX_CHARS:
+        text = text[:LOG_MAX_CHARS - 3] + "..."
+    print(f"[luxkit] {text}", file=sys.stderr, flush=True)
+
+
+def log_error(msg):
+    """One error line on stderr: ``[luxkit] ERROR: msg`` (scripts/package.py fails on these)."""
+    log(f"ERROR: {msg}")
 
 
 class RandomMaskedPolicy:
-    """Uniform among unmasked choices; the default until trained weights are shipped."""
+    """Uniform among unmasked choices; the fallback when no weights are configured."""
 
     def __init__(self, seed=0):
         self.rng = np.random.default_rng(seed)
@@ -44,6 +101,10 @@ class RandomMaskedPolicy:
 class NetPolicy:
     """A trained GridNet as a policy: ``policy(state) -> int64 (S, S, 7)`` cell actions.
 
+    The net's logits are sampled per cell and component among the legal choices (Gumbel-max in
+    numpy, :func:`agent.policy.sample_masked`): the same distribution as
+    ``MaskedGridDistribution.sample``, without building the torch distribution each turn.
+
     Args:
         net (agent.net.GridNet): the network (eval mode).
         greedy (bool): take the most likely legal choice instead of sampling.
@@ -53,7 +114,7 @@ class NetPolicy:
     def __init__(self, net, greedy=False, seed=0):
         self.net = net
         self.greedy = greedy
-        self.generator = torch.Generator().manual_seed(int(seed))
+        self.rng = np.random.default_rng(int(seed))
 
     @classmethod
     def from_file(cls, path, greedy=False, seed=0):
@@ -61,25 +122,232 @@ class NetPolicy:
         net, _ = load_checkpoint(path)
         return cls(net, greedy=greedy, seed=seed)
 
-    def __call__(self, state):
+    def logits(self, state):
+        """float32 (S, S, 34) cell-major logits for ``state``."""
         planes, glob = encode(state)
-        masks = action_masks(state)
         with torch.no_grad():
             logits, _ = self.net(torch.from_numpy(planes)[None], torch.from_numpy(glob)[None])
-            dist = MaskedGridDistribution(logits, torch.from_numpy(masks)[None])
-            a = dist.mode() if self.greedy else dist.sample(self.generator)
-        return a[0].numpy()
+        return logits[0].permute(1, 2, 0).numpy()
+
+    def __call__(self, state, greedy=None):
+        greedy = self.greedy if greedy is None else greedy
+        return sample_masked(self.logits(state), action_masks(state), self.rng, greedy=greedy)
+
+    def fast(self, state):
+        """The turn-budget ``fast`` mode: most likely legal choices, no sampling."""
+        return self(state, greedy=True)
 
 
+def check_net(net, path):
+    """Check at start-up that ``net`` fits this code's features and head (one tiny forward).
+
+    Raises:
+        CheckpointError: naming ``path`` and what does not fit.
+    """
+    cfg = getattr(net, "config", {})
+    if cfg.get("in_planes") != NUM_PLANES or cfg.get("in_globals") != NUM_GLOBALS:
+        raise CheckpointError(
+            f"weights file {path}: the network takes {cfg.get('in_planes')} planes and {cfg.get('in_globals')} "
+            f"globals, this agent's features are {NUM_PLANES} and {NUM_GLOBALS}")
+    S = 16
+    try:
+        with torch.no_grad():
+            logits, value = net(torch.zeros(1, NUM_PLANES, S, S), torch.zeros(1, NUM_GLOBALS))
+    except Exception as e:
+        raise CheckpointError(f"weights file {path}: a test forward pass failed ({type(e).__name__}: {e})") from None
+    want = (1, NUM_LOGITS, S, S)
+    if tuple(logits.shape) != want or not bool(torch.isfinite(logits).all()):
+        raise CheckpointError(f"weights file {path}: the network's logits have shape {tuple(logits.shape)} "
+                              f"(expected {want}) or are not finite")
+
+
+# ---------------------------------------------------------------------- configuration
+def resolve_agent_config(weights_dir=None, environ=None):
+    """Which agent to play, from ``agent.json`` and the environment (see module docstring).
+
+    Args:
+        weights_dir (str | None): folder of ``agent.json`` and ``model.pt`` (default: this
+            package's ``weights/``).
+        environ (dict | None): environment (default ``os.environ``).
+
+    Returns:
+        dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
+        ``source`` (str, where the choice came from), ``note`` (str or None: a message for the
+        log, e.g. "no weights").
+
+    Raises:
+        ValueError: ``agent.json`` is unreadable or has unknown keys / wrong types, or an
+            unknown agent name is configured (the message names the file or variable).
+    """
+    weights_dir = WEIGHTS_DIR if weights_dir is None else weights_dir
+    environ = os.environ if environ is None else environ
+    conf_path = os.path.join(weights_dir, CONFIG_NAME)
+    conf = {}
+    sources = []
+    if os.path.isfile(conf_path):
+        try:
+            with open(conf_path) as fh:
+                conf = json.load(fh)
+        except (OSError, ValueError) as e:
+            raise ValueError(f"agent config {conf_path} is unreadable: {e}") from None
+        if not isinstance(conf, dict):
+            raise ValueError(f"agent config {conf_path} must hold a JSON object")
+        for key, value in conf.items():
+            if key not in CONFIG_KEYS:
+                raise ValueError(f"agent config {conf_path} has unknown key {key!r}; allowed: {sorted(CONFIG_KEYS)}")
+            if not isinstance(value, CONFIG_KEYS[key]):
+                raise ValueError(f"agent config {conf_path}: {key!r} must be a {CONFIG_KEYS[key].__name__}, "
+                                 f"got {value!r}")
+        sources.append(conf_path)
+    agent = conf.get("agent")
+    weights = os.path.join(weights_dir, conf["weights"]) if conf.get("weights") else None
+    greedy = bool(conf.get("greedy", True))
+    if environ.get("LUXKIT_AGENT"):
+        agent = environ["LUXKIT_AGENT"].strip()
+        sources.append("LUXKIT_AGENT")
+    if environ.get("LUXKIT_WEIGHTS"):
+        weights = os.path.abspath(environ["LUXKIT_WEIGHTS"])
+        sources.append("LUXKIT_WEIGHTS")
+    if agent is not None and agent not in AGENTS:
+        raise ValueError(f"unknown agent {agent!r} (from {' + '.join(sources)}); choose one of {AGENTS}")
+    note = None
+    default = os.path.join(weights_dir, DEFAULT_WEIGHTS)
+    if agent is None:
+        if weights is not None:
+            agent = "net"
+        elif os.path.isfile(default):
+            agent, weights = "net", default
+            sources.append("default weights")
+        else:
+            agent = "random"
+            note = f"no weights at {default} and no agent configured; playing the random-masked policy"
+    if agent == "net" and weights is None:
+        weights = default
+    return dict(agent=agent, weights=weights if agent == "net" else None, greedy=greedy,
+                source=" + ".join(sources) or "defaults", note=note)
+
+
+def load_policy_factory(config):
+    """``factory(player, env_cfg) -> policy`` for a resolved config, and a one-line description.
+
+    Weights are loaded and checked here, once, and shared by both players.
+
+    Raises:
+        CheckpointError: the weights file is missing, unreadable or does not fit (names it).
+        ValueError: the scripted agent is asked for but unavailable.
+    """
+    agent = config["agent"]
+    if agent == "net":
+        torch.set_num_threads(TORCH_THREADS)
+        path = config["weights"]
+        net, payload = load_checkpoint(path)
+        check_net(net, path)
+        greedy = bool(config.get("greedy", True))
+
+        def factory(player, env_cfg):
+            return NetPolicy(net, greedy=greedy, seed=int(player[-1]))
+
+        desc = (f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, "
+                f"{'greedy' if greedy else 'sampling'})")
+        return factory, desc
+    if agent == "scripted":
+        if ScriptedPolicy is None:
+            raise ValueError(f"agent 'scripted' is unavailable: agent/scripted.py failed to import ({_SCRIPTED_ERROR})")
+        return (lambda player, env_cfg: ScriptedPolicy(seed=int(player[-1]))), "scripted"
+    return (lambda player, env_cfg: RandomMaskedPolicy(seed=int(player[-1]))), "random-masked"
+
+
+def load_registry(weights_dir=None, environ=None, strict=False, bid=0):
+    """The start-up path of main.py: resolve the config, load the policy, build the registry.
+
+    Args:
+        weights_dir, environ: see :func:`resolve_agent_config`.
+        strict (bool): raise on a configuration or weights error (``scripts/package.py``)
+            instead of logging it and falling back to the random-masked policy (the bot).
+
+    Returns:
+        PlayerRegistry: with ``description`` (str) and ``config`` (dict or None) set.
+    """
+    try:
+        config = resolve_agent_config(weights_dir, environ)
+        factory, desc = load_policy_factory(config)
+    except Exception as e:
+        if strict:
+            raise
+        why = " ".join(str(e).splitlines())
+        why = why if len(why) <= 300 else why[:297] + "..."
+        log_error(f"{why}; falling back to the random-masked policy")
+        reg = PlayerRegistry(bid=bid)
+        reg.description, reg.config = "random-masked (fallback)", None
+        return reg
+    log(config["note"] or f"playing {desc}")
+    reg = PlayerRegistry(policy_factory=factory, bid=bid)
+    reg.description, reg.config = desc, config
+    return reg
+
+
+# ---------------------------------------------------------------------- turn budget
+def turn_mode(remaining_overage, last_turn_s):
+    """``"full"``, ``"fast"`` or ``"minimal"`` for a turn (thresholds: module constants).
+
+    Args:
+        remaining_overage (float): seconds of overage left for the game.
+        last_turn_s (float): seconds our previous turn took.
+    """
+    if remaining_overage < MINIMAL_OVERAGE_S:
+        return "minimal"
+    if remaining_overage < FAST_OVERAGE_S or last_turn_s > FAST_LAST_TURN_S:
+        return "fast"
+    return "full"
+
+
+def cheap_action(state):
+    """The ``minimal``-mode action: no new robot actions; factories build or water by a rule.
+
+    Robots keep their queues (the first legal robot choice, which is keep unless a stale queue
+    head is invalid). A factory builds a HEAVY, else a LIGHT, when the mask allows and no robot
+    of ours stands on its center; otherwise it waters when the water left after the cost bound
+    still covers ``FACTORY_WATER_CONSUMPTION`` for the rest of the game plus a margin.
+    """
+    masks = action_masks(state)
+    cells = sample_masked(None, masks, None, greedy=True)
+    cells[:, :, C_FACTORY] = F_NONE
+    f = state.my_factories
+    if len(f):
+        cfg = state.cfg
+        u = state.my_units
+        occupied = {(int(x), int(y)) for x, y in u.pos} if len(u) else set()
+        left = max(int(cfg.max_episode_length) - int(state.real_env_steps), 0)
+        need = left * float(cfg.FACTORY_WATER_CONSUMPTION) + CHEAP_WATER_MARGIN
+        cost = water_cost_bound(state)
+        sl = component_slice(C_FACTORY)
+        for i in range(len(f)):
+            x, y = int(f.pos[i, 0]), int(f.pos[i, 1])
+            fm = masks[x, y, sl]
+            if (x, y) not in occupied and fm[F_HEAVY]:
+                cells[x, y, C_FACTORY] = F_HEAVY
+            elif (x, y) not in occupied and fm[F_LIGHT]:
+                cells[x, y, C_FACTORY] = F_LIGHT
+            elif fm[F_WATER] and f.cargo[i, 2] - cost[i] >= need:
+                cells[x, y, C_FACTORY] = F_WATER
+    return decode(state, cells)
+
+
+# ---------------------------------------------------------------------- players
 class LuxPlayer:
     """One side of one game.
 
     Args:
         player (str): ``"player_0"`` or ``"player_1"``.
         env_cfg (dict): rules, from the first turn's ``info["env_cfg"]``.
-        policy (callable | None): ``policy(GameState) -> int (S, S, 7)`` cell actions;
-            random-masked when None.
+        policy (callable | None): ``policy(GameState) -> int (S, S, 7)`` cell actions, with an
+            optional ``policy.fast(state)`` for the turn budget's fast mode; random-masked
+            when None.
         bid (int): step-0 bid.
+
+    Attributes:
+        turn_times (list[float]): seconds each turn took inside ``act``.
+        mode (str): the turn-budget mode of the last turn.
     """
 
     def __init__(self, player, env_cfg, policy=None, bid=0):
@@ -87,6 +355,7 @@ class LuxPlayer:
         self.policy = policy if policy is not None else RandomMaskedPolicy(seed=int(player[-1]))
         self.bid = bid
         self.turn_times = []
+        self.mode = "full"
 
     def act(self, step, obs, remaining_overage=60.0):
         """Action dict for this turn; ``{}`` on any error (logged to stderr).
@@ -98,43 +367,63 @@ class LuxPlayer:
         """
         t0 = time.perf_counter()
         try:
+            return self._act(step, obs, remaining_overage)
+        finally:
+            self.turn_times.append(time.perf_counter() - t0)
+
+    def _act(self, step, obs, remaining_overage):
+        last = self.turn_times[-1] if self.turn_times else 0.0
+        mode = turn_mode(remaining_overage, last)
+        if mode != self.mode:
+            log(f"step {step}: turn budget {self.mode} -> {mode} (overage left {remaining_overage:.1f} s, "
+                f"last turn {last:.2f} s)")
+            self.mode = mode
+        try:
             state = self.state.update(obs, step=step)
         except ObservationError as e:
-            log(f"step {step}: bad observation ({e}); sending no action")
+            log_error(f"step {step}: bad observation ({e}); sending no action")
             return {}
         except Exception as e:  # never die
-            log(f"step {step}: failed to read the observation ({type(e).__name__}: {e}); sending no action")
+            log_error(f"step {step}: failed to read the observation ({type(e).__name__}: {e}); sending no action")
             return {}
         try:
             if state.step == 0 or state.is_early_phase:
-                action = early_action(state, bid=self.bid)
-            else:
-                action = decode(state, self.policy(state))
+                return early_action(state, bid=self.bid)
+            if mode == "minimal":
+                return cheap_action(state)
+            policy = getattr(self.policy, "fast", self.policy) if mode == "fast" else self.policy
+            return decode(state, policy(state))
         except Exception as e:
-            log(f"step {step}: policy failed ({type(e).__name__}: {e}); sending no action")
-            action = {}
-        self.turn_times.append(time.perf_counter() - t0)
-        return action
+            log_error(f"step {step}: policy failed ({type(e).__name__}: {e}); sending no action")
+            return {}
 
 
 class PlayerRegistry:
-    """``LuxPlayer`` per player key, created on the first turn that carries ``env_cfg``."""
+    """``LuxPlayer`` per player key, created on the first turn that carries ``env_cfg``.
+
+    Args:
+        policy_factory (callable | None): ``policy_factory(player, env_cfg) -> policy``;
+            random-masked when None.
+        bid (int): step-0 bid.
+    """
 
     def __init__(self, policy_factory=None, bid=0):
         self.players = {}
         self.policy_factory = policy_factory
         self.bid = bid
+        self.description = "random-masked" if policy_factory is None else "custom"
+        self.config = None
 
     def act(self, player, step, obs, env_cfg=None, remaining_overage=60.0):
         """Route a turn to ``player``'s LuxPlayer (created when ``env_cfg`` is given)."""
         if player not in self.players or (step == 0 and env_cfg is not None):
             if env_cfg is None:
-                log(f"step {step}: no env_cfg seen yet for {player}; sending no action")
+                log_error(f"step {step}: no env_cfg seen yet for {player}; sending no action")
                 return {}
             try:
-                policy = self.policy_factory(env_cfg) if self.policy_factory else None
+                policy = self.policy_factory(player, env_cfg) if self.policy_factory else None
                 self.players[player] = LuxPlayer(player, env_cfg, policy=policy, bid=self.bid)
             except Exception as e:
-                log(f"step {step}: cannot start {player} ({type(e).__name__}: {e}); sending no action")
+                log_error(f"step {step}: cannot start {player} ({type(e).__name__}: {e}); sending no action")
                 return {}
         return self.players[player].act(step, obs, remaining_overage)
