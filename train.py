@@ -108,11 +108,22 @@ def train(cfg, argv_overrides=()):
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import CallbackList
 
-    from training.callbacks import CheckpointCallback, EvalCallback, LuxStatsCallback
+    from training.callbacks import CheckpointCallback, EvalCallback, LuxStatsCallback, TorchThreadsCallback
     from training.config import parse_seed_range
     from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
 
     cfg, run_dir, resume_ckpt = prepare_run(cfg, argv_overrides)
+    init_net = None
+    if cfg.init_weights and not resume_ckpt:
+        from agent.net import CheckpointError, build_net, load_checkpoint
+
+        try:
+            init_net, payload = load_checkpoint(cfg.init_weights)
+        except CheckpointError as e:
+            fail(str(e))
+        if payload["net_config"] != build_net(cfg.net).config:
+            fail(f"init_weights={cfg.init_weights}: its net_config {payload['net_config']} is not net={cfg.net} "
+                 f"({build_net(cfg.net).config})")
     torch.set_num_threads(cfg.torch_threads)
     S = cfg.resolved_map_size()
     if cfg.map_size and cfg.map_size != S:
@@ -139,10 +150,15 @@ def train(cfg, argv_overrides=()):
             rollout_buffer_class=PackedMaskDictRolloutBuffer,
             tensorboard_log=os.path.join(run_dir, "tb"), **ppo_kwargs,
         )
+        if cfg.init_weights:
+            model.policy.net.load_state_dict(init_net.state_dict())
+            print(f"initialised from {cfg.init_weights}")
     remaining = cfg.total_timesteps - model.num_timesteps
     extra = dict(config=dataclasses.asdict(cfg), map_size=S)
     ckpt_cb = CheckpointCallback(run_dir, cfg.checkpoint_interval, cfg.pool_interval, extra=extra)
     cbs = [LuxStatsCallback(), ckpt_cb]
+    if cfg.vec_env == "subproc" and cfg.n_envs > 1:
+        cbs.append(TorchThreadsCallback(collect=1, update=cfg.torch_threads))
     if cfg.eval_interval:
         opp = cfg.eval_opponent
         if opp == "scripted" and not os.path.isfile(os.path.join(os.path.dirname(os.path.abspath(__file__)), "agent", "scripted.py")):

@@ -2,8 +2,9 @@
 
 Logits come from a convolutional net as float (B, A, H, W) with A = 34 (the choices of the 7
 components of :mod:`agent.actions`, in ``OFFSETS`` order); masks are bool (B, H, W, A) from
-:func:`agent.masks.action_masks`. Everything is a handful of tensor ops over all cells and
-components at once; there is no Python loop over cells or components.
+:func:`agent.masks.action_masks`. Everything is a handful of tensor ops over all active cells and
+components at once (gathered sparsely: only cells holding our robot or factory center); there is
+no Python loop over cells or components.
 
 * A masked logit is replaced by ``MASKED_LOGIT`` (-1e8, finite), so its probability is exactly 0
   in float32 and no NaN appears, even when a component has one legal choice or none.
@@ -35,6 +36,11 @@ _USES = torch.as_tensor(USES, dtype=torch.float32)  # (7 robot types, 6 robot co
 class MaskedGridDistribution:
     """Factorised masked categorical over every cell and component.
 
+    Only *active* cells (some choice of some component unmasked: our robot or factory center is
+    there) are computed: they are gathered once into an (N, K, M) tensor, so the cost scales with
+    the number of units, not with the map area. Inactive cells contribute nothing to log-prob,
+    entropy or KL and get zero gradient.
+
     Args:
         logits (torch.Tensor): float (B, A, H, W), A = 34.
         masks (torch.Tensor): bool (B, H, W, A).
@@ -49,56 +55,82 @@ class MaskedGridDistribution:
         B, A, H, W = logits.shape
         if tuple(masks.shape) != (B, H, W, A):
             raise ValueError(f"masks must be {(B, H, W, A)} to match logits, got {tuple(masks.shape)}")
-        masks = masks.to(torch.bool)
+        masks = masks.to(device=logits.device, dtype=torch.bool)
         if logits.dtype in (torch.float16, torch.bfloat16):  # MASKED_LOGIT does not fit in half
             logits = logits.float()
-        z = logits.permute(0, 2, 3, 1)  # (B, H, W, A)
-        z = torch.where(masks, z, torch.full_like(z, MASKED_LOGIT))
-        pad = torch.full_like(z[..., :1], MASKED_LOGIT)
-        idx = _INDEX.to(z.device)
-        zk = torch.cat([z, pad], dim=-1)[..., idx]  # (B, H, W, K, M)
-        mk = torch.cat([masks, torch.zeros_like(masks[..., :1])], dim=-1)[..., idx]
-        self.masks = mk
-        self.log_p = torch.log_softmax(zk, dim=-1)  # (B, H, W, K, M)
-        self.present = mk.any(dim=-1)  # (B, H, W, K)
         self.shape = (B, H, W)
+        self.dtype = logits.dtype
+        self.device = logits.device
+        active = masks.any(dim=-1)  # (B, H, W)
+        idx = active.nonzero(as_tuple=False)  # (N, 3): batch, x, y
+        self.index = idx
+        self.batch_index = idx[:, 0]
+        z = logits.permute(0, 2, 3, 1)[idx[:, 0], idx[:, 1], idx[:, 2]]  # (N, A)
+        m = masks[idx[:, 0], idx[:, 1], idx[:, 2]]  # (N, A)
+        z = torch.where(m, z, torch.full_like(z, MASKED_LOGIT))
+        gidx = _INDEX.to(z.device)
+        zk = torch.cat([z, torch.full_like(z[:, :1], MASKED_LOGIT)], dim=-1)[:, gidx]  # (N, K, M)
+        mk = torch.cat([m, torch.zeros_like(m[:, :1])], dim=-1)[:, gidx]
+        self.masks = mk
+        self.log_p = torch.log_softmax(zk, dim=-1)  # (N, K, M)
+        self.active_present = mk.any(dim=-1)  # (N, K)
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def present(self):
+        """bool (B, H, W, K): component k has a legal choice on the cell (dense view)."""
+        out = torch.zeros(*self.shape, NUM_COMPONENTS, dtype=torch.bool, device=self.device)
+        i = self.index
+        out[i[:, 0], i[:, 1], i[:, 2]] = self.active_present
+        return out
+
+    def _per_batch(self, values):
+        """Sum (N,) values per batch element -> (B,)."""
+        out = torch.zeros(self.shape[0], dtype=values.dtype, device=values.device)
+        return out.index_add(0, self.batch_index, values)
+
+    def _gather_actions(self, actions):
+        i = self.index
+        return actions.long()[i[:, 0], i[:, 1], i[:, 2]]  # (N, K)
+
     def _used(self, robot_type):
-        """float (B, H, W, K): 1 where component k counts given the robot type per cell."""
-        uses = _USES.to(device=self.log_p.device, dtype=self.log_p.dtype)[robot_type]  # (B, H, W, 6)
-        used = torch.cat([uses, torch.ones_like(uses[..., :1])], dim=-1)
-        return used * self.present.to(used.dtype)
+        """float (N, K): 1 where component k counts given the robot type per active cell."""
+        uses = _USES.to(device=self.device, dtype=self.log_p.dtype)[robot_type]  # (N, 6)
+        used = torch.cat([uses, torch.ones_like(uses[:, :1])], dim=-1)
+        return used * self.active_present.to(used.dtype)
 
     def _component_entropy(self):
         p = self.log_p.exp()
         plogp = torch.where(self.masks, p * self.log_p, torch.zeros_like(p))
-        return -plogp.sum(-1)  # (B, H, W, K)
+        return -plogp.sum(-1)  # (N, K)
 
     def _gated_sum(self, per_component, type_probs):
-        """sum over cells of c_type + sum_t p_t sum_{k used by t} c_k + c_factory (present only)."""
-        present = self.present.to(per_component.dtype)
+        """per batch: sum over cells of c_type + sum_t p_t sum_{k used by t} c_k + c_factory."""
+        present = self.active_present.to(per_component.dtype)
         c = per_component * present
-        type_probs = type_probs * present[..., :1]
+        type_probs = type_probs * present[:, :1]
         uses = _USES.to(device=c.device, dtype=c.dtype)  # (7, 6)
-        expected = torch.einsum("bhwt,tk,bhwk->bhw", type_probs, uses[:, 1:], c[..., 1:6])
-        total = c[..., 0] + expected + c[..., 6]
-        return total.sum(dim=(1, 2))
+        expected = ((type_probs @ uses[:, 1:]) * c[:, 1:6]).sum(-1)
+        return self._per_batch(c[:, 0] + expected + c[:, 6])
+
+    def _dense(self, choice):
+        out = torch.zeros(*self.shape, NUM_COMPONENTS, dtype=torch.long, device=self.device)
+        i = self.index
+        out[i[:, 0], i[:, 1], i[:, 2]] = torch.where(self.active_present, choice, torch.zeros_like(choice))
+        return out
 
     # ------------------------------------------------------------------ API
     def sample(self, generator=None):
         """int64 (B, H, W, K) choices: legal ones only, 0 where a component has no legal choice."""
-        u = torch.rand(self.log_p.shape, generator=generator, device=self.log_p.device).clamp_(1e-20, 1.0)
-        g = self.log_p - torch.log(-torch.log(u))
+        u = torch.rand(self.log_p.shape, generator=generator, device=self.device).clamp_(1e-20, 1.0)
+        g = self.log_p.detach() - torch.log(-torch.log(u)).to(self.log_p.dtype)
         g = torch.where(self.masks, g, torch.full_like(g, -float("inf")))
-        out = g.argmax(dim=-1)
-        return torch.where(self.present, out, torch.zeros_like(out))
+        return self._dense(g.argmax(dim=-1))
 
     def mode(self):
         """int64 (B, H, W, K): the most likely legal choice per component."""
-        g = torch.where(self.masks, self.log_p, torch.full_like(self.log_p, -float("inf")))
-        out = g.argmax(dim=-1)
-        return torch.where(self.present, out, torch.zeros_like(out))
+        g = torch.where(self.masks, self.log_p.detach(), torch.full_like(self.log_p, -float("inf")))
+        return self._dense(g.argmax(dim=-1))
 
     def log_prob(self, actions):
         """float (B,): sum over cells of the log-probabilities of the used components.
@@ -106,23 +138,25 @@ class MaskedGridDistribution:
         Args:
             actions (torch.Tensor): int (B, H, W, K).
         """
-        actions = actions.long()
-        lp = self.log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)  # (B, H, W, K)
-        used = self._used(actions[..., 0])
-        return (lp * used).sum(dim=(1, 2, 3))
+        a = self._gather_actions(actions)
+        lp = self.log_p.gather(-1, a.unsqueeze(-1)).squeeze(-1)  # (N, K)
+        return self._per_batch((lp * self._used(a[:, 0])).sum(-1))
 
     def entropy(self):
         """float (B,): exact entropy of the joint action of all cells (nats)."""
-        return self._gated_sum(self._component_entropy(), self.log_p[..., 0, :7].exp())
+        return self._gated_sum(self._component_entropy(), self.log_p[:, 0, :7].exp())
 
     def kl(self, other):
         """float (B,): exact KL(self || other) over the joint action (nats); same masks assumed."""
         p = self.log_p.exp()
         d = torch.where(self.masks, p * (self.log_p - other.log_p), torch.zeros_like(p)).sum(-1)
-        return self._gated_sum(d, p[..., 0, :7])
+        return self._gated_sum(d, p[:, 0, :7])
 
     def cell_log_prob(self, actions):
-        """float (B, H, W): per-cell log-probabilities (used components only)."""
-        actions = actions.long()
-        lp = self.log_p.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
-        return (lp * self._used(actions[..., 0])).sum(-1)
+        """float (B, H, W): per-cell log-probabilities (used components only; 0 on inactive cells)."""
+        a = self._gather_actions(actions)
+        lp = self.log_p.gather(-1, a.unsqueeze(-1)).squeeze(-1)
+        vals = (lp * self._used(a[:, 0])).sum(-1)
+        out = torch.zeros(self.shape, dtype=vals.dtype, device=self.device)
+        i = self.index
+        return out.index_put((i[:, 0], i[:, 1], i[:, 2]), vals)

@@ -22,7 +22,8 @@ transfer dir d          target on the map; (useful) our factory or our robot is 
                         (center: only onto our factory)
 transfer resource r     (useful) the robot holds r (power: ``P - Q > 0``)                     ``Unit.sub_resource``
 pickup                  on a factory tile (always ours: robots cannot enter opponent ones)   ``validate_actions`` pickup branch
-pickup resource r       (useful) factory stock of r > 0 and free cargo / battery for it       ``Factory.sub_resource``
+pickup resource r       (useful) factory stock of r > 0 and free cargo / battery for it;      ``Factory.sub_resource``
+                        water only if a full pickup leaves WATER_PICKUP_RESERVE (50) water
 dig                     not on a factory tile; ``P - Q >= DIG_COST``; (useful) the tile       ``validate_actions`` dig branch,
                         has rubble, lichen, ice or ore                                        ``LuxAI_S2._handle_dig_actions``
 self_destruct           ``P - Q >= SELF_DESTRUCT_COST``                                       ``validate_actions``
@@ -66,6 +67,10 @@ from agent.actions import (
     component_slice,
 )
 from agent.obs import isin_int
+
+# Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
+# without it one greedy pickup of 100% empties the factory, which then dies at the end of the turn.
+WATER_PICKUP_RESERVE = 50
 
 # The 12 cells around a factory's 3x3 from which the engine's lichen flood fill starts
 # (Factory.cache_water_info).
@@ -210,6 +215,8 @@ def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_fa
                           (cfg.robot["BATTERY_CAPACITY"][heavy] - u.power)[:, None]], axis=1)
     stock = _factory_stocks_at(state, u.pos)
     pres = on_factory[:, None] & (stock > 0) & (cap > 0)
+    # (useful) never take water a factory needs: even a 100% pickup must leave the reserve
+    pres[:, 2] &= stock[:, 2] - np.minimum(stock[:, 2], cap[:, 2]) >= WATER_PICKUP_RESERVE
     dig = (occ[x, y] == -1) & (power >= cfg.robot["DIG_COST"][heavy]) & ice_ore_rubble_lichen[x, y]
     sd = power >= cfg.robot["SELF_DESTRUCT_COST"][heavy]
     return dict(move=move, tdir=tdir, tres=tres, pres=pres, dig=dig, sd=sd, on_factory=on_factory)

@@ -185,7 +185,7 @@ def test_uniform_masked_play_is_never_rejected():
     assert_nothing_rejected(games, audit)
     assert len({g["seed"] for g in games}) == 20
     for kind in ACTION_TYPES:
-        assert audit.checked[kind] >= 100, (kind, audit.checked[kind])
+        assert audit.checked[kind] >= 50, (kind, audit.checked[kind])
 
 
 def test_long_biased_masked_play_is_never_rejected():

@@ -198,7 +198,7 @@ def test_pickup_off_factory_masked():
 
 
 def test_pickup_of_a_resource_the_factory_lacks_masked():
-    f = factory(0, *MY_FACTORY, power=1000, cargo=dict(ice=50, ore=0, water=100, metal=0))
+    f = factory(0, *MY_FACTORY, power=1000, cargo=dict(ice=50, ore=0, water=500, metal=0))
     m = action_masks(make_state(my_units=[unit("unit_5", 4, 3, power=50)], my_factories=[f]))
     assert comp(m, (4, 3), C_PRES).tolist() == [True, False, True, False, True]
     empty = factory(0, *MY_FACTORY, power=0, cargo=dict(ice=0, ore=0, water=0, metal=0))
@@ -207,13 +207,23 @@ def test_pickup_of_a_resource_the_factory_lacks_masked():
 
 
 def test_pickup_when_cargo_is_full_masked():
-    f = factory(0, *MY_FACTORY, power=1000, cargo=dict(ice=50, ore=50, water=100, metal=100))
+    f = factory(0, *MY_FACTORY, power=1000, cargo=dict(ice=50, ore=50, water=500, metal=100))
     cap, bat = LIGHT.CARGO_SPACE, LIGHT.BATTERY_CAPACITY
     m = action_masks(make_state(my_units=[unit("unit_5", 4, 4, power=bat, cargo=dict(ice=cap))], my_factories=[f]))
     assert comp(m, (4, 4), C_PRES).tolist() == [False, True, True, True, False]  # ice and battery full
     full = dict(ice=cap, ore=cap, water=cap, metal=cap)
     m = action_masks(make_state(my_units=[unit("unit_5", 4, 4, power=bat, cargo=full)], my_factories=[f]))
     assert not rtype(m, (4, 4))[PICKUP]
+
+
+def test_water_pickup_keeps_the_factory_reserve():
+    from agent.masks import WATER_PICKUP_RESERVE
+
+    cap = LIGHT.CARGO_SPACE
+    for water, allowed in ((cap + WATER_PICKUP_RESERVE, True), (cap + WATER_PICKUP_RESERVE - 1, False)):
+        f = factory(0, *MY_FACTORY, power=0, cargo=dict(ice=0, ore=0, water=water, metal=0))
+        m = action_masks(make_state(my_units=[unit("unit_5", 4, 3, power=50)], my_factories=[f]))
+        assert comp(m, (4, 3), C_PRES)[2] == allowed, water
 
 
 # ------------------------------------------------------------------------------------ transfer

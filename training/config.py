@@ -55,6 +55,7 @@ class TrainConfig:
     max_grad_norm: float = 0.5
     target_kl: float = 0.0                # 0 = no early stop
     net: str = "small"                    # small | medium | large (agent/net.py NET_PRESETS)
+    init_weights: str = ""                # start from these weights (e.g. behaviour cloning, training/bc.py)
     torch_threads: int = 2
     vec_env: str = "subproc"              # subproc | dummy
     # test mode (training/evaluate.py) and periodic evaluation

@@ -1,0 +1,112 @@
+"""End-to-end training throughput against the raw engine, measured in the same run.
+
+    python benchmarks/train_throughput.py [--rules small] [--steps 1024] [key=value ...]
+
+Prints (1) the raw engine's steps/s (``LuxAI_S2.step`` alone, random-masked actions decided
+outside the timer, same map seeds), (2) train.py's end-to-end steps/s for the given config
+(rollout collection in the VecEnv + PPO update, from a MaskablePPO.learn call after a warm-up
+rollout), their ratio, and (3) the forward and forward+backward time of the default network on a
+batch of ``batch_size`` observations of this map size.
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def raw_engine_steps_per_s(rules, steps, seed=0):
+    from agent.actions import decode
+    from agent.early import early_action
+    from agent.masks import action_masks
+    from agent.obs import GameState
+    from agent.policy import sample_uniform_masked
+    from wrappers.engine import make_env
+
+    rng = np.random.default_rng(seed)
+    total, n, map_seed = 0.0, 0, seed
+    while n < steps:
+        env = make_env(rules)
+        obs, _ = env.reset(seed=map_seed)
+        map_seed += 1
+        states = {p: GameState(dataclasses.asdict(env.env_cfg), p) for p in ("player_0", "player_1")}
+        done = False
+        while not done and n < steps:
+            acts = {}
+            for p, st in states.items():
+                st.update(obs[p], step=env.env_steps)
+                acts[p] = early_action(st) if st.step == 0 or st.is_early_phase else decode(st, sample_uniform_masked(action_masks(st), rng))
+            t = time.perf_counter()
+            obs, _, term, trunc, _ = env.step(acts)
+            total += time.perf_counter() - t
+            done = term["player_0"] or trunc["player_0"]
+            if env.state.real_env_steps > 0:
+                n += 1
+    return n / total
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=1024, help="training steps to time (after a warm-up rollout)")
+    ap.add_argument("overrides", nargs="*", help="train.py key=value overrides")
+    args = ap.parse_args(argv)
+    from sb3_contrib import MaskablePPO
+
+    from agent.features import NUM_GLOBALS, NUM_PLANES
+    from agent.net import build_net
+    from train import build_venv
+    from training.config import parse_overrides
+    from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
+
+    cfg = parse_overrides(["opponent=random", "progress_bar=false", *args.overrides])
+    torch.set_num_threads(cfg.torch_threads)
+    S = cfg.resolved_map_size()
+    raw = raw_engine_steps_per_s(cfg.rules, 400)
+    venv = build_venv(cfg, pool_dir="/nonexistent")
+    model = MaskablePPO(GridPolicy, venv, device="cpu", seed=cfg.seed, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+                        n_epochs=cfg.n_epochs, learning_rate=cfg.learning_rate, ent_coef=cfg.ent_coef,
+                        policy_kwargs=dict(net_config=cfg.net, map_size=S), rollout_buffer_class=PackedMaskDictRolloutBuffer)
+    from training.callbacks import TorchThreadsCallback
+
+    cb = TorchThreadsCallback(1, cfg.torch_threads) if cfg.vec_env == "subproc" and cfg.n_envs > 1 else None
+    per_rollout = cfg.n_steps * cfg.n_envs
+    model.learn(per_rollout, callback=cb)  # warm-up: process start, first rollout and update
+    steps = max(per_rollout, (args.steps // per_rollout) * per_rollout)
+    t = time.perf_counter()
+    model.learn(steps, reset_num_timesteps=False, callback=cb)
+    train_sps = steps / (time.perf_counter() - t)
+    venv.close()
+    net = build_net(cfg.net)
+    x = torch.randn(cfg.batch_size, NUM_PLANES, S, S)
+    g = torch.randn(cfg.batch_size, NUM_GLOBALS)
+    with torch.no_grad():
+        net(x, g)
+        t = time.perf_counter()
+        for _ in range(3):
+            net(x, g)
+        fwd = (time.perf_counter() - t) / 3
+    opt = torch.optim.Adam(net.parameters())
+    t = time.perf_counter()
+    for _ in range(2):
+        logits, v = net(x, g)
+        (logits.square().mean() + v.square().mean()).backward()
+        opt.step()
+        opt.zero_grad()
+    fb = (time.perf_counter() - t) / 2
+    print(f"rules={cfg.rules} map {S}x{S}, net={cfg.net}, n_envs={cfg.n_envs}, n_steps={cfg.n_steps}, "
+          f"batch_size={cfg.batch_size}, n_epochs={cfg.n_epochs}, torch threads={cfg.torch_threads}")
+    print(f"raw engine                : {raw:8.1f} steps/s (LuxAI_S2.step only, random-masked play)")
+    print(f"training end to end       : {train_sps:8.1f} steps/s (collection + PPO update, {steps} steps)")
+    print(f"ratio training / raw      : {train_sps / raw:8.3f}")
+    print(f"net forward, batch {cfg.batch_size:4d}   : {fwd * 1000:8.1f} ms ({cfg.batch_size / fwd:.0f} samples/s)")
+    print(f"net fwd+bwd+Adam, batch {cfg.batch_size:4d}: {fb * 1000:8.1f} ms ({cfg.batch_size / fb:.0f} samples/s)")
+
+
+if __name__ == "__main__":
+    main()
