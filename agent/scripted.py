@@ -140,42 +140,13 @@ def _dilate4(a):
 
 
 def scripted_placement(state):
-    """Factory placement: ice next to the factory first, then ore, ice around, room for lichen.
-
-    Score per valid center cell (higher is better): ``-3 x d_ice - 0.3 x min(d_ore, 12)
-    + 0.5 x (ice cells within 4 of the 3x3, up to 4) + 0.02 x (rubble-free cells within 4)
-    - 0.2 x (closeness to opponent factories)``, with ``d`` the Manhattan distance from the 3x3's
-    edge (:func:`agent.early.manhattan_distance_map` - 2). :mod:`agent.early`'s default weighs ore
-    half as much as ice, which on ice-poor maps puts factories far from any ice.
+    """Factory placement of the scripted agent: :func:`agent.early.placement_action` (ice next to
+    the factory first, then ore, ice around, room for lichen, away from opponent factories).
 
     Returns:
         dict: the placement action (``{}`` when it is not our turn or nothing is valid).
     """
-    if not state.my_turn_to_place():
-        return {}
-    mask = np.asarray(state.board["valid_spawns_mask"], bool)
-    if not mask.any():
-        return {}
-    b = state.board
-    S = state.cfg.map_size
-    ice = b["ice"] > 0
-    ice_d = np.maximum(manhattan_distance_map(ice) - 2, 0)
-    ore_d = np.maximum(manhattan_distance_map(b["ore"] > 0) - 2, 0)
-
-    def box_sum(a, r):
-        pad = np.pad(a.astype(np.float64), r)
-        return sum(pad[r + dx:r + dx + S, r + dy:r + dy + S] for dx in range(-r, r + 1) for dy in range(-r, r + 1))
-
-    ice_near = box_sum(ice, 5)
-    free = box_sum((b["rubble"] == 0) & ~ice & (b["ore"] == 0), 5)
-    score = -3.0 * ice_d - 0.3 * np.minimum(ore_d, 12) + 0.5 * np.minimum(ice_near, 4) + 0.02 * free
-    opp = state.opp_factories
-    if len(opp):
-        xs, ys = np.meshgrid(np.arange(S), np.arange(S), indexing="ij")
-        dmin = np.min(np.abs(xs[None] - opp.pos[:, 0, None, None]) + np.abs(ys[None] - opp.pos[:, 1, None, None]),
-                      axis=0)
-        score = score - 0.2 * np.maximum(0, 8 - dmin)
-    return placement_action(state, logits=np.where(mask, score, -np.inf))
+    return placement_action(state)
 
 
 class _Robot:

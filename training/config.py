@@ -41,7 +41,7 @@ class TrainConfig:
     invalid_penalty: float = 0.1          # reward per invalid choice (masking=penalty only)
     # algorithm (stable-baselines3 / sb3-contrib MaskablePPO)
     masking: str = "full"                 # full | naive | penalty (notes/masking.md)
-    total_timesteps: int = 8192
+    total_timesteps: int = 24576          # the default run: ~6 minutes on 2 cores
     n_envs: int = 2
     n_steps: int = 256                    # per env per rollout
     batch_size: int = 128
@@ -56,7 +56,7 @@ class TrainConfig:
     target_kl: float = 0.0                # 0 = no early stop
     net: str = "small"                    # small | medium | large (agent/net.py NET_PRESETS)
     init_weights: str = ""                # start from these weights (e.g. behaviour cloning, training/bc.py)
-    torch_threads: int = 2
+    torch_threads: int = 1                # 2 was measured slower on the 2-core machine (benchmarks/train_throughput.py)
     vec_env: str = "subproc"              # subproc | dummy
     # test mode (training/evaluate.py) and periodic evaluation
     checkpoint: str = ""                  # weights to test (mode=test); empty = random-masked

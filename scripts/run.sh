@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The main job, end to end on a small default:
+#   1. set up .venv (fast when already done),
+#   2. train a masked PPO policy:  python train.py [key=value ...]   (defaults: ~6 minutes on 2 cores),
+#   3. build submission/ and submission.tar.gz from the new weights and prove the archive plays
+#      with the training libraries blocked (scripts/package.py),
+#   4. watch it play itself: luxai-s2 on the packaged bot, replays/trained_selfplay.{json,html}.
+# Usage: bash scripts/run.sh [train.py key=value overrides...]
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+bash "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+export PATH="$ROOT/.venv/bin:$PATH"
+RUN_DIR="runs/default/$(date +%Y%m%d-%H%M%S)"
+python train.py run_dir="$RUN_DIR" "$@"
+python scripts/package.py --weights "$RUN_DIR/checkpoints/latest.pt" --sample
+mkdir -p replays
+(cd submission && luxai-s2 main.py main.py -s 42 -v 1 -o ../replays/trained_selfplay.json \
+  && luxai-s2 main.py main.py -s 42 -v 0 -o ../replays/trained_selfplay.html)
+python scripts/plot_run.py --run "$RUN_DIR"
+echo "run: $RUN_DIR  (tensorboard --logdir $RUN_DIR/tb)"
+echo "submission: submission/ and submission.tar.gz; replays: replays/trained_selfplay.html"
