@@ -195,15 +195,19 @@ def build(out, agent="net", weights=None, greedy=True):
         weights = Path(weights).resolve()
     if out.exists():
         looks_ours = (out / "main.py").is_file() and (out / "agent").is_dir()
-        if not looks_ours and any(out.iterdir()):
+        only_readme = {p.name for p in out.iterdir()} <= {"README.md"}  # the repo's tracked submission/
+        if not looks_ours and not only_readme:
             raise PackageError(f"{out} exists and is not a submission folder; remove it or pick another --out")
     with tempfile.TemporaryDirectory(prefix="luxkit-weights-") as stage:
         staged = Path(stage) / "model.pt"
         if agent == "net":  # checked before anything is written to out
             write_weights(weights, staged)
+        readme = (out / "README.md").read_text() if (out / "README.md").is_file() else None
         if out.exists():
             shutil.rmtree(out)
         (out / "agent" / "weights").mkdir(parents=True)
+        if readme is not None:
+            (out / "README.md").write_text(readme)
         if agent == "net":
             shutil.copy2(staged, out / "agent" / "weights" / "model.pt")
     shutil.copy2(ROOT / "main.py", out / "main.py")
