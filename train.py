@@ -108,7 +108,8 @@ def train(cfg, argv_overrides=()):
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import CallbackList
 
-    from training.callbacks import CheckpointCallback, EvalCallback, LuxStatsCallback, TorchThreadsCallback
+    from training.callbacks import (CheckpointCallback, EvalCallback, LuxStatsCallback, TeacherKLCallback,
+                                    TorchThreadsCallback)
     from training.config import parse_seed_range
     from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
 
@@ -153,10 +154,20 @@ def train(cfg, argv_overrides=()):
         if cfg.init_weights:
             model.policy.net.load_state_dict(init_net.state_dict())
             print(f"initialised from {cfg.init_weights}")
+    teacher_cb = None
+    if cfg.teacher and cfg.teacher_kl_coef > 0:
+        from agent.net import CheckpointError, load_checkpoint
+
+        try:
+            teacher_net, _ = load_checkpoint(cfg.teacher)
+            model.policy.set_teacher(teacher_net, cfg.teacher_kl_coef, cfg.ent_coef)
+        except (CheckpointError, ValueError) as e:
+            fail(f"teacher={cfg.teacher}: {e}")
+        teacher_cb = TeacherKLCallback(cfg.teacher_kl_coef, cfg.teacher_kl_decay_steps)
     remaining = cfg.total_timesteps - model.num_timesteps
     extra = dict(config=dataclasses.asdict(cfg), map_size=S)
     ckpt_cb = CheckpointCallback(run_dir, cfg.checkpoint_interval, cfg.pool_interval, extra=extra)
-    cbs = [LuxStatsCallback(), ckpt_cb]
+    cbs = [LuxStatsCallback(), ckpt_cb] + ([teacher_cb] if teacher_cb else [])
     if cfg.vec_env == "subproc" and cfg.n_envs > 1:
         cbs.append(TorchThreadsCallback(collect=1, update=cfg.torch_threads))
     if cfg.eval_interval:

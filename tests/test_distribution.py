@@ -9,7 +9,15 @@ import torch
 from agent.actions import NUM_COMPONENTS, NUM_LOGITS, NVEC, OFFSETS, USES
 from agent.distribution import MaskedGridDistribution
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    """float64 for these reference checks only (restored afterwards: other test files build nets)."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def random_case(seed, B=2, H=3, W=3, p_robot=0.7, p_factory=0.4, p_legal=0.5):

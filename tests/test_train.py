@@ -187,3 +187,39 @@ def test_checkpoint_of_other_shape_is_a_clear_error(tmp_path):
         load_checkpoint(path)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_teacher_kl_term_rides_on_the_entropy_term_and_stays_out_of_the_state_dict():
+    import copy
+
+    from agent.net import GridNet
+    from agent.policy import sample_uniform_masked
+    from training.policy import GridPolicy
+    from wrappers.lux_env import LuxGridEnv
+
+    env = LuxGridEnv(rules="tiny")
+    obs, _ = env.reset(seed=4)
+    rng = np.random.default_rng(0)
+    obs, *_ = env.step(sample_uniform_masked(env.cell_masks(), rng))
+    masks = torch.as_tensor(env.action_masks()[None])
+    t_obs = {k: torch.as_tensor(v)[None] for k, v in obs.items()}
+    torch.manual_seed(0)
+    pol = GridPolicy(env.observation_space, env.action_space, lambda _: 1e-3, net_config="small")
+    with torch.no_grad():
+        a, _, _ = pol(t_obs, action_masks=masks.numpy())
+        _, _, ent = pol.evaluate_actions(t_obs, a, action_masks=masks)
+    keys = set(pol.state_dict())
+    pol.set_teacher(copy.deepcopy(pol.net), coef=0.5, ent_coef=0.01)  # teacher == policy: KL 0
+    with torch.no_grad():
+        _, _, ent_same = pol.evaluate_actions(t_obs, a, action_masks=masks)
+    assert torch.allclose(ent, ent_same) and abs(pol.last_teacher_kl) < 1e-6
+    other = GridNet(channels=32, blocks=2)
+    torch.nn.init.normal_(other.policy_head.weight, std=1.0)
+    pol.set_teacher(other, coef=0.5, ent_coef=0.01)
+    with torch.no_grad():
+        _, _, ent_kl = pol.evaluate_actions(t_obs, a, action_masks=masks)
+    assert pol.last_teacher_kl > 0
+    assert torch.allclose(ent_kl, ent - 50.0 * pol.last_teacher_kl, rtol=1e-4, atol=1e-4)
+    assert set(pol.state_dict()) == keys  # the teacher is not part of the saved policy
+    with pytest.raises(ValueError, match="ent_coef > 0"):
+        pol.set_teacher(other, coef=0.5, ent_coef=0.0)

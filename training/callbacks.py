@@ -148,3 +148,24 @@ class EvalCallback(BaseCallback):
             self.logger.record(f"eval/{k}", report[k])
         self.logger.record("eval/opponent", self.opponent, exclude="tensorboard")
         return report
+
+
+class TeacherKLCallback(BaseCallback):
+    """Decay the kickstarting coefficient linearly from ``coef`` to 0 over the first
+    ``decay_steps`` steps and log ``kickstart/coef``, ``kickstart/teacher_kl`` and the true
+    ``kickstart/entropy`` (SB3's ``train/entropy_loss`` then includes the KL term)."""
+
+    def __init__(self, coef, decay_steps):
+        super().__init__()
+        self.coef, self.decay_steps = float(coef), max(int(decay_steps), 1)
+
+    def _on_rollout_start(self):
+        c = self.coef * max(0.0, 1.0 - self.model.num_timesteps / self.decay_steps)
+        self.model.policy.teacher_coef = c
+        self.logger.record("kickstart/coef", c)
+        for name in ("last_teacher_kl", "last_entropy"):
+            if hasattr(self.model.policy, name):
+                self.logger.record(f"kickstart/{name[5:]}", getattr(self.model.policy, name))
+
+    def _on_step(self):
+        return True

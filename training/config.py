@@ -56,6 +56,9 @@ class TrainConfig:
     target_kl: float = 0.0                # 0 = no early stop
     net: str = "small"                    # small | medium | large (agent/net.py NET_PRESETS)
     init_weights: str = ""                # start from these weights (e.g. behaviour cloning, training/bc.py)
+    teacher: str = ""                     # weights of a teacher policy for a KL(teacher || policy) term
+    teacher_kl_coef: float = 0.0          # its weight at step 0 (needs ent_coef > 0)
+    teacher_kl_decay_steps: int = 100000  # linear decay of that weight to 0
     torch_threads: int = 1                # 2 was measured slower on the 2-core machine (benchmarks/train_throughput.py)
     vec_env: str = "subproc"              # subproc | dummy
     # test mode (training/evaluate.py) and periodic evaluation

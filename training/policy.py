@@ -97,11 +97,39 @@ class GridPolicy(MaskableActorCriticPolicy):
         log_prob = dist.log_prob(actions)
         return actions.reshape(actions.shape[0], -1), values, log_prob
 
+    def set_teacher(self, net, coef, ent_coef):
+        """Kickstarting: add ``coef * KL(teacher || policy)`` to the PPO loss (notes/masking.md:
+        its gradient on the policy logits is p - q, zero where both mask).
+
+        SB3's loss is ``pg + ent_coef * (-mean(entropy)) + vf_coef * value``; ``evaluate_actions``
+        returns ``entropy - (coef / ent_coef) * KL`` so that the entropy term carries the KL term
+        exactly. ``last_teacher_kl`` / ``last_entropy`` keep the true values for logging.
+        """
+        if ent_coef <= 0:
+            raise ValueError("a teacher KL term needs ent_coef > 0 (it rides on SB3's entropy term)")
+        net.eval()
+        for p in net.parameters():
+            p.requires_grad_(False)
+        # kept out of the module tree: not in state_dict, optimizer or the saved SB3 model
+        self.__dict__["teacher"] = net
+        self.teacher_coef = float(coef)
+        self.teacher_ent_coef = float(ent_coef)
+
     def evaluate_actions(self, obs, actions, action_masks=None):
         dist, values = self._dist(obs, action_masks, for_update=True)
         S = self.map_size
         a = actions.long().reshape(actions.shape[0], S, S, NUM_COMPONENTS)
-        return values, dist.log_prob(a), dist.entropy()
+        entropy = dist.entropy()
+        teacher = getattr(self, "teacher", None)
+        if teacher is not None and self.teacher_coef > 0:
+            with torch.no_grad():
+                t_logits, _ = teacher(obs["planes"], obs["globals"])
+                t_dist = MaskedGridDistribution(t_logits, self._masks(action_masks, t_logits.shape[0], True))
+            kl = t_dist.kl(dist)
+            self.last_teacher_kl = float(kl.mean())
+            self.last_entropy = float(entropy.mean())
+            entropy = entropy - (self.teacher_coef / self.teacher_ent_coef) * kl
+        return values, dist.log_prob(a), entropy
 
     def get_distribution(self, obs, action_masks=None):
         return _SB3DistAdapter(*self._dist(obs, action_masks, for_update=False))
