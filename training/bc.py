@@ -12,7 +12,6 @@ trains, so the weights drop into ``train.py init_weights=...``) and writes an ag
 checkpoint that main.py can play.
 """
 
-import dataclasses
 import os
 import sys
 import time
@@ -27,47 +26,34 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
             opponent_mix=0.5):
     """Play ``games`` games with the teacher on train seeds ``seed0...``; returns the npz path."""
     from agent.actions import decode
-    from agent.early import early_action
     from agent.features import encode
     from agent.masks import action_masks
-    from agent.obs import GameState
     from agent.policy import sample_uniform_masked
-    from training.evaluate import make_policy
-    from wrappers.engine import make_env
+    from wrappers.engine import make_env, run_game
 
     planes, globs, masks, actions = [], [], [], []
     rng = np.random.default_rng(seed0)
     t0 = time.time()
     for g in range(games):
         env = make_env(rules, max_episode_length=max_turns)
-        obs, _ = env.reset(seed=seed0 + g)
-        cfg = dataclasses.asdict(env.env_cfg)
-        states = {p: GameState(cfg, p) for p in PLAYERS}
         vs_random = rng.random() < opponent_mix
         teach = {p: _teacher_cells(teacher, seed0 + g + i) for i, p in enumerate(PLAYERS)}
         learners = PLAYERS if not vs_random else (PLAYERS[g % 2],)
-        done = False
-        while not done:
-            acts = {}
-            for p in PLAYERS:
-                st = states[p].update(obs[p], step=env.env_steps)
-                if st.step == 0 or st.is_early_phase:
-                    acts[p] = early_action(st)
-                    continue
-                if p in learners:
-                    m = action_masks(st)
-                    a = teach[p](st)
-                    if st.real_env_steps % stride == 0 and (len(st.my_units) or len(st.my_factories)):
-                        pl, gl = encode(st)
-                        planes.append(pl.astype(np.float16))
-                        globs.append(gl)
-                        masks.append(np.packbits(m.reshape(-1)))
-                        actions.append(a.astype(np.int8))
-                    acts[p] = decode(st, a)
-                else:
-                    acts[p] = decode(st, sample_uniform_masked(action_masks(st), rng))
-            obs, _, term, trunc, _ = env.step(acts)
-            done = any(term.values()) or any(trunc.values())
+
+        def act(p, st):
+            m = action_masks(st)
+            if p not in learners:
+                return decode(st, sample_uniform_masked(m, rng))
+            a = teach[p](st)
+            if st.real_env_steps % stride == 0 and (len(st.my_units) or len(st.my_factories)):
+                pl, gl = encode(st)
+                planes.append(pl.astype(np.float16))
+                globs.append(gl)
+                masks.append(np.packbits(m.reshape(-1)))
+                actions.append(a.astype(np.int8))
+            return decode(st, a)
+
+        run_game(env, seed0 + g, act)
         print(f"game {g + 1}/{games}: seed {seed0 + g}, {env.state.real_env_steps} turns, "
               f"{'vs random' if vs_random else 'self-play'}, {len(actions)} samples, {time.time() - t0:.0f} s", flush=True)
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)

@@ -76,42 +76,36 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
         robots destroyed other than by self-destruct), ``ice_dug``, ``map_seed``, ``side``.
     """
     from agent.actions import ENGINE_TYPE, SELF_DESTRUCT
-    from agent.early import early_action
-    from agent.obs import GameState
-    from wrappers.engine import make_env
+    from wrappers.engine import make_env, run_game
 
     env = make_env(rules, max_episode_length=max_episode_length)
-    obs, _ = env.reset(seed=map_seed)
-    cfg = dataclasses.asdict(env.env_cfg)
     b_side = PLAYERS[1 - PLAYERS.index(a_side)]
     pols = {a_side: make_policy(spec_a, seed=policy_seed), b_side: make_policy(spec_b, seed=policy_seed + 1)}
-    states = {p: GameState(cfg, p) for p in PLAYERS}
     self_destructs = {p: 0 for p in PLAYERS}
-    replay = None
-    if replay_path:
+    replay = dict(observations=[], actions=[]) if replay_path else None
+
+    def act(p, st):
+        a = pols[p](st)
+        self_destructs[p] += sum(1 for k, v in a.items() if k.startswith("unit_") and v[0][0] == ENGINE_TYPE[SELF_DESTRUCT])
+        return a
+
+    def start_replay(env):  # the luxai-s2 runner's format: a full first observation, then changes
         from luxai_runner.utils import to_json
 
-        prev = env.state.get_obs()
-        replay = dict(observations=[to_json(env.state.get_compressed_obs())], actions=[])
-    done = False
-    rewards = {p: 0 for p in PLAYERS}
-    while not done:
-        acts = {}
-        for p in PLAYERS:
-            st = states[p].update(obs[p], step=env.env_steps)
-            if st.step == 0 or st.is_early_phase:
-                acts[p] = early_action(st)
-            else:
-                acts[p] = pols[p](st)
-                self_destructs[p] += sum(1 for k, v in acts[p].items()
-                                         if k.startswith("unit_") and v[0][0] == ENGINE_TYPE[SELF_DESTRUCT])
-        obs, rewards, term, trunc, _ = env.step(acts)
-        done = any(term.values()) or any(trunc.values())
-        if replay is not None:
-            replay["actions"].append(to_json(acts))
-            replay["observations"].append(to_json(env.state.get_change_obs(prev)))
-            prev = obs["player_0"]
+        replay["observations"].append(to_json(env.state.get_compressed_obs()))
+        replay["prev"] = env.state.get_obs()
+
+    def record(env, acts, obs):
+        from luxai_runner.utils import to_json
+
+        replay["actions"].append(to_json(acts))
+        replay["observations"].append(to_json(env.state.get_change_obs(replay["prev"])))
+        replay["prev"] = obs["player_0"]
+
+    hooks = dict(on_reset=start_replay, on_step=record) if replay is not None else {}
+    rewards, _ = run_game(env, map_seed, act, **hooks)
     if replay is not None:
+        del replay["prev"]
         replay["metadata"] = {"seed": map_seed, "players": {a_side: spec_a, b_side: spec_b}}
         replay["default_seed"] = map_seed
         os.makedirs(os.path.dirname(replay_path) or ".", exist_ok=True)

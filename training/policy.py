@@ -126,8 +126,8 @@ class GridPolicy(MaskableActorCriticPolicy):
                 t_logits, _ = teacher(obs["planes"], obs["globals"])
                 t_dist = MaskedGridDistribution(t_logits, self._masks(action_masks, t_logits.shape[0], True))
             kl = t_dist.kl(dist)
-            self.last_teacher_kl = float(kl.mean())
-            self.last_entropy = float(entropy.mean())
+            self.last_teacher_kl = float(kl.detach().mean())
+            self.last_entropy = float(entropy.detach().mean())
             entropy = entropy - (self.teacher_coef / self.teacher_ent_coef) * kl
         return values, dist.log_prob(a), entropy
 

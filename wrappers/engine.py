@@ -122,3 +122,38 @@ def quiet_engine():
         yield
     finally:
         sys.stdout = old
+
+
+def run_game(env, map_seed, act, on_step=None, on_reset=None):
+    """Play one game on ``env`` (a ``LuxAI_S2``) to its end.
+
+    Both players keep an :class:`agent.obs.GameState`; bidding and placement use
+    :func:`agent.early.early_action`; in the main phase ``act(player, state)`` returns that
+    player's action dict. ``on_reset(env)`` runs once after the reset, ``on_step(env, acts, obs)``
+    after every engine step.
+
+    Returns:
+        (rewards, states): the engine's final rewards per player and the two GameStates.
+    """
+    import dataclasses
+
+    from agent.early import early_action
+    from agent.obs import GameState
+
+    obs, _ = env.reset(seed=map_seed)
+    if on_reset is not None:
+        on_reset(env)
+    cfg = dataclasses.asdict(env.env_cfg)
+    states = {p: GameState(cfg, p) for p in ("player_0", "player_1")}
+    rewards = {p: 0 for p in states}
+    done = False
+    while not done:
+        acts = {}
+        for p, st in states.items():
+            st.update(obs[p], step=env.env_steps)
+            acts[p] = early_action(st) if (st.step == 0 or st.is_early_phase) else act(p, st)
+        obs, rewards, term, trunc, _ = env.step(acts)
+        done = any(term.values()) or any(trunc.values())
+        if on_step is not None:
+            on_step(env, acts, obs)
+    return rewards, states

@@ -1,0 +1,99 @@
+"""Test mode, figures, sweeps and behaviour cloning, end to end on tiny maps."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = str(ROOT / "train.py")
+FAST = ["rules=tiny", "n_envs=1", "vec_env=dummy", "n_steps=32", "batch_size=32", "n_epochs=1",
+        "progress_bar=false", "max_episode_length=60", "eval_interval=0"]
+
+
+def run(args, cwd, timeout=300):
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def bc_checkpoint(tmp_path_factory):
+    """Behaviour cloning of the scripted baseline on 2 tiny games, one epoch."""
+    d = tmp_path_factory.mktemp("bc")
+    run(["-m", "training.bc", "collect", "teacher=scripted", "rules=tiny", "games=2", "stride=2", "max_turns=60",
+         f"out={d / 'data.npz'}"], cwd=ROOT)
+    out = run(["-m", "training.bc", "fit", f"data={d / 'data.npz'}", "epochs=1", f"out={d / 'bc.pt'}", "threads=1"],
+              cwd=ROOT)
+    assert "robot-type agreement" in out
+    from agent.net import load_checkpoint
+
+    net, payload = load_checkpoint(d / "bc.pt")
+    assert "bc from" in payload["source"]
+    return d / "bc.pt"
+
+
+def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_checkpoint):
+    out_dir = tmp_path / "test"
+    out = run([TRAIN, "mode=test", f"checkpoint={bc_checkpoint}", "opponents=random,scripted", "rules=tiny",
+               "test_seeds=1000000:1000002", "max_episode_length=60", "test_workers=2", f"run_dir={out_dir}",
+               "progress_bar=false"], cwd=tmp_path)
+    assert "win rate (95% CI)" in out
+    res = json.loads((out_dir / "results.json").read_text())
+    for opp in ("random", "scripted"):
+        r = res["report"][opp]
+        assert r["games"] == 4 and r["wins"] + r["draws"] + r["losses"] == 4
+        assert sorted((g["map_seed"], g["side"]) for g in r["per_game"]) == [
+            (s, p) for s in (1000000, 1000001) for p in ("player_0", "player_1")]
+        lo, hi = r["win_rate_95ci"]
+        assert 0 <= lo <= r["win_rate"] <= hi <= 1
+    replays = sorted((out_dir / "replays").glob("*.json"))
+    assert len(replays) == 8
+    rep = json.loads(replays[0].read_text())
+    assert len(rep["observations"]) == len(rep["actions"]) + 1 and "ice" in rep["observations"][0]["board"]
+    run([str(ROOT / "scripts" / "plot_run.py"), "--results", str(out_dir / "results.json")], cwd=tmp_path)
+    png = out_dir / "results.png"
+    assert png.stat().st_size > 5000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_overlapping_test_seeds_are_refused(tmp_path):
+    proc = subprocess.run([sys.executable, TRAIN, "mode=test", "test_seeds=10:20"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "overlap the train seeds" in proc.stderr
+
+
+def test_sweep_index_mapping_is_reproducible(tmp_path):
+    from training.sweep import grid_size, load_sweep, setting_for_index
+
+    f = tmp_path / "s.json"
+    f.write_text(json.dumps({"rules": "tiny", "learning_rate": [0.1, 0.2], "ent_coef": [0.0, 0.5, 1.0]}))
+    _, axes = load_sweep(f)
+    assert grid_size(axes) == 6
+    seen = {}
+    for i in range(12):
+        setting, seed, overrides = setting_for_index(f, i)
+        assert seed == i // 6 and f"seed={seed}" in overrides
+        seen.setdefault(json.dumps(setting, sort_keys=True), []).append(i)
+    assert sorted(seen.values()) == [[i, i + 6] for i in range(6)]
+    assert setting_for_index(f, 7) == setting_for_index(f, 7)
+
+
+def test_sweep_run_writes_result_and_report_plots(tmp_path):
+    sweep = tmp_path / "tiny.json"
+    sweep.write_text(json.dumps({**{a.split("=")[0]: a.split("=")[1] for a in FAST}, "total_timesteps": 64,
+                                 "checkpoint_interval": 64, "eval_seeds": "1000000:1000001", "eval_max_turns": 30,
+                                 "learning_rate": [0.0003, 0.001]}))
+    for i in (1, 3):  # setting 1 with seeds 0 and 1
+        run([TRAIN, f"sweep={sweep}", f"index={i}"], cwd=tmp_path)
+    res = json.loads((tmp_path / "runs/sweeps/tiny/results/run_3.json").read_text())
+    assert res["seed"] == 1 and res["setting"]["learning_rate"] == 0.001
+    assert "eval_vs_random" in res["results"] and "rollout/ep_rew_mean" in res["results"]
+    out = run([str(ROOT / "scripts" / "sweep_report.py"), str(sweep), "--tag", "rollout/ep_rew_mean"], cwd=tmp_path)
+    assert "seeds=[0, 1]" in out
+    png = tmp_path / "runs/sweeps/tiny/best_rollout_ep_rew_mean.png"
+    assert png.stat().st_size > 5000
+    run_dir = tmp_path / "runs/sweeps/tiny/run_1"
+    run([str(ROOT / "scripts" / "plot_run.py"), "--run", str(run_dir)], cwd=tmp_path)
+    assert (run_dir / "curves.png").stat().st_size > 5000
