@@ -153,13 +153,69 @@ def _factory_stock_at(state, pos, res):
     return out
 
 
-def decode(state, cell_actions):
+def avoid_own_collisions(state, cell_actions):
+    """Cancel choices that would destroy our own robots; returns a corrected copy.
+
+    Masks are per cell, so they cannot see two of our robots entering one cell, a robot moving
+    onto one that stays, or a factory building a robot under one that stays on its center (all
+    legal for the engine, and all destroy robots: ``LuxAI_S2._handle_movement_actions``). This
+    step turns the offending moves into keep (the robot stays) until no cell receives two of our
+    robots, letting one mover through where nobody stays (HEAVY first, then more power), and
+    cancels such builds. Robots whose keep is not allowed (a queued head became invalid) are left
+    as they are. In training this is part of the environment: the policy's sampled choice is
+    what PPO scores.
+
+    Args:
+        state (agent.obs.GameState): the state.
+        cell_actions (np.ndarray): int (S, S, 7).
+
+    Returns:
+        np.ndarray: int64 (S, S, 7).
+    """
+    a = np.array(cell_actions, dtype=np.int64, copy=True)
+    u = state.my_units
+    n = len(u)
+    if n == 0:
+        return a
+    x, y = u.pos[:, 0], u.pos[:, 1]
+    moving = a[x, y, C_TYPE] == MOVE
+    delta = DIRECTION_DELTAS[MOVE_DIR_TO_ENGINE[a[x, y, C_MOVE]]]
+    can_stay = (u.queue_len == 0) | np.isin(u.head[:, 0], (5,))  # keep = stay (empty or recharge head)
+    S = state.cfg.map_size
+    priority = np.lexsort((-u.power, -u.heavy.astype(np.int64)))  # heavies first, then more power
+    rank = np.empty(n, np.int64)
+    rank[priority] = np.arange(n)
+    while True:
+        tx = np.where(moving, x + delta[:, 0], x)
+        ty = np.where(moving, y + delta[:, 1], y)
+        cell = tx * S + ty
+        order = np.lexsort((rank, moving, cell))  # per cell: stayers first, then by priority
+        c = cell[order]
+        first = np.ones(n, bool)
+        first[1:] = c[1:] != c[:-1]
+        losers = order[~first & moving[order] & can_stay[order]]
+        if len(losers) == 0:
+            break
+        moving[losers] = False
+        a[x[losers], y[losers], C_TYPE] = KEEP
+    f = state.my_factories
+    if len(f):
+        occupied = np.zeros((S, S), bool)
+        occupied[np.where(moving, x + delta[:, 0], x), np.where(moving, y + delta[:, 1], y)] = True
+        fx, fy = f.pos[:, 0], f.pos[:, 1]
+        build = np.isin(a[fx, fy, C_FACTORY], (F_LIGHT, F_HEAVY)) & occupied[fx, fy]
+        a[fx[build], fy[build], C_FACTORY] = F_NONE
+    return a
+
+
+def decode(state, cell_actions, avoid_collisions=True):
     """Turn per-cell choices into the Lux action dict for one main-phase turn.
 
     Args:
         state (agent.obs.GameState): the state the choices were made for.
         cell_actions (np.ndarray): int (S, S, K) with K = 7, choices per component (see the
             table above); values on cells without our robot or factory center are ignored.
+        avoid_collisions (bool): first apply :func:`avoid_own_collisions`.
 
     Returns:
         dict: ``{"unit_12": [[type, dir, resource, amount, 0, 1]], "factory_3": 1, ...}`` with
@@ -173,6 +229,8 @@ def decode(state, cell_actions):
     cell_actions = np.asarray(cell_actions)
     if cell_actions.shape != (S, S, NUM_COMPONENTS):
         raise ValueError(f"cell_actions has shape {cell_actions.shape}, expected ({S}, {S}, {NUM_COMPONENTS})")
+    if avoid_collisions:
+        cell_actions = avoid_own_collisions(state, cell_actions)
     out = {}
     vecs, send = robot_action_vectors(state, cell_actions)
     for i in np.flatnonzero(send):

@@ -543,3 +543,27 @@ def test_water_cost_bound_covers_the_engine_cost_every_turn():
     assert not violations, violations[:10]
     # not vacuous: lichen spread and the cost went well beyond the 12 seed cells
     assert busy.sum() > 500 and real_v.max() >= 8, (busy.sum(), real_v.max())
+
+
+# ------------------------------------------------------------------------------------ own collisions
+def test_decode_avoids_own_collisions_and_builds_under_robots():
+    from agent.actions import C_FACTORY, C_MOVE, C_TYPE, F_LIGHT, KEEP, MOVE, avoid_own_collisions, decode
+
+    S = CFG.map_size
+    # unit_5 (light) and unit_6 (heavy) both move into (8, 8); unit_7 moves onto unit_8, which stays
+    units = [unit("unit_5", 7, 8), unit("unit_6", 9, 8, heavy=True, power=500), unit("unit_7", 10, 10),
+             unit("unit_8", 11, 10), unit("unit_9", 4, 4)]
+    st = make_state(my_units=units, my_factories=[factory(0, *MY_FACTORY)])
+    a = np.zeros((S, S, 7), np.int64)
+    a[7, 8, C_TYPE], a[7, 8, C_MOVE] = MOVE, 1  # right
+    a[9, 8, C_TYPE], a[9, 8, C_MOVE] = MOVE, 3  # left
+    a[10, 10, C_TYPE], a[10, 10, C_MOVE] = MOVE, 1  # right, onto unit_8
+    a[4, 4, C_FACTORY] = F_LIGHT  # unit_9 stays on the factory center
+    fixed = avoid_own_collisions(st, a)
+    assert fixed[9, 8, C_TYPE] == MOVE and fixed[7, 8, C_TYPE] == KEEP  # the heavy goes first
+    assert fixed[10, 10, C_TYPE] == KEEP
+    assert fixed[4, 4, C_FACTORY] == 0
+    out = decode(st, a)
+    assert set(out) == {"unit_6"}
+    raw = decode(st, a, avoid_collisions=False)
+    assert {"unit_5", "unit_6", "unit_7", "factory_0"} <= set(raw)
