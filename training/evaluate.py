@@ -63,7 +63,7 @@ def wilson_interval(wins, n, z=1.96):
     d = 1 + z * z / n
     c = p + z * z / (2 * n)
     h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (c - h) / d, (c + h) / d
+    return max(0.0, (c - h) / d), min(1.0, (c + h) / d)
 
 
 def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_episode_length=1000,
