@@ -45,7 +45,7 @@ from agent.features import NUM_GLOBALS, NUM_PLANES, encode
 from agent.masks import action_masks, water_cost_bound
 from agent.net import CheckpointError, load_checkpoint
 from agent.obs import GameState, ObservationError
-from agent.policy import sample_masked, sample_uniform_masked
+from agent.policy import RandomMaskedPolicy, sample_masked
 
 try:  # optional rule-based agent (agent/scripted.py); the bot must start without it
     from agent.scripted import ScriptedPolicy
@@ -86,16 +86,6 @@ def log(msg):
 def log_error(msg):
     """One error line on stderr: ``[luxkit] ERROR: msg`` (scripts/package.py fails on these)."""
     log(f"ERROR: {msg}")
-
-
-class RandomMaskedPolicy:
-    """Uniform among unmasked choices; the fallback when no weights are configured."""
-
-    def __init__(self, seed=0):
-        self.rng = np.random.default_rng(seed)
-
-    def __call__(self, state):
-        return sample_uniform_masked(action_masks(state), self.rng)
 
 
 class NetPolicy:

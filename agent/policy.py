@@ -8,6 +8,7 @@ play with.
 import numpy as np
 
 from agent.actions import NUM_COMPONENTS, NVEC, OFFSETS
+from agent.masks import action_masks
 
 
 def sample_masked(logits, masks, rng, greedy=False):
@@ -40,3 +41,18 @@ def sample_masked(logits, masks, rng, greedy=False):
 def sample_uniform_masked(masks, rng):
     """Uniform random legal choice per cell and component: int64 (S, S, 7)."""
     return sample_masked(None, masks, rng)
+
+
+class RandomMaskedPolicy:
+    """The random-masked policy: ``policy(state) -> int64 (S, S, 7)``, a uniform legal choice per
+    cell and component (``agent.masks.action_masks``)."""
+
+    def __init__(self, seed=None):
+        self.rng = np.random.default_rng(seed)
+
+    def reseed(self, seed):
+        """Restart the random stream (``LuxGridEnv.reset`` calls it so episodes repeat exactly)."""
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, state):
+        return sample_uniform_masked(action_masks(state), self.rng)

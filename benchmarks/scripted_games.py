@@ -42,23 +42,12 @@ from luxai_s2.env import LuxAI_S2  # noqa: E402
 
 from agent.actions import decode  # noqa: E402
 from agent.early import early_action  # noqa: E402
-from agent.masks import action_masks  # noqa: E402
 from agent.obs import GameState  # noqa: E402
-from agent.policy import sample_uniform_masked  # noqa: E402
+from agent.policy import RandomMaskedPolicy  # noqa: E402
 from agent.scripted import ScriptedPolicy, scripted_placement  # noqa: E402
 from wrappers.engine import RejectionAudit, make_env, queue_updates_skipped  # noqa: E402
 
 PLAYERS = ("player_0", "player_1")
-
-
-class RandomMasked:
-    """The random-masked opponent: a uniform legal choice per cell and component."""
-
-    def __init__(self, seed=0):
-        self.rng = np.random.default_rng(seed)
-
-    def __call__(self, state):
-        return sample_uniform_masked(action_masks(state), self.rng)
 
 
 class CollisionAudit:
@@ -138,7 +127,7 @@ def play_game(seed, kinds=("scripted", "random"), rules="kaggle", max_turns=None
         if kinds[k] == "scripted":
             policies[p] = ScriptedPolicy(seed=policy_seed + k)
         elif kinds[k] == "random":
-            policies[p] = RandomMasked(seed=policy_seed + 100 + k)
+            policies[p] = RandomMaskedPolicy(seed=policy_seed + 100 + k)
         else:
             raise ValueError(f"unknown player kind {kinds[k]!r}")
     times = {p: [] for p in PLAYERS}

@@ -34,12 +34,11 @@ def make_policy(spec, seed=0, greedy=False):
         ValueError: unknown spec; agent.net.CheckpointError for a bad weights file.
     """
     from agent.actions import decode
-    from agent.masks import action_masks
-    from agent.policy import sample_uniform_masked
+    from agent.policy import RandomMaskedPolicy
 
     if spec == "random":
-        rng = np.random.default_rng(seed)
-        return lambda state: decode(state, sample_uniform_masked(action_masks(state), rng))
+        pol = RandomMaskedPolicy(seed)
+        return lambda state: decode(state, pol(state))
     if spec == "scripted":
         try:
             from agent.scripted import ScriptedPolicy

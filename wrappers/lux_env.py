@@ -33,7 +33,7 @@ from agent.early import early_action
 from agent.features import NUM_GLOBALS, NUM_PLANES, encode
 from agent.masks import action_masks
 from agent.obs import GameState
-from agent.policy import sample_uniform_masked
+from agent.policy import RandomMaskedPolicy
 from wrappers.engine import make_env
 
 # name -> description; every term is "ours this turn" (a difference of engine stats)
@@ -53,18 +53,11 @@ DEFAULT_REWARD_WEIGHTS = {
 }
 
 
-class RandomMaskedOpponent:
-    """Plays uniformly among unmasked choices (and the heuristic early phase)."""
-
-    def __init__(self, seed=None):
-        self.rng = np.random.default_rng(seed)
-
-    def reseed(self, seed):
-        """Restart the random stream (``LuxGridEnv.reset`` calls it so episodes repeat exactly)."""
-        self.rng = np.random.default_rng(seed)
+class RandomMaskedOpponent(RandomMaskedPolicy):
+    """The random-masked policy as an opponent: returns the decoded action dict."""
 
     def __call__(self, state):
-        return decode(state, sample_uniform_masked(action_masks(state), self.rng))
+        return decode(state, super().__call__(state))
 
 
 def _player_stats(env, player):
