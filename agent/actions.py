@@ -125,7 +125,7 @@ def robot_action_vectors(state, cell_actions):
     p = rtype == PICKUP
     if p.any():
         res = a[p, C_PRES]
-        stock = _factory_stock_at(state, u.pos[p], res)
+        stock = factory_stocks_at(state, u.pos[p])[np.arange(len(res)), res]
         cap = np.where(res < 4, cfg.robot["CARGO_SPACE"][heavy[p]] - u.cargo[p, np.minimum(res, 3)],
                        cfg.robot["BATTERY_CAPACITY"][heavy[p]] - u.power[p])
         vecs[p, 2] = res
@@ -138,18 +138,17 @@ def robot_action_vectors(state, cell_actions):
     return vecs, send
 
 
-def _factory_stock_at(state, pos, res):
-    """Stock of resource ``res`` (0..4, 4 = power) of our factory covering each position."""
+def factory_stocks_at(state, pos):
+    """int64 (N, 5): ice, ore, water, metal, power of our factory covering each position (N, 2)
+    (its 3x3), 0 where none."""
     f = state.my_factories
-    out = np.zeros(len(pos), np.int64)
+    out = np.zeros((len(pos), 5), np.int64)
     if len(f) == 0 or len(pos) == 0:
         return out
     stock = np.concatenate([f.cargo, f.power[:, None]], axis=1)  # (F, 5)
-    d = np.abs(pos[:, None, :] - f.pos[None, :, :]).max(axis=2)  # Chebyshev distance (N, F)
-    on = d <= 1
-    idx = np.argmax(on, axis=1)
+    on = np.abs(pos[:, None, :] - f.pos[None, :, :]).max(axis=2) <= 1  # Chebyshev distance (N, F)
     has = on.any(axis=1)
-    out[has] = stock[idx[has], res[has]]
+    out[has] = stock[np.argmax(on, axis=1)[has]]
     return out
 
 

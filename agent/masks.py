@@ -64,7 +64,7 @@ import numpy as np
 from agent.actions import (
     C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
     MOVE, NUM_LOGITS, PICKUP, RECHARGE, SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER,
-    component_slice,
+    component_slice, factory_stocks_at,
 )
 from agent.obs import isin_int
 
@@ -165,20 +165,6 @@ def water_cost_bound(state, occupancy=None):
     return (-(-n // factor)).astype(np.int64)
 
 
-def _factory_stocks_at(state, pos):
-    """int64 (N, 5): ice, ore, water, metal, power of our factory covering each position (0 where
-    none); the five columns of :func:`agent.actions._factory_stock_at` in one pass."""
-    f = state.my_factories
-    out = np.zeros((len(pos), 5), np.int64)
-    if len(f) == 0 or len(pos) == 0:
-        return out
-    stock = np.concatenate([f.cargo, f.power[:, None]], axis=1)  # (F, 5)
-    on = np.abs(pos[:, None, :] - f.pos[None, :, :]).max(axis=2) <= 1  # Chebyshev distance (N, F)
-    has = on.any(axis=1)
-    out[has] = stock[np.argmax(on, axis=1)[has]]
-    return out
-
-
 def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_factory_tile, own_unit_at):
     """Validity of each robot choice for given available power (N,) after any queue cost.
 
@@ -213,7 +199,7 @@ def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_fa
     on_factory = own_factory_tile[x, y]
     cap = np.concatenate([cfg.robot["CARGO_SPACE"][heavy][:, None] - u.cargo,
                           (cfg.robot["BATTERY_CAPACITY"][heavy] - u.power)[:, None]], axis=1)
-    stock = _factory_stocks_at(state, u.pos)
+    stock = factory_stocks_at(state, u.pos)
     pres = on_factory[:, None] & (stock > 0) & (cap > 0)
     # (useful) never take water a factory needs: even a 100% pickup must leave the reserve
     pres[:, 2] &= stock[:, 2] - np.minimum(stock[:, 2], cap[:, 2]) >= WATER_PICKUP_RESERVE
