@@ -1,26 +1,39 @@
 """Reading a run's TensorBoard scalars back (for plots and sweep results), via tensorboard's
 own EventAccumulator."""
 
+import functools
 import glob
 import os
 
 import numpy as np
 
 
-def read_scalars(run_dir, tag):
-    """(steps int64 (N,), values float64 (N,)) of ``tag`` over all event files under ``run_dir/tb``,
-    sorted by step (later files win on equal steps, e.g. after a resume). Empty arrays if absent."""
+def _event_files(run_dir):
+    return tuple(sorted(glob.glob(os.path.join(run_dir, "tb", "**", "events.out.tfevents.*"), recursive=True),
+                        key=os.path.getmtime))
+
+
+@functools.lru_cache(maxsize=32)
+def _load_run(files_and_stats):
+    """{tag: {step: value}} over the given event files, read once (later files win on equal steps,
+    e.g. after a resume). Keyed by (path, mtime, size) so a growing run is read again."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     points = {}
-    files = sorted(glob.glob(os.path.join(run_dir, "tb", "**", "events.out.tfevents.*"), recursive=True),
-                   key=os.path.getmtime)
-    for f in files:
+    for f, _, _ in files_and_stats:
         ea = EventAccumulator(f, size_guidance={"scalars": 0})
         ea.Reload()
-        if tag in ea.Tags().get("scalars", []):
-            for ev in ea.Scalars(tag):
-                points[int(ev.step)] = float(ev.value)
+        for tag in ea.Tags().get("scalars", []):
+            points.setdefault(tag, {}).update({int(ev.step): float(ev.value) for ev in ea.Scalars(tag)})
+    return points
+
+
+def read_scalars(run_dir, tag):
+    """(steps int64 (N,), values float64 (N,)) of ``tag`` over all event files under ``run_dir/tb``,
+    sorted by step (later files win on equal steps, e.g. after a resume). Empty arrays if absent.
+    Each run's event files are parsed once for all its tags."""
+    key = tuple((f, os.path.getmtime(f), os.path.getsize(f)) for f in _event_files(run_dir))
+    points = _load_run(key).get(tag, {})
     steps = np.array(sorted(points), dtype=np.int64)
     return steps, np.array([points[s] for s in steps], dtype=np.float64)
 
