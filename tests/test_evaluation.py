@@ -27,12 +27,43 @@ def bc_checkpoint(tmp_path_factory):
          f"out={d / 'data.npz'}"], cwd=ROOT)
     out = run(["-m", "training.bc", "fit", f"data={d / 'data.npz'}", "epochs=1", f"out={d / 'bc.pt'}", "threads=1"],
               cwd=ROOT)
-    assert "robot-type agreement" in out
+    assert "agreement: robot type" in out
     from agent.net import load_checkpoint
 
     net, payload = load_checkpoint(d / "bc.pt")
     assert "bc from" in payload["source"]
     return d / "bc.pt"
+
+
+def test_dagger_collect_labels_student_games_and_fit_concatenates(tmp_path, bc_checkpoint):
+    """DAgger: the student drives one side (beta=0: never the teacher), every sample is labelled by
+    the teacher, and fit reads several files at once, continuing from a checkpoint."""
+    import numpy as np
+
+    from agent.actions import NUM_LOGITS
+    from agent.features import NUM_PLANES
+
+    out = run(["-m", "training.bc", "collect", "teacher=scripted", f"student={bc_checkpoint}", "beta=0",
+               "rules=tiny", "games=2", "stride=3", "max_turns=45", "opponent_mix=0", f"out={tmp_path / 'dagger.npz'}"],
+              cwd=ROOT)
+    assert "vs teacher" in out
+    d = np.load(tmp_path / "dagger.npz")
+    n, S = len(d["actions"]), int(d["map_size"])
+    assert n > 0 and d["planes"].shape == (n, NUM_PLANES, S, S) and d["actions"].shape == (n, S, S, 7)
+    assert d["masks"].shape == (n, -(-S * S * NUM_LOGITS // 8))
+    # labels are legal under the recorded masks (the teacher only chooses unmasked choices)
+    m = np.unpackbits(d["masks"], axis=1, count=S * S * NUM_LOGITS).astype(bool).reshape(n, S, S, NUM_LOGITS)
+    robot_type = d["actions"][..., 0].astype(int)
+    robot_cells = m[..., :7].any(axis=-1)
+    assert m[..., :7][robot_cells, robot_type[robot_cells]].all()
+    both = f"{tmp_path / 'dagger.npz'},{bc_checkpoint.parent / 'data.npz'}"
+    out = run(["-m", "training.bc", "fit", f"data={both}", "epochs=1", f"init={bc_checkpoint}",
+               f"out={tmp_path / 'bc2.pt'}", "threads=1"], cwd=ROOT)
+    n_first = len(np.load(bc_checkpoint.parent / "data.npz")["actions"])
+    assert f"{n + n_first} samples" in out
+    bad = subprocess.run([sys.executable, "-m", "training.bc", "fit", "data=nope.npz"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode != 0 and "nope.npz" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_checkpoint):
@@ -49,6 +80,10 @@ def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_ch
             (s, p) for s in (1000000, 1000001) for p in ("player_0", "player_1")]
         lo, hi = r["win_rate_95ci"]
         assert 0 <= lo <= r["win_rate"] <= hi <= 1
+        for g in r["per_game"]:
+            assert g["survived"] == (g["factories_alive"] > 0 and g["length"] >= 60)
+        assert r["survival_rate"] == pytest.approx(sum(g["survived"] for g in r["per_game"]) / 4)
+    assert res["greedy"] is False
     replays = sorted((out_dir / "replays").glob("*.json"))
     assert len(replays) == 8
     rep = json.loads(replays[0].read_text())
@@ -56,6 +91,32 @@ def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_ch
     run([str(ROOT / "scripts" / "plot_run.py"), "--results", str(out_dir / "results.json")], cwd=tmp_path)
     png = out_dir / "results.png"
     assert png.stat().st_size > 5000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_greedy_test_policy_ignores_its_sampling_seed(bc_checkpoint):
+    from test_features import _states_after
+    from training.evaluate import make_policy
+
+    state = _states_after("tiny", seed=3, main_turns=12)["player_0"]
+    greedy = [make_policy(str(bc_checkpoint), seed=s, greedy=True)(state) for s in range(4)]
+    assert all(g == greedy[0] for g in greedy)
+    sampled = [make_policy(str(bc_checkpoint), seed=s)(state) for s in range(8)]
+    assert any(a != sampled[0] for a in sampled)  # a near-uniform 1-epoch net samples differently
+
+
+def test_checkpoint_curves_plot_win_rate_and_lichen_against_grad_steps(tmp_path, bc_checkpoint):
+    from agent.net import load_checkpoint
+
+    assert load_checkpoint(bc_checkpoint)[1]["grad_steps"] > 0
+    png = tmp_path / "curve.png"
+    out = run([str(ROOT / "scripts" / "checkpoint_curves.py"), str(bc_checkpoint), "--rules", "tiny", "--seeds",
+               "1000000:1000001", "--max-episode-length", "30", "--workers", "1", "--out", str(png)], cwd=tmp_path)
+    assert "win rate" in out and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    rows = json.loads(png.with_suffix(".json").read_text())["rows"]
+    assert len(rows) == 1 and rows[0]["games"] == 2 and rows[0]["x"] == load_checkpoint(bc_checkpoint)[1]["grad_steps"]
+    bad = subprocess.run([sys.executable, str(ROOT / "scripts" / "checkpoint_curves.py"), "missing.pt"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "missing.pt" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_overlapping_test_seeds_are_refused(tmp_path):

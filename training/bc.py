@@ -2,11 +2,16 @@
 baseline).
 
     python -m training.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
-    python -m training.bc fit data=runs/bc/data.npz epochs=4 out=runs/bc/bc.pt [net=small]
+    python -m training.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 out=runs/bc/dagger.npz
+    python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
 every ``stride`` turns, the teacher's observation (planes stored as float16), masks (bit-packed)
-and chosen cell actions (int8). ``fit`` maximises the masked log-likelihood
+and chosen cell actions (int8). With ``student=WEIGHTS`` it collects DAgger data instead: one side
+is played by the student (each turn the teacher's own action is played with probability ``beta``)
+against the scripted baseline or the random-masked policy, and every recorded state is labelled
+with the teacher's action, so the student learns to recover from the states its own mistakes
+lead to. ``fit`` maximises the masked log-likelihood
 ``MaskedGridDistribution.log_prob`` of the teacher's actions (exactly the policy PPO later
 trains, so the weights drop into ``train.py init_weights=...``) and writes an agent/net.py
 checkpoint that main.py can play.
@@ -23,14 +28,39 @@ PLAYERS = ("player_0", "player_1")
 
 
 def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_turns=1000, out="runs/bc/data.npz",
-            opponent_mix=0.5):
-    """Play ``games`` games with the teacher on train seeds ``seed0...``; returns the npz path."""
+            opponent_mix=0.5, student="", beta=0.0, threads=1):
+    """Play ``games`` games with the teacher on train seeds ``seed0...``; returns the npz path.
+
+    Args:
+        teacher (str): ``scripted`` or a weights file (played greedily).
+        rules (str): a :data:`wrappers.engine.RULES` preset.
+        games (int): games to play; game ``g`` uses map seed ``seed0 + g``.
+        stride (int): record every ``stride``-th turn (turns).
+        max_turns (int): episode length (turns).
+        out (str): the npz written (planes float16 (N, 43, S, S), globals float32 (N, 12), masks
+            bit-packed uint8 (N, ceil(S*S*34/8)), actions int8 (N, S, S, 7), map_size).
+        opponent_mix (float): probability that a game is against the random-masked policy.
+        student (str): weights file of the student for DAgger ("" = plain teacher games).
+        beta (float): DAgger only: probability that a turn plays the teacher's action.
+        threads (int): torch CPU threads of the student (1: collectors run one per core).
+
+    Raises:
+        ValueError: bad teacher or student, or ``beta`` outside [0, 1].
+    """
     from agent.actions import decode
     from agent.features import encode
     from agent.masks import action_masks
     from agent.policy import sample_uniform_masked
     from wrappers.engine import make_env, run_game
 
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"beta={beta} must be in [0, 1]")
+    student_policy = None
+    torch.set_num_threads(threads)
+    if student:
+        from agent.player import NetPolicy
+
+        student_policy = NetPolicy.from_file(student, greedy=True, seed=seed0)
     planes, globs, masks, actions = [], [], [], []
     rng = np.random.default_rng(seed0)
     t0 = time.time()
@@ -38,12 +68,15 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
         env = make_env(rules, max_episode_length=max_turns)
         vs_random = rng.random() < opponent_mix
         teach = {p: _teacher_cells(teacher, seed0 + g + i) for i, p in enumerate(PLAYERS)}
-        learners = PLAYERS if not vs_random else (PLAYERS[g % 2],)
+        # DAgger: one learner side driven by the student; the other side is a pure (unrecorded) teacher
+        learners = PLAYERS if not (vs_random or student_policy) else (PLAYERS[g % 2],)
 
         def act(p, st):
             m = action_masks(st)
             if p not in learners:
-                return decode(st, sample_uniform_masked(m, rng))
+                if vs_random:
+                    return decode(st, sample_uniform_masked(m, rng))
+                return decode(st, teach[p](st))
             a = teach[p](st)
             if st.real_env_steps % stride == 0 and (len(st.my_units) or len(st.my_factories)):
                 pl, gl = encode(st)
@@ -51,11 +84,13 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
                 globs.append(gl)
                 masks.append(np.packbits(m.reshape(-1)))
                 actions.append(a.astype(np.int8))
+            if student_policy is not None and rng.random() >= beta:
+                a = student_policy(st)
             return decode(st, a)
 
         run_game(env, seed0 + g, act)
         print(f"game {g + 1}/{games}: seed {seed0 + g}, {env.state.real_env_steps} turns, "
-              f"{'vs random' if vs_random else 'self-play'}, {len(actions)} samples, {time.time() - t0:.0f} s", flush=True)
+              f"{'vs random' if vs_random else 'vs teacher' if student_policy else 'self-play'}, {len(actions)} samples, {time.time() - t0:.0f} s", flush=True)
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     np.savez(out, planes=np.stack(planes), globals=np.stack(globs), masks=np.stack(masks), actions=np.stack(actions),
              map_size=planes[0].shape[-1])
@@ -75,25 +110,73 @@ def _teacher_cells(spec, seed):
     raise ValueError(f"teacher {spec!r} must be 'scripted' or a weights file")
 
 
-def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3, seed=0, init="", threads=2):
-    """Fit a GridNet to the teacher's actions by masked maximum likelihood; returns the checkpoint path."""
-    from agent.actions import NUM_LOGITS
+def load_data(data):
+    """Concatenate the npz files of ``collect`` named in ``data`` (comma-separated paths).
+
+    Returns:
+        (planes float16 (N, C, S, S), globals float32 (N, G), masks uint8 packed, actions int8
+        (N, S, S, 7), S int).
+
+    Raises:
+        ValueError: a file is missing or the files have different map sizes.
+    """
+    parts = []
+    for path in [p for p in str(data).split(",") if p]:
+        if not os.path.isfile(path):
+            raise ValueError(f"behaviour-cloning data {path!r} does not exist (make it with 'collect')")
+        parts.append(np.load(path))
+    if not parts:
+        raise ValueError("no data files given (data=FILE[,FILE...])")
+    sizes = {int(d["map_size"]) for d in parts}
+    if len(sizes) != 1:
+        raise ValueError(f"data files mix map sizes {sorted(sizes)}; fit one size at a time")
+    cat = [np.concatenate([d[k] for d in parts]) for k in ("planes", "globals", "masks", "actions")]
+    return (*cat, sizes.pop())
+
+
+def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3, seed=0, init="", threads=2,
+        keep_epochs=False):
+    """Fit a GridNet to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
+
+    Adam with a cosine learning-rate decay from ``lr`` to 0 over all epochs; 10 % of the samples
+    are held out, and each epoch prints the validation NLL and the agreement of the net's most
+    likely legal choice with the teacher's (robot type; move direction where the teacher moves;
+    factory). The checkpoint is
+    written after every epoch, so a stopped fit leaves a usable file; it records ``grad_steps``,
+    the gradient steps since fresh weights (including those of ``init``).
+
+    Args:
+        data (str): comma-separated npz files of :func:`collect` (one map size).
+        out (str): checkpoint path (:func:`agent.net.save_checkpoint`).
+        net (str): a preset of :data:`agent.net.NET_PRESETS` (ignored with ``init``).
+        init (str): a checkpoint to continue from ("" = fresh weights).
+        threads (int): torch CPU threads.
+        keep_epochs (bool): also keep each epoch's checkpoint as ``<out without .pt>_epN.pt``
+            (the points of a learning curve).
+
+    Raises:
+        ValueError: missing data files or mixed map sizes.
+        agent.net.CheckpointError: bad ``init`` or ``net``.
+    """
+    from agent.actions import MOVE, NUM_LOGITS
     from agent.distribution import MaskedGridDistribution
     from agent.net import build_net, load_checkpoint, save_checkpoint
 
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    d = np.load(data)
-    planes, globs, packed, actions = d["planes"], d["globals"], d["masks"], d["actions"]
-    S = int(d["map_size"])
+    planes, globs, packed, actions, S = load_data(data)
     n = len(actions)
-    model = load_checkpoint(init)[0] if init else build_net(net)
+    print(f"{n} samples of {S}x{S} from {data}", flush=True)
+    model, init_payload = load_checkpoint(init) if init else (build_net(net), {})
+    steps0 = int(init_payload.get("grad_steps", 0))  # gradient steps of the fits this one continues
+    steps = 0
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
     hold = rng.permutation(n)
     n_val = max(1, n // 10)
     val, trn = hold[:n_val], hold[n_val:]
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * -(-len(trn) // batch_size)))
 
     def batch(idx):
         m = np.unpackbits(packed[idx], axis=1, count=S * S * NUM_LOGITS).astype(bool).reshape(len(idx), S, S, NUM_LOGITS)
@@ -116,17 +199,33 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
+            sched.step()
+            steps += 1
             losses.append(loss.item())
+        model.eval()
+        hits, counts, vls = np.zeros(3), np.zeros(3), []
         with torch.no_grad():
-            vl, dist, a = nll(val[:256])
-            agree = (dist.mode() == a).float()
-            type_acc = agree[..., 0][dist.present[..., 0]].mean().item()
-            fac_acc = agree[..., 6][dist.present[..., 6]].mean().item() if dist.present[..., 6].any() else float("nan")
-        print(f"epoch {ep + 1}/{epochs}: train nll {np.mean(losses):.2f}, val nll {vl.item():.2f}, "
-              f"robot-type agreement {type_acc:.3f}, factory agreement {fac_acc:.3f}, {time.time() - t0:.0f} s", flush=True)
+            for i in range(0, min(len(val), 512), batch_size):
+                vl, dist, a = nll(val[i:i + batch_size])
+                vls.append(vl.item())
+                agree = dist.mode() == a
+                for j, comp in enumerate((0, 1, 6)):  # robot_type, move_dir (where the teacher moves), factory
+                    present = dist.present[..., comp]
+                    if comp == 1:
+                        present = present & (a[..., 0] == MOVE)
+                    hits[j] += agree[..., comp][present].sum().item()
+                    counts[j] += present.sum().item()
+        model.train()
+        acc = hits / np.maximum(counts, 1)
+        print(f"epoch {ep + 1}/{epochs}: train nll {np.mean(losses):.2f}, val nll {np.mean(vls):.2f}, agreement: "
+              f"robot type {acc[0]:.3f}, move dir {acc[1]:.3f}, factory {acc[2]:.3f}, {time.time() - t0:.0f} s", flush=True)
+        os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+        meta = dict(step=0, source=f"bc from {data}", epochs=ep + 1, init=init, grad_steps=steps0 + steps,
+                    batch_size=batch_size)
+        save_checkpoint(out, model, **meta)
+        if keep_epochs:
+            save_checkpoint(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta)
     model.eval()
-    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    save_checkpoint(out, model, step=0, source=f"bc from {data}", epochs=epochs)
     return out
 
 
@@ -140,17 +239,30 @@ def _kv(argv):
     return out
 
 
+def _converts(fn, v):
+    try:
+        fn(v)
+        return True
+    except (KeyError, ValueError):
+        return False
+
+
 def main(argv):
     if not argv or argv[0] not in ("collect", "fit"):
         raise SystemExit(__doc__)
     kw = _kv(argv[1:])
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
-                 lr=float, seed=int, threads=int)
-    kw = {k: types.get(k, str)(v) for k, v in kw.items()}
+                 lr=float, seed=int, threads=int, beta=float,
+                 keep_epochs=lambda v: {"true": True, "false": False}[v.lower()])
+    try:
+        kw = {k: types.get(k, str)(v) for k, v in kw.items()}
+    except (KeyError, ValueError):
+        bad = [f"{k}={v}" for k, v in kw.items() if not _converts(types.get(k, str), v)]
+        raise SystemExit(f"bad value in {', '.join(bad)} (numbers as 12 or 0.5, flags as true/false)") from None
     fn = collect if argv[0] == "collect" else fit
     try:
         print(fn(**kw))
-    except TypeError as e:
+    except (TypeError, ValueError) as e:
         raise SystemExit(f"bad arguments for {argv[0]}: {e}")
 
 

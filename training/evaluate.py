@@ -66,12 +66,15 @@ def wilson_interval(wins, n, z=1.96):
 
 
 def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_episode_length=1000,
-              replay_path=None, policy_seed=0):
+              replay_path=None, policy_seed=0, greedy=False):
     """Play one game of policy A against policy B; returns A's view of the result.
+
+    ``greedy`` plays policy A (when it is a weights file) by its most likely legal choices.
 
     Returns:
         dict: ``result`` (+1 / 0 / -1 for A), ``lichen``, ``opp_lichen``, ``factories_alive``,
-        ``opp_factories_alive``, ``length`` (main-phase turns), ``robots_lost_collisions`` (A's
+        ``opp_factories_alive``, ``length`` (main-phase turns), ``survived`` (A still has a factory
+        after the last turn, ``max_episode_length``), ``robots_lost_collisions`` (A's
         robots destroyed other than by self-destruct), ``ice_dug``, ``map_seed``, ``side``.
     """
     from agent.actions import ENGINE_TYPE, SELF_DESTRUCT
@@ -79,7 +82,7 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
 
     env = make_env(rules, max_episode_length=max_episode_length)
     b_side = PLAYERS[1 - PLAYERS.index(a_side)]
-    pols = {a_side: make_policy(spec_a, seed=policy_seed), b_side: make_policy(spec_b, seed=policy_seed + 1)}
+    pols = {a_side: make_policy(spec_a, seed=policy_seed, greedy=greedy), b_side: make_policy(spec_b, seed=policy_seed + 1)}
     self_destructs = {p: 0 for p in PLAYERS}
     replay = dict(observations=[], actions=[]) if replay_path else None
 
@@ -122,6 +125,7 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
         result=1 if ra > rb else (-1 if ra < rb else 0), lichen=lichen(a_side), opp_lichen=lichen(b_side),
         factories_alive=len(st.factories[a_side]), opp_factories_alive=len(st.factories[b_side]),
         length=int(st.real_env_steps),
+        survived=bool(len(st.factories[a_side]) > 0 and st.real_env_steps >= max_episode_length),
         robots_lost_collisions=int(destroyed["LIGHT"] + destroyed["HEAVY"] - self_destructs[a_side]),
         ice_dug=int(st.stats[a_side]["generation"]["ice"]["LIGHT"] + st.stats[a_side]["generation"]["ice"]["HEAVY"]),
         map_seed=int(map_seed), side=a_side,
@@ -145,13 +149,18 @@ def summarize(games):
     return dict(games=n, wins=wins, draws=draws, losses=n - wins - draws, win_rate=wins / n if n else 0.0,
                 win_rate_95ci=[lo, hi], lichen=mean("lichen"), opp_lichen=mean("opp_lichen"),
                 factories_alive=mean("factories_alive"), opp_factories_alive=mean("opp_factories_alive"),
-                game_length=mean("length"), robots_lost_collisions=mean("robots_lost_collisions"),
+                game_length=mean("length"), survival_rate=mean("survived"), robots_lost_collisions=mean("robots_lost_collisions"),
                 ice_dug=mean("ice_dug"))
 
 
 def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000, workers=2, replay_dir=None,
-             progress=True):
-    """Play ``policy`` against each opponent on every seed, both sides; returns {opponent: summary}."""
+             progress=True, greedy=False):
+    """Play ``policy`` against each opponent on every seed, both sides; returns {opponent: summary}.
+
+    ``greedy`` plays ``policy`` by its most likely legal choices (opponents always sample).
+    ``survival_rate`` in a summary is the fraction of games that reached ``max_episode_length``
+    with at least one of the policy's factories alive.
+    """
     tasks = []
     for opp in opponents:
         for s in seeds:
@@ -161,7 +170,8 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
                     tag = os.path.basename(opp) if os.path.isfile(opp) else opp
                     rp = os.path.join(replay_dir, f"{tag}_seed{s}_{side}.json")
                 tasks.append(dict(opponent=opp, spec_a=policy, spec_b=opp, map_seed=s, a_side=side, rules=rules,
-                                  max_episode_length=max_episode_length, replay_path=rp, policy_seed=s))
+                                  max_episode_length=max_episode_length, replay_path=rp, policy_seed=s,
+                                  greedy=greedy))
     results = {opp: [] for opp in opponents}
     bar = None
     if progress:
@@ -194,13 +204,13 @@ def check_disjoint(train_seeds, test_seeds):
 
 def format_table(report):
     lines = [f"{'opponent':<28} {'games':>5} {'W/D/L':>11} {'win rate (95% CI)':>22} {'lichen':>8} "
-             f"{'opp lichen':>10} {'factories':>9} {'length':>7} {'lost robots':>11}"]
+             f"{'opp lichen':>10} {'factories':>9} {'survived':>8} {'length':>7} {'lost robots':>11}"]
     for opp, r in report.items():
         tag = os.path.basename(opp) if os.path.isfile(opp) else opp
         ci = r["win_rate_95ci"]
         lines.append(f"{tag:<28} {r['games']:>5} {r['wins']:>3}/{r['draws']:>3}/{r['losses']:>3} "
                      f"{r['win_rate']:>8.2f} [{ci[0]:.2f}, {ci[1]:.2f}] {r['lichen']:>8.0f} {r['opp_lichen']:>10.0f} "
-                     f"{r['factories_alive']:>9.2f} {r['game_length']:>7.0f} {r['robots_lost_collisions']:>11.1f}")
+                     f"{r['factories_alive']:>9.2f} {r['survival_rate']:>8.2f} {r['game_length']:>7.0f} {r['robots_lost_collisions']:>11.1f}")
     return "\n".join(lines)
 
 
@@ -227,8 +237,9 @@ def main_test(cfg):
     t0 = time.time()
     report = evaluate(policy, opponents, test_seeds, rules=cfg.rules, max_episode_length=cfg.max_episode_length,
                       workers=cfg.test_workers, replay_dir=os.path.join(out_dir, "replays") if cfg.replays else None,
-                      progress=cfg.progress_bar)
-    out = dict(policy=policy, rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0, report=report)
+                      progress=cfg.progress_bar, greedy=cfg.greedy)
+    out = dict(policy=policy, greedy=cfg.greedy, rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
+               report=report)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(out, f, indent=1)
     print(format_table(report))
