@@ -4,7 +4,7 @@ Everything is from the acting player's point of view ("ours" / "theirs"); cells 
 ``[x, y]`` like the engine's boards; S = ``env_cfg.map_size`` (16, 32, 48 or 64). Values are
 scaled to roughly [0, 1] by the constants named below (from ``EnvConfig``).
 
-Planes (C = 32):
+Planes (C = 43):
 
 ====  ======================  ==========================================================
 ch    name                    meaning / normalisation
@@ -41,7 +41,28 @@ ch    name                    meaning / normalisation
 29    is_day                  1 during day (constant plane)
 30    turn                    real_env_steps / max_episode_length (constant plane)
 31    on_map                  1 (lets convolutions see the map edge through zero padding)
+32    dist_factory_ours       Manhattan distance (cells) to the nearest tile of our factories,
+                              min(d, 48) / 16 (3 when we have none)
+33    dist_factory_theirs     the same for their factories
+34    dist_ice                the same for the nearest ice cell
+35    dist_ore                the same for the nearest ore cell
+36    last_move_up            1 where a robot (either team) moved up (y - 1) since the previous
+                              observation (by unit_id; 0 for new robots and on the first turn)
+37    last_move_right         ... moved right (x + 1)
+38    last_move_down          ... moved down (y + 1)
+39    last_move_left          ... moved left (x - 1)
+40    last_cargo_gain         1 where a robot's ice + ore grew since the previous turn (it dug)
+41    last_cargo_loss         1 where a robot's cargo (ice, ore, water, metal) shrank (it gave)
+42    last_power_pickup       1 where a robot's power grew by more than its solar CHARGE (it took
+                              power from a factory)
 ====  ======================  ==========================================================
+
+The distance planes (32-35) let a 3x3 convolution read the direction home or to the nearest ice
+from its neighbours (the steepest descent of the plane), which a small receptive field cannot see
+otherwise: the ``small`` net sees 11x11 cells and a 64x64 map is much wider. The ``last_*``
+planes (36-42) are a one-turn memory: robots get one-shot actions, so their action queue is empty
+again after each turn and the queue planes cannot tell a robot on its way out from one on its way
+home; what it did last turn can.
 
 Global vector (G = 12): turn fraction, day flag, cycle phase (step % CYCLE_LENGTH / CYCLE_LENGTH),
 factories ours / 10, theirs / 10, robots ours / 100, theirs / 100, our total factory water / 1000,
@@ -52,6 +73,7 @@ Only the standard library and numpy are used (this runs on Kaggle).
 
 import numpy as np
 
+from agent.early import manhattan_distance_map
 from agent.obs import isin_int
 
 PLANE_NAMES = (
@@ -60,7 +82,9 @@ PLANE_NAMES = (
     "light_theirs", "heavy_theirs", "robot_power", "robot_ice", "robot_ore", "robot_water",
     "robot_metal", "robot_queue_empty", "robot_queue_move", "robot_queue_dig",
     "robot_queue_other", "factory_power", "factory_ice", "factory_ore", "factory_water",
-    "factory_metal", "valid_spawn", "is_day", "turn", "on_map",
+    "factory_metal", "valid_spawn", "is_day", "turn", "on_map", "dist_factory_ours",
+    "dist_factory_theirs", "dist_ice", "dist_ore", "last_move_up", "last_move_right", "last_move_down",
+    "last_move_left", "last_cargo_gain", "last_cargo_loss", "last_power_pickup",
 )
 GLOBAL_NAMES = (
     "turn", "is_day", "cycle_phase", "factories_ours", "factories_theirs", "robots_ours",
@@ -71,6 +95,8 @@ NUM_GLOBALS = len(GLOBAL_NAMES)
 P = {name: i for i, name in enumerate(PLANE_NAMES)}
 
 _FACTORY_SCALE = np.array([1000.0, 1000.0, 1000.0, 1000.0])
+DIST_CLIP = 48     # cells: distances beyond this read as this (distance planes)
+DIST_SCALE = 16.0  # cells per unit of a distance plane
 
 
 _NINE = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)  # (9, 2)
@@ -90,6 +116,33 @@ _FACTORY_VALUE_PLANES = np.array([P[n] for n in (
 _ROBOT_VALUE_PLANES = np.arange(P["robot_power"], P["robot_queue_other"] + 1)  # 14 .. 22
 
 
+_LAST_MOVE_PLANES = {(0, -1): P["last_move_up"], (1, 0): P["last_move_right"], (0, 1): P["last_move_down"],
+                     (-1, 0): P["last_move_left"]}
+
+
+def _last_turn_planes(planes, u, prev, cfg):
+    """Write the ``last_*`` planes of robots ``u`` (UnitArrays) against ``prev`` (the previous
+    turn's UnitArrays of the same team), matched by unit_id."""
+    if len(u) == 0 or len(prev) == 0:
+        return
+    index = {uid: i for i, uid in enumerate(prev.ids)}
+    j = np.array([index.get(uid, -1) for uid in u.ids], np.int64)
+    seen = j >= 0
+    if not seen.any():
+        return
+    x, y = u.pos[seen, 0], u.pos[seen, 1]
+    jj = j[seen]
+    d = u.pos[seen] - prev.pos[jj]
+    for (dx, dy), ch in _LAST_MOVE_PLANES.items():
+        m = (d[:, 0] == dx) & (d[:, 1] == dy)
+        planes[ch, x[m], y[m]] = 1.0
+    cargo, pcargo = u.cargo[seen], prev.cargo[jj]
+    planes[P["last_cargo_gain"], x, y] = cargo[:, :2].sum(1) > pcargo[:, :2].sum(1)
+    planes[P["last_cargo_loss"], x, y] = (cargo < pcargo).any(1)
+    charge = cfg.robot["CHARGE"][u.heavy[seen].astype(np.int64)]
+    planes[P["last_power_pickup"], x, y] = u.power[seen] - prev.power[jj] > charge
+
+
 def encode(state, out=None):
     """Feature planes and global vector of ``state`` for ``state.player``.
 
@@ -98,7 +151,7 @@ def encode(state, out=None):
         out (np.ndarray | None): optional float32 (C, S, S) buffer to fill (avoids allocation).
 
     Returns:
-        (planes, globals): float32 (32, S, S) and float32 (12,); see the module table.
+        (planes, globals): float32 (43, S, S) and float32 (12,); see the module table.
 
     Raises:
         ValueError: ``out`` has the wrong shape.
@@ -157,6 +210,12 @@ def encode(state, out=None):
     planes[P["is_day"]] = day
     planes[P["turn"]] = t / cfg.max_episode_length
     planes[P["on_map"]] = 1.0
+    for name, target in (("dist_factory_ours", planes[P["factory_ours"]] > 0),
+                         ("dist_factory_theirs", planes[P["factory_theirs"]] > 0),
+                         ("dist_ice", b["ice"] > 0), ("dist_ore", b["ore"] > 0)):
+        planes[P[name]] = np.minimum(manhattan_distance_map(target), DIST_CLIP) * (1.0 / DIST_SCALE)
+    for u, prev in ((state.my_units, state.prev_my_units), (state.opp_units, state.prev_opp_units)):
+        _last_turn_planes(planes, u, prev, cfg)
     lichen = b["lichen"]
     glob = np.array([
         t / cfg.max_episode_length,

@@ -1,6 +1,6 @@
 """GridNet: a fully convolutional policy/value network for the map-shaped action head.
 
-Input: planes float32 (B, C, S, S) with C = 32 (:mod:`agent.features`) and globals float32
+Input: planes float32 (B, C, S, S) with C = 43 (:mod:`agent.features`) and globals float32
 (B, G) with G = 12, broadcast over the map and concatenated to the planes. Trunk: a 3x3 conv stem
 then ``blocks`` residual blocks (two 3x3 convs each), ``channels`` wide, ReLU, zero padding, so
 any square map size works (16, 32, 48, 64). Policy: a 1x1 conv to A = 34 logits per cell,
@@ -45,7 +45,7 @@ class _Block(nn.Module):
 
 
 class GridNet(nn.Module):
-    """Policy logits (B, 34, S, S) and value (B,) from planes (B, 32, S, S) and globals (B, 12).
+    """Policy logits (B, 34, S, S) and value (B,) from planes (B, 43, S, S) and globals (B, 12).
 
     Args:
         channels (int): trunk width.

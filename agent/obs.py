@@ -256,6 +256,9 @@ class GameState:
         board (dict[str, np.ndarray]): int64 (S, S) ``rubble, ice, ore, lichen,
             lichen_strains``, bool (S, S) ``valid_spawns_mask``, and int ``factories_per_team``.
         prev_lichen, prev_lichen_strains (np.ndarray): int64 (S, S), the previous turn's.
+        prev_my_units, prev_opp_units (UnitArrays): the robots of the previous observation (empty
+            before the second one); :mod:`agent.features` compares them by ``unit_id`` to show
+            what each robot did last turn.
         units, factories (dict[str, dict]): raw per-player dicts as in the observation.
         teams (dict[str, dict]): raw team dicts (``factory_strains``, ``water``, ``metal``,
             ``factories_to_place``, ``place_first``, ``bid``...).
@@ -279,6 +282,7 @@ class GameState:
         self.factories = {p: {} for p in PLAYERS}
         self.teams = {}
         self._arrays()
+        self.prev_my_units, self.prev_opp_units = self.my_units, self.opp_units
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -378,6 +382,7 @@ class GameState:
             self.prev_lichen = new["lichen"].copy()
             self.prev_lichen_strains = new["lichen_strains"].copy()
         self.board = new
+        self.prev_my_units, self.prev_opp_units = self.my_units, self.opp_units
         self.units, self.factories, self.teams = units, factories, teams
         self.real_env_steps = real_env_steps
         self.global_id = int(obs.get("global_id", 0))

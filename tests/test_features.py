@@ -20,6 +20,7 @@ from agent.features import NUM_GLOBALS, NUM_PLANES, PLANE_NAMES, encode
 from agent.masks import action_masks
 from agent.obs import GameState
 from agent.policy import sample_uniform_masked
+from agent.scripted import ScriptedPolicy
 from wrappers.engine import make_env, quiet_engine
 from wrappers.lux_env import REWARD_TERMS, LuxGridEnv
 
@@ -75,14 +76,14 @@ def test_docstring_table_lists_plane_names():
     assert [i for i, _ in rows] == list(range(len(rows)))
     assert tuple(name for _, name in rows) == PLANE_NAMES
     assert f"C = {NUM_PLANES}" in doc and f"G = {NUM_GLOBALS}" in doc
-    assert NUM_PLANES == 32 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
+    assert NUM_PLANES == 43 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
 
 
 def test_shapes_dtypes_finite(played):
     rules, S, states = played
     for p in PLAYERS:
         planes, glob = encode(states[p])
-        assert planes.shape == (32, S, S) and planes.dtype == np.float32
+        assert planes.shape == (43, S, S) and planes.dtype == np.float32
         assert glob.shape == (12,) and glob.dtype == np.float32
         assert np.isfinite(planes).all() and np.isfinite(glob).all()
         assert planes.min() >= 0.0 and glob.min() >= 0.0
@@ -131,6 +132,93 @@ def test_channels_agree_with_state(played):
         assert glob[0] == pytest.approx(t)
         assert glob[5] == pytest.approx(len(s.my_units) / 100) and glob[6] == pytest.approx(len(s.opp_units) / 100)
         assert (planes[P["valid_spawn"]] == 0).all()  # main phase
+
+
+def _brute_distance(target):
+    """min over target cells of |x - tx| + |y - ty|, clipped and scaled like the distance planes."""
+    S = target.shape[0]
+    tx, ty = np.nonzero(target)
+    if len(tx) == 0:
+        return np.full((S, S), features.DIST_CLIP / features.DIST_SCALE, np.float32)
+    x, y = np.meshgrid(np.arange(S), np.arange(S), indexing="ij")
+    d = (np.abs(x[..., None] - tx) + np.abs(y[..., None] - ty)).min(axis=-1)
+    return (np.minimum(d, features.DIST_CLIP) / features.DIST_SCALE).astype(np.float32)
+
+
+def test_distance_planes_match_brute_force(played):
+    rules, S, states = played
+    for p in PLAYERS:
+        s = states[p]
+        planes, _ = encode(s)
+        for name, target in (("dist_factory_ours", planes[P["factory_ours"]] > 0),
+                             ("dist_factory_theirs", planes[P["factory_theirs"]] > 0),
+                             ("dist_ice", s.board["ice"] > 0), ("dist_ore", s.board["ore"] > 0)):
+            np.testing.assert_allclose(planes[P[name]], _brute_distance(target), atol=1e-6, err_msg=name)
+        # 0 on our own factory tiles
+        assert (planes[P["dist_factory_ours"]][planes[P["factory_ours"]] > 0] == 0).all()
+
+
+def _expected_last_turn(units, prev_units, S, charge):
+    """The last_* planes from raw unit dicts of two consecutive observations (one team)."""
+    names = ("last_move_up", "last_move_right", "last_move_down", "last_move_left", "last_cargo_gain",
+             "last_cargo_loss", "last_power_pickup")
+    exp = {n: np.zeros((S, S), np.float32) for n in names}
+    dirs = {(0, -1): "last_move_up", (1, 0): "last_move_right", (0, 1): "last_move_down", (-1, 0): "last_move_left"}
+    for uid, u in units.items():
+        if uid not in prev_units:
+            continue
+        v = prev_units[uid]
+        x, y = u["pos"]
+        d = (u["pos"][0] - v["pos"][0], u["pos"][1] - v["pos"][1])
+        if d in dirs:
+            exp[dirs[d]][x, y] = 1
+        c, pc = u["cargo"], v["cargo"]
+        exp["last_cargo_gain"][x, y] = c["ice"] + c["ore"] > pc["ice"] + pc["ore"]
+        exp["last_cargo_loss"][x, y] = any(c[k] < pc[k] for k in ("ice", "ore", "water", "metal"))
+        exp["last_power_pickup"][x, y] = u["power"] - v["power"] > charge[u["unit_type"]]
+    return exp
+
+
+@pytest.mark.parametrize("rules", ["small", "neurips"])
+def test_last_turn_planes_match_consecutive_observations(rules):
+    """Scripted vs random-masked (moves, digs, transfers, pickups), checked turn by turn against raw dicts."""
+    import copy
+
+    env = make_env(rules)
+    raw, _ = env.reset(seed=5)
+    cfg = dataclasses.asdict(env.state.env_cfg)
+    st = GameState(cfg, "player_0").update(raw["player_0"], step=env.env_steps)
+    other = GameState(cfg, "player_1").update(raw["player_1"], step=env.env_steps)
+    charge = {k: v["CHARGE"] for k, v in cfg["ROBOTS"].items()}
+    rng = np.random.default_rng(5)
+    scripted = ScriptedPolicy(seed=5)  # digs, transfers and picks up power (player_0)
+    seen = {n: 0 for n in PLANE_NAMES if n.startswith("last_")}
+    while env.state.real_env_steps < 60:
+        prev = copy.deepcopy(st.units)
+        acts = {}
+        for s in (st, other):
+            if s.is_early_phase:
+                acts[s.player] = early_action(s)
+            else:
+                acts[s.player] = decode(s, scripted(s) if s is st else sample_uniform_masked(action_masks(s), rng))
+        with quiet_engine():
+            raw, _, _, _, _ = env.step(acts)
+        st.update(raw["player_0"], step=env.env_steps)
+        other.update(raw["player_1"], step=env.env_steps)
+        planes, _ = encode(st)
+        S = st.cfg.map_size
+        exp = {n: np.zeros((S, S), np.float32) for n in seen}
+        for team in ("player_0", "player_1"):
+            for n, e in _expected_last_turn(st.units[team], prev[team], S, charge).items():
+                exp[n] += e
+        for n in seen:
+            np.testing.assert_array_equal(planes[P[n]], exp[n], err_msg=f"{n} turn {st.real_env_steps}")
+            seen[n] += int(exp[n].sum())
+    for n, count in seen.items():
+        assert count > 0, f"{n} never happened: the test checks nothing ({seen})"
+    # a state built from one observation has no memory
+    fresh = GameState.from_obs(raw["player_0"], cfg, "player_0")
+    assert not encode(fresh)[0][[P[n] for n in seen]].any()
 
 
 def test_out_buffer(played):

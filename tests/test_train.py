@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from agent.features import NUM_PLANES
 from training.config import ConfigError, TrainConfig, parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,14 +67,14 @@ def test_packed_mask_buffer_round_trip():
     from training.policy import PackedMaskDictRolloutBuffer
 
     S, n_envs, n_steps = 16, 2, 4
-    obs_space = spaces.Dict({"planes": spaces.Box(0, 1, (32, S, S), np.float32),
+    obs_space = spaces.Dict({"planes": spaces.Box(0, 1, (NUM_PLANES, S, S), np.float32),
                              "globals": spaces.Box(0, 1, (12,), np.float32)})
     act_space = spaces.MultiDiscrete(np.tile(NVEC, S * S))
     buf = PackedMaskDictRolloutBuffer(n_steps, obs_space, act_space, "cpu", n_envs=n_envs)
     rng = np.random.default_rng(0)
     masks = rng.random((n_steps, n_envs, S * S * 34)) < 0.3
     for t in range(n_steps):
-        buf.add({"planes": np.zeros((n_envs, 32, S, S), np.float32), "globals": np.zeros((n_envs, 12), np.float32)},
+        buf.add({"planes": np.zeros((n_envs, NUM_PLANES, S, S), np.float32), "globals": np.zeros((n_envs, 12), np.float32)},
                 np.zeros((n_envs, S * S * 7)), np.zeros(n_envs), np.zeros(n_envs, bool),
                 torch.zeros(n_envs), torch.zeros(n_envs), action_masks=masks[t])
     assert buf.action_masks.dtype == np.uint8 and buf.action_masks.shape[-1] == S * S * 34 // 8

@@ -1,6 +1,6 @@
 """``LuxGridEnv``: a gymnasium.Env for one learning player over the real Lux S2 engine.
 
-* Observation: ``Dict(planes=Box float32 (32, S, S), globals=Box float32 (12,))`` from
+* Observation: ``Dict(planes=Box float32 (43, S, S), globals=Box float32 (12,))`` from
   :func:`agent.features.encode`.
 * Action: ``MultiDiscrete`` with a flat ``nvec`` of length S * S * 7 (cell-major: cell (x, y)
   owns entries ``(x * S + y) * 7 ... + 6``): one choice per cell and component of the map-shaped

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Remake the shipped weights (agent/weights/model.pt) in one command: the recipe of notes/training.md.
+#   1. teacher games: the scripted baseline plays itself and the random-masked policy on 64x64
+#      train seeds; every 4th turn is recorded (python -m training.bc collect),
+#   2. behaviour cloning through the map-shaped head (python -m training.bc fit),
+#   3. DAgger rounds: the cloned net plays (the teacher's action on a fraction BETA of its turns)
+#      against the scripted baseline or the random-masked policy, the teacher labels every
+#      recorded state, and the net is refitted on all the data so far,
+#   4. test mode on 50 held-out seeds against random-masked and scripted, both sides,
+#   5. with --install, copy the result to agent/weights/model.pt.
+# Each stage starts from the last one's file and is skipped when its output already exists, so a
+# stopped run resumes. Two collectors run in parallel (one per core).
+# Usage: bash scripts/train_agent.sh [--install]      (OUT=runs/agent by default; about 1 h 20 min on 2 cores)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OUT="${OUT:-runs/agent}"
+ROUNDS="${ROUNDS:-1}"   # DAgger rounds
+BETA="${BETA:-0.3}"     # probability that a DAgger turn plays the teacher's action
+GREEDY="${GREEDY:-true}"  # evaluate by the most likely legal choices (agent.json "greedy")
+# sizes (defaults = the shipped recipe; the test suite runs a tiny version of this script)
+RULES="${RULES:-neurips}"; GAMES="${GAMES:-12}"; MAX_TURNS="${MAX_TURNS:-1000}"
+EPOCHS="${EPOCHS:-8}"; DAGGER_EPOCHS="${DAGGER_EPOCHS:-4}"; WORKERS="${WORKERS:-2}"
+TEST_SEEDS="${TEST_SEEDS:-1000000:1000050}"; CURVE_SEEDS="${CURVE_SEEDS:-1000100:1000103}"
+INSTALL=0
+case "${1:-}" in
+  "") ;;
+  --install) INSTALL=1 ;;
+  *) echo "usage: bash scripts/train_agent.sh [--install]  (unknown argument: $1)"; exit 2 ;;
+esac
+if (( EPOCHS < 4 )); then echo "EPOCHS=$EPOCHS: use at least 4 (the curve takes epochs EPOCHS/4, EPOCHS/2, EPOCHS)"; exit 2; fi
+bash "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+export PATH="$ROOT/.venv/bin:$PATH"
+mkdir -p "$OUT"
+
+collect_pair() {  # collect_pair SEED_A SEED_B [extra collect args...]: GAMES games per seed block, in parallel
+  local a="$1" b="$2"; shift 2
+  local pids=()
+  for s in "$a" "$b"; do
+    local f="$OUT/data_$s.npz"
+    if [[ ! -f "$f" ]]; then
+      python -m training.bc collect teacher=scripted rules="$RULES" games="$GAMES" max_turns="$MAX_TURNS" seed0="$s" \
+        stride=4 out="$f.tmp.npz" "$@" \
+        > "$OUT/collect_$s.log" 2>&1 && mv "$f.tmp.npz" "$f" &
+      pids+=($!)
+    fi
+  done
+  for p in "${pids[@]}"; do wait "$p" || true; done
+  for s in "$a" "$b"; do [[ -f "$OUT/data_$s.npz" ]] || { echo "collect seed0=$s failed: $OUT/collect_$s.log"; exit 1; }; done
+}
+
+# 1-2. teacher data and behaviour cloning
+collect_pair 100 200
+collect_pair 300 400
+DATA="$OUT/data_100.npz,$OUT/data_200.npz,$OUT/data_300.npz,$OUT/data_400.npz"
+if [[ ! -f "$OUT/bc0.done" ]]; then
+  python -m training.bc fit data="$DATA" net=small epochs="$EPOCHS" threads=2 keep_epochs=true out="$OUT/bc0.pt" \
+    | tee "$OUT/fit0.log"
+  touch "$OUT/bc0.done"
+fi
+# 3. DAgger
+LAST="$OUT/bc0.pt"
+for r in $(seq 1 "$ROUNDS"); do
+  s1=$((1000 + 200 * r)); s2=$((1100 + 200 * r))
+  collect_pair "$s1" "$s2" student="$LAST" beta="$BETA" opponent_mix=0.25
+  DATA="$DATA,$OUT/data_$s1.npz,$OUT/data_$s2.npz"
+  if [[ ! -f "$OUT/bc$r.done" ]]; then
+    python -m training.bc fit data="$DATA" init="$LAST" epochs="$DAGGER_EPOCHS" lr=0.0005 threads=2 keep_epochs=true \
+      out="$OUT/bc$r.pt" | tee "$OUT/fit$r.log"
+    touch "$OUT/bc$r.done"
+  fi
+  LAST="$OUT/bc$r.pt"
+done
+# 4. held-out evaluation (test seeds 1000000+ never appear above) and the learning curve
+python train.py mode=test checkpoint="$LAST" opponents=random,scripted test_seeds="$TEST_SEEDS" rules="$RULES" \
+  max_episode_length="$MAX_TURNS" greedy="$GREEDY" test_workers="$WORKERS" replays=false progress_bar=false \
+  run_dir="$OUT/test"
+CURVE=("$OUT/bc0_ep$((EPOCHS / 4)).pt" "$OUT/bc0_ep$((EPOCHS / 2)).pt" "$OUT/bc0_ep$EPOCHS.pt" "$OUT/bc$ROUNDS.pt")
+python scripts/checkpoint_curves.py "${CURVE[@]}" --opponent scripted --seeds "$CURVE_SEEDS" --rules "$RULES" \
+  --max-episode-length "$MAX_TURNS" --workers "$WORKERS" --out "$OUT/curve.png" \
+  $([[ "$GREEDY" == true ]] && echo --greedy)
+# 5. install
+if [[ "$INSTALL" == 1 ]]; then
+  cp "$LAST" agent/weights/model.pt
+  echo "installed $LAST as agent/weights/model.pt"
+fi
+echo "weights: $LAST   evaluation: $OUT/test/results.json   curve: $OUT/curve.png"

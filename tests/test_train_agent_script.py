@@ -1,0 +1,39 @@
+"""scripts/train_agent.sh, the one command that remakes the shipped weights, end to end at a tiny
+size (16x16 maps, 40-turn games): every stage runs and writes its files, and a bad argument is
+refused."""
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = str(ROOT / "scripts" / "train_agent.sh")
+TINY = dict(RULES="tiny", GAMES="1", MAX_TURNS="40", EPOCHS="4", DAGGER_EPOCHS="1", WORKERS="1",
+            TEST_SEEDS="1000000:1000001", CURVE_SEEDS="1000100:1000101")
+
+
+def test_train_agent_script_runs_every_stage(tmp_path):
+    out = tmp_path / "agent"
+    env = dict(os.environ, OUT=str(out), **TINY)
+    env.pop("PYTHONPATH", None)
+    weights_before = (ROOT / "agent" / "weights" / "model.pt").read_bytes()
+    proc = subprocess.run(["bash", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    for name in ("data_100.npz", "data_400.npz", "data_1200.npz", "data_1300.npz", "bc0.pt", "bc0_ep1.pt",
+                 "bc0_ep4.pt", "bc1.pt", "bc0.done", "bc1.done", "curve.png", "curve.json"):
+        assert (out / name).is_file(), name
+    assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
+    res = json.loads((out / "test" / "results.json").read_text())
+    assert res["greedy"] is True and set(res["report"]) == {"random", "scripted"}
+    assert len(json.loads((out / "curve.json").read_text())["rows"]) == 4
+    # without --install the shipped weights are untouched
+    assert (ROOT / "agent" / "weights" / "model.pt").read_bytes() == weights_before
+
+
+def test_train_agent_script_refuses_unknown_arguments(tmp_path):
+    env = dict(os.environ, OUT=str(tmp_path / "agent"))
+    proc = subprocess.run(["bash", SCRIPT, "--instal"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2 and "unknown argument: --instal" in proc.stdout
+    assert not (tmp_path / "agent").exists()  # refused before setup or any stage
