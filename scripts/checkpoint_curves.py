@@ -37,10 +37,11 @@ def main(argv=None):
 
     try:
         seeds = parse_seed_range(args.seeds, "--seeds")
-        xs = []
+        xs, all_bc = [], True
         for c in args.checkpoints:
             payload = load_checkpoint(c)[1]
             xs.append(int(payload.get("grad_steps", payload.get("step", 0))))
+            all_bc = all_bc and "grad_steps" in payload
     except (CheckpointError, ConfigError) as e:
         raise SystemExit(f"checkpoint_curves.py: {e}")
     rows = []
@@ -73,8 +74,7 @@ def main(argv=None):
     ax[2].set_ylim(-0.02, 1.02)
     ax[2].set_title("survival")
     ax[2].legend()
-    xlabel = "gradient steps (behaviour cloning)" if all("grad_steps" in load_checkpoint(r["checkpoint"])[1]
-                                                         for r in rows) else "training steps"
+    xlabel = "gradient steps (behaviour cloning)" if all_bc else "training steps"
     for a in ax:
         a.set_xlabel(xlabel)
         a.grid(alpha=0.3)

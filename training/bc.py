@@ -239,26 +239,18 @@ def _kv(argv):
     return out
 
 
-def _converts(fn, v):
-    try:
-        fn(v)
-        return True
-    except (KeyError, ValueError):
-        return False
-
-
 def main(argv):
     if not argv or argv[0] not in ("collect", "fit"):
         raise SystemExit(__doc__)
     kw = _kv(argv[1:])
+    from training.config import ConfigError, convert_value
+
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
-                 lr=float, seed=int, threads=int, beta=float,
-                 keep_epochs=lambda v: {"true": True, "false": False}[v.lower()])
+                 lr=float, seed=int, threads=int, beta=float, keep_epochs=bool)
     try:
-        kw = {k: types.get(k, str)(v) for k, v in kw.items()}
-    except (KeyError, ValueError):
-        bad = [f"{k}={v}" for k, v in kw.items() if not _converts(types.get(k, str), v)]
-        raise SystemExit(f"bad value in {', '.join(bad)} (numbers as 12 or 0.5, flags as true/false)") from None
+        kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
+    except ConfigError as e:
+        raise SystemExit(f"bad value: {e}") from None
     fn = collect if argv[0] == "collect" else fit
     try:
         print(fn(**kw))

@@ -84,7 +84,12 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
 
-def _convert(name, typ, text):
+def convert_value(name, typ, text):
+    """``text`` of a ``name=text`` argument as ``typ`` (bool: 1/true/yes/on or 0/false/no/off).
+
+    Raises:
+        ConfigError: naming the argument and the expected type.
+    """
     try:
         if typ is bool:
             low = text.lower()
@@ -174,11 +179,11 @@ def parse_overrides(args, base=None):
             term = key[len("reward."):]
             if term not in REWARD_TERMS:
                 raise ConfigError(f"unknown reward term {term!r}; valid terms: {sorted(REWARD_TERMS)}")
-            cfg.reward[term] = _convert(key, float, value)
+            cfg.reward[term] = convert_value(key, float, value)
             continue
         if key not in hints:
             raise ConfigError(f"unknown config key {key!r}; valid keys: {', '.join(valid)}")
-        setattr(cfg, key, _convert(key, hints[key], value))
+        setattr(cfg, key, convert_value(key, hints[key], value))
     return validate(cfg)
 
 
