@@ -21,7 +21,7 @@ from agent.masks import action_masks
 from agent.obs import GameState
 from agent.policy import sample_uniform_masked
 from agent.scripted import ScriptedPolicy
-from wrappers.engine import make_env, quiet_engine
+from wrappers.engine import make_env, quiet_engine, run_game
 from wrappers.lux_env import REWARD_TERMS, LuxGridEnv
 
 PLAYERS = ("player_0", "player_1")
@@ -184,40 +184,36 @@ def test_last_turn_planes_match_consecutive_observations(rules):
     """Scripted vs random-masked (moves, digs, transfers, pickups), checked turn by turn against raw dicts."""
     import copy
 
-    env = make_env(rules)
-    raw, _ = env.reset(seed=5)
-    cfg = dataclasses.asdict(env.state.env_cfg)
-    st = GameState(cfg, "player_0").update(raw["player_0"], step=env.env_steps)
-    other = GameState(cfg, "player_1").update(raw["player_1"], step=env.env_steps)
+    env = make_env(rules, max_episode_length=60)
+    cfg = dataclasses.asdict(env.env_cfg)
     charge = {k: v["CHARGE"] for k, v in cfg["ROBOTS"].items()}
     rng = np.random.default_rng(5)
     scripted = ScriptedPolicy(seed=5)  # digs, transfers and picks up power (player_0)
     seen = {n: 0 for n in PLANE_NAMES if n.startswith("last_")}
-    while env.state.real_env_steps < 60:
-        prev = copy.deepcopy(st.units)
-        acts = {}
-        for s in (st, other):
-            if s.is_early_phase:
-                acts[s.player] = early_action(s)
-            else:
-                acts[s.player] = decode(s, scripted(s) if s is st else sample_uniform_masked(action_masks(s), rng))
-        with quiet_engine():
-            raw, _, _, _, _ = env.step(acts)
-        st.update(raw["player_0"], step=env.env_steps)
-        other.update(raw["player_1"], step=env.env_steps)
+    prev = {p: {} for p in PLAYERS}  # no robots before the main phase
+
+    def act(p, st):
+        if p == "player_1":
+            return decode(st, sample_uniform_masked(action_masks(st), rng))
         planes, _ = encode(st)
         S = st.cfg.map_size
         exp = {n: np.zeros((S, S), np.float32) for n in seen}
-        for team in ("player_0", "player_1"):
+        for team in PLAYERS:
             for n, e in _expected_last_turn(st.units[team], prev[team], S, charge).items():
                 exp[n] += e
         for n in seen:
             np.testing.assert_array_equal(planes[P[n]], exp[n], err_msg=f"{n} turn {st.real_env_steps}")
             seen[n] += int(exp[n].sum())
+        prev.update(copy.deepcopy(st.units))
+        return decode(st, scripted(st))
+
+    with quiet_engine():
+        run_game(env, 5, act)
+    assert env.state.real_env_steps == 60
     for n, count in seen.items():
         assert count > 0, f"{n} never happened: the test checks nothing ({seen})"
     # a state built from one observation has no memory
-    fresh = GameState.from_obs(raw["player_0"], cfg, "player_0")
+    fresh = GameState.from_obs(env.state.get_obs(), cfg, "player_0")
     assert not encode(fresh)[0][[P[n] for n in seen]].any()
 
 

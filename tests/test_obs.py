@@ -212,19 +212,12 @@ def test_error_not_json_obs_text(game):
         GameState(env_cfg, "player_0").update("[[[")
 
 
-def test_error_missing_board(game):
+@pytest.mark.parametrize("key", ["board", "units"])
+def test_error_missing_top_level_key(game, key):
     env_cfg, full, _ = game
     obs = copy.deepcopy(full)
-    del obs["board"]
-    with pytest.raises(ObservationError, match="'board'"):
-        GameState(env_cfg, "player_0").update(obs)
-
-
-def test_error_missing_units(game):
-    env_cfg, full, _ = game
-    obs = copy.deepcopy(full)
-    del obs["units"]
-    with pytest.raises(ObservationError, match="'units'"):
+    del obs[key]
+    with pytest.raises(ObservationError, match=f"'{key}'"):
         GameState(env_cfg, "player_0").update(obs)
 
 
