@@ -20,26 +20,52 @@ k       component        choices                                                
 ======  ===============  =======================================================  ===================
 
 Semantics of a robot's choice (``luxai_s2.actions`` encodes an action as
-``[type, direction, resource, amount, repeat, n]``; we always send ``repeat=0, n=1``, a one-shot
-action that leaves the queue once executed, so a queue never holds a stale action that could turn
-invalid):
+``[type, direction, resource, amount, repeat, n]``; the engine pops an action once it has run
+``n`` times and, with ``repeat > 0``, puts it back at the end of the queue: ``Unit.repeat_action``).
+Every new choice is sent as a one-action queue that costs ``ACTION_QUEUE_POWER_COST`` (``Q``:
+LIGHT 1, HEAVY 10, ``LuxAI_S2.step``), so robots are sent *sticky* actions where going on is what a
+player wants, and a robot that goes on pays nothing:
 
-* **keep** sends nothing: the robot keeps its action queue (usually empty: it stays put; a pending
-  recharge keeps waiting).
+==============  ==========  ============================================================================
+choice          sent as     why
+==============  ==========  ============================================================================
+keep            nothing     the robot goes on with its queue: a sticky move walks on, a sticky dig digs
+                            on, a recharge waits, an empty queue stands still. Legal only when the
+                            engine accepts the head this turn (:mod:`agent.action_queue`).
+move, dig,      sticky      ``repeat=1, n=1``: the action runs every turn until the robot is sent
+recharge        (one-shot   another one. Sent one-shot (``repeat=0``) when the robot would keep less
+                if power    than ``Q`` after this turn's action (``P - Q - cost < Q``): a sticky head it
+                is short)   could not afford to replace could turn invalid (a dig at night), and the
+                            engine would reject it every turn. See :func:`agent.action_queue.sticky_ok`.
+transfer,       one-shot    amounts are fractions of what the robot holds or the factory stocks *now*;
+pickup,                     repeating a fixed amount would move the wrong quantity (or nothing) on the
+self_destruct               next turns, and a repeated power pickup would drain the factory.
+==============  ==========  ============================================================================
+
 * **move / dig / self_destruct** as in the spec ("Robots" / "Actions").
 * **transfer** gives ``amount`` of what the robot holds of the resource (power: what is left
   after the queue-update cost) to the cell in ``transfer_dir`` (center = the tile it stands on,
   i.e. its factory).
 * **pickup** takes ``amount`` of ``min(factory stock, free cargo or battery space)``.
-* **recharge** waits until power >= ``amount`` x battery capacity.
+* **recharge** waits until power >= ``amount`` x battery capacity; sticky, it then stands still
+  (the robot's "stay" when its queue holds something else).
 
-Amounts are at least 1 unit. A robot whose chosen action equals its current queue head sends no
-new queue (saves ``ACTION_QUEUE_POWER_COST``).
+Amounts are at least 1 unit. A choice whose action equals the current queue head (type,
+direction, resource, amount and stickiness) sends nothing; so does one that repeats a sticky head
+(same type, direction, resource and amount) the robot may keep (:func:`agent.action_queue.keep_allowed`).
+Either way it costs no ``Q``.
+
+Engine action types are named ``A_MOVE`` .. ``A_RECHARGE`` (``luxai_s2.actions.format_action_vec``);
+component groups are named slices (:data:`ROBOT_COMPONENTS`, :data:`ROBOT_SUB_COMPONENTS`,
+:data:`ROBOT_LOGITS`, :data:`FACTORY_LOGITS`) and :func:`used_components` says which components
+a robot type uses: other modules never spell component positions out.
 
 Only the standard library and numpy are used (this runs on Kaggle).
 """
 
 import numpy as np
+
+from agent import action_queue as _queue
 
 COMPONENTS = ("robot_type", "move_dir", "transfer_dir", "transfer_res", "pickup_res", "amount", "factory")
 NVEC = np.array([7, 4, 5, 5, 5, 4, 4], dtype=np.int64)
@@ -49,12 +75,21 @@ NUM_LOGITS = int(NVEC.sum())
 
 # component indices
 C_TYPE, C_MOVE, C_TDIR, C_TRES, C_PRES, C_AMOUNT, C_FACTORY = range(NUM_COMPONENTS)
+# component groups: the robot's components (type first), the ones its type gates, the factory's
+ROBOT_COMPONENTS = slice(C_TYPE, C_FACTORY)
+ROBOT_SUB_COMPONENTS = slice(C_TYPE + 1, C_FACTORY)
+NUM_ROBOT_COMPONENTS = C_FACTORY - C_TYPE
 
 # robot_type choices
 KEEP, MOVE, TRANSFER, PICKUP, DIG, SELF_DESTRUCT, RECHARGE = range(7)
 ROBOT_TYPE_NAMES = ("keep", "move", "transfer", "pickup", "dig", "self_destruct", "recharge")
-# engine action type per robot_type choice (luxai_s2.actions.format_action_vec), -1 for keep
-ENGINE_TYPE = np.array([-1, 0, 1, 2, 3, 4, 5], dtype=np.int64)
+NUM_ROBOT_TYPES = len(ROBOT_TYPE_NAMES)
+# engine action types in a queue (luxai_s2.actions.format_action_vec)
+A_MOVE, A_TRANSFER, A_PICKUP, A_DIG, A_SELF_DESTRUCT, A_RECHARGE = _queue.ENGINE_ACTION_TYPES
+# engine action type per robot_type choice, -1 for keep
+ENGINE_TYPE = np.array([-1, A_MOVE, A_TRANSFER, A_PICKUP, A_DIG, A_SELF_DESTRUCT, A_RECHARGE], dtype=np.int64)
+# robot_type choices sent sticky (repeat=1) when the power allows; see the module table
+STICKY_TYPES = (MOVE, DIG, RECHARGE)
 # factory choices -> engine factory action (luxai_s2.actions.format_factory_action)
 F_NONE, F_LIGHT, F_HEAVY, F_WATER = range(4)
 FACTORY_ENGINE_ACTION = (None, 0, 1, 2)
@@ -62,10 +97,12 @@ AMOUNT_FRACTIONS = np.array([0.25, 0.5, 0.75, 1.0])
 # move_dir choice -> engine direction 1..4 (0 = center, 1 = up, 2 = right, 3 = down, 4 = left)
 MOVE_DIR_TO_ENGINE = np.array([1, 2, 3, 4], dtype=np.int64)
 # engine direction -> (dx, dy) (luxai_s2.actions.move_deltas)
-DIRECTION_DELTAS = np.array([[0, 0], [0, -1], [1, 0], [0, 1], [-1, 0]], dtype=np.int64)
+DIRECTION_DELTAS = _queue.DIRECTION_DELTAS
+# resources of transfer_res / pickup_res (luxai_s2.actions: 0 ice, 1 ore, 2 water, 3 metal, 4 power)
+RES_ICE, RES_ORE, RES_WATER, RES_METAL, RES_POWER = range(5)
 
-# which components count for a cell, given its robot_type: (7 robot types, 6 robot components)
-USES = np.zeros((7, 6), dtype=bool)
+# which robot components count for a cell, given its robot_type: (7 robot types, 6 robot components)
+USES = np.zeros((NUM_ROBOT_TYPES, NUM_ROBOT_COMPONENTS), dtype=bool)
 USES[:, C_TYPE] = True
 USES[MOVE, C_MOVE] = True
 USES[TRANSFER, [C_TDIR, C_TRES, C_AMOUNT]] = True
@@ -78,22 +115,41 @@ def component_slice(k):
     return slice(int(OFFSETS[k]), int(OFFSETS[k] + NVEC[k]))
 
 
+# the robot's and the factory's part of the A = 34 logits/mask axis
+ROBOT_LOGITS = slice(int(OFFSETS[C_TYPE]), int(OFFSETS[C_FACTORY]))
+FACTORY_LOGITS = component_slice(C_FACTORY)
+
+
+def used_components(robot_type):
+    """Which robot components a robot type uses (``USES`` as a function).
+
+    Args:
+        robot_type (int | np.ndarray): robot_type choices, any shape ``s``.
+
+    Returns:
+        np.ndarray: bool ``s + (6,)``, True where robot component k counts (k = 0 .. 5:
+        robot_type, move_dir, transfer_dir, transfer_res, pickup_res, amount).
+    """
+    return USES[np.asarray(robot_type, np.int64)]
+
+
 def _amount(frac_idx, avail):
     """Units for an amount choice: ``max(1, floor(fraction x avail))``; int64 like ``avail``."""
     return np.maximum(1, np.floor(AMOUNT_FRACTIONS[frac_idx] * avail).astype(np.int64))
 
 
 def robot_action_vectors(state, cell_actions):
-    """Engine action vectors of our robots for the chosen cell actions.
+    """Engine action vectors of our robots for the chosen cell actions (the module's semantics).
 
     Args:
         state (agent.obs.GameState): the current state.
         cell_actions (np.ndarray): int (S, S, K) choices per cell and component.
 
     Returns:
-        (vecs, send): int64 (N, 6) ``[type, dir, resource, amount, repeat=0, n=1]`` per robot
-        (rows of -1 for keep) and bool (N,) whether a new queue must be sent (not keep and
-        not equal to the current queue head), robots in ``state.my_units`` order.
+        (vecs, send): int64 (N, 6) ``[type, dir, resource, amount, repeat, n=1]`` per robot
+        (``repeat`` 1 for a sticky action, 0 for a one-shot one; rows of -1 for keep) and bool (N,)
+        whether a new queue must be sent (not keep, and not going on with the current head),
+        robots in ``state.my_units`` order.
     """
     u = state.my_units
     n = len(u)
@@ -117,7 +173,7 @@ def robot_action_vectors(state, cell_actions):
     t = rtype == TRANSFER
     if t.any():
         res = a[t, C_TRES]
-        held = np.where(res < 4, u.cargo[t, np.minimum(res, 3)], u.power[t] - q_cost[t])
+        held = np.where(res < RES_POWER, u.cargo[t, np.minimum(res, RES_METAL)], u.power[t] - q_cost[t])
         vecs[t, 1] = a[t, C_TDIR]
         vecs[t, 2] = res
         vecs[t, 3] = _amount(a[t, C_AMOUNT], np.maximum(held, 0))
@@ -126,15 +182,23 @@ def robot_action_vectors(state, cell_actions):
     if p.any():
         res = a[p, C_PRES]
         stock = factory_stocks_at(state, u.pos[p])[np.arange(len(res)), res]
-        cap = np.where(res < 4, cfg.robot["CARGO_SPACE"][heavy[p]] - u.cargo[p, np.minimum(res, 3)],
+        cap = np.where(res < RES_POWER, cfg.robot["CARGO_SPACE"][heavy[p]] - u.cargo[p, np.minimum(res, RES_METAL)],
                        cfg.robot["BATTERY_CAPACITY"][heavy[p]] - u.power[p])
         vecs[p, 2] = res
         vecs[p, 3] = _amount(a[p, C_AMOUNT], np.maximum(np.minimum(stock, cap), 0))
     r = rtype == RECHARGE
     if r.any():
         vecs[r, 3] = _amount(a[r, C_AMOUNT], cfg.robot["BATTERY_CAPACITY"][heavy[r]])
-    same_as_head = np.all(vecs == u.head, axis=1) & (u.queue_len > 0)
-    send = (rtype != KEEP) & ~same_as_head
+    sticky = np.isin(rtype, STICKY_TYPES)
+    if sticky.any():
+        vecs[sticky, 4] = _queue.sticky_ok(state, vecs[sticky], np.flatnonzero(sticky)).astype(np.int64)
+    chosen = rtype != KEEP
+    same_as_head = np.all(vecs[:, :5] == u.head[:, :5], axis=1) & (u.queue_len > 0)
+    # repeating a sticky head the robot may keep: go on without paying Q (even where a new queue
+    # would have been one-shot)
+    goes_on = (np.all(vecs[:, :4] == u.head[:, :4], axis=1) & (u.head[:, 4] > 0)
+               & _queue.keep_allowed(state))
+    send = chosen & ~same_as_head & ~goes_on
     return vecs, send
 
 
@@ -157,12 +221,15 @@ def avoid_own_collisions(state, cell_actions):
 
     Masks are per cell, so they cannot see two of our robots entering one cell, a robot moving
     onto one that stays, or a factory building a robot under one that stays on its center (all
-    legal for the engine, and all destroy robots: ``LuxAI_S2._handle_movement_actions``). This
-    step turns the offending moves into keep (the robot stays) until no cell receives two of our
-    robots, letting one mover through where nobody stays (HEAVY first, then more power), and
-    cancels such builds. Robots whose keep is not allowed (a queued head became invalid) are left
-    as they are. In training this is part of the environment: the policy's sampled choice is
-    what PPO scores.
+    legal for the engine, and all destroy robots: ``LuxAI_S2._handle_movement_actions``). A robot
+    moves this turn if it chose move, or chose keep while its queue head is a valid move (a sticky
+    move walks on without being sent anything). This step stops movers until no cell receives two
+    of our robots, letting one mover through where nobody stays (HEAVY first, then more power), and
+    cancels such builds. A mover stops with keep where its queue does nothing (empty, a recharge)
+    and keep is allowed (:func:`agent.action_queue.keep_allowed`), else with a sticky recharge (25 %:
+    it stands still) if it can pay ``ACTION_QUEUE_POWER_COST``, else with keep where its head
+    stays on the cell (a dig); a robot that can do none of these goes on. In training this
+    is part of the environment: the policy's sampled choice is what PPO scores.
 
     Args:
         state (agent.obs.GameState): the state.
@@ -177,9 +244,20 @@ def avoid_own_collisions(state, cell_actions):
     if n == 0:
         return a
     x, y = u.pos[:, 0], u.pos[:, 1]
-    moving = a[x, y, C_TYPE] == MOVE
-    delta = DIRECTION_DELTAS[MOVE_DIR_TO_ENGINE[a[x, y, C_MOVE]]]
-    can_stay = (u.queue_len == 0) | np.isin(u.head[:, 0], (5,))  # keep = stay (empty or recharge head)
+    occ = state.factory_occupancy()
+    keep_ok = _queue.keep_allowed(state, occ)
+    head_walks = _queue.head_moves(state)
+    rtype = a[x, y, C_TYPE]
+    keep_walks = (rtype == KEEP) & head_walks & _queue.head_valid(state, occ)
+    moving = (rtype == MOVE) | keep_walks
+    direction = np.where(rtype == MOVE, MOVE_DIR_TO_ENGINE[a[x, y, C_MOVE]], np.clip(u.head[:, 1], 0, 4))
+    delta = DIRECTION_DELTAS[direction]
+    # how a mover stops: keep where the head does nothing (empty, recharge, move center), else a
+    # recharge (Q power), else keep where the head stays on its cell (a dig, a transfer ...)
+    idle = (u.queue_len == 0) | (u.head[:, 0] == A_RECHARGE) | ((u.head[:, 0] == A_MOVE) & (u.head[:, 1] == 0))
+    can_pay = u.power >= state.cfg.robot["ACTION_QUEUE_POWER_COST"][u.heavy.astype(np.int64)]
+    stop_keep = keep_ok & ~head_walks & (idle | ~can_pay)
+    can_stop = stop_keep | can_pay
     S = state.cfg.map_size
     priority = np.lexsort((-u.power, -u.heavy.astype(np.int64)))  # heavies first, then more power
     rank = np.empty(n, np.int64)
@@ -192,11 +270,15 @@ def avoid_own_collisions(state, cell_actions):
         c = cell[order]
         first = np.ones(n, bool)
         first[1:] = c[1:] != c[:-1]
-        losers = order[~first & moving[order] & can_stay[order]]
+        losers = order[~first & moving[order] & can_stop[order]]
         if len(losers) == 0:
             break
         moving[losers] = False
-        a[x[losers], y[losers], C_TYPE] = KEEP
+        by_keep = losers[stop_keep[losers]]
+        by_recharge = losers[~stop_keep[losers]]
+        a[x[by_keep], y[by_keep], C_TYPE] = KEEP
+        a[x[by_recharge], y[by_recharge], C_TYPE] = RECHARGE
+        a[x[by_recharge], y[by_recharge], C_AMOUNT] = 0
     f = state.my_factories
     if len(f):
         occupied = np.zeros((S, S), bool)
@@ -217,9 +299,10 @@ def decode(state, cell_actions, avoid_collisions=True):
         avoid_collisions (bool): first apply :func:`avoid_own_collisions`.
 
     Returns:
-        dict: ``{"unit_12": [[type, dir, resource, amount, 0, 1]], "factory_3": 1, ...}`` with
-        plain Python ints (JSON-ready); robots that keep their queue and factories that do
-        nothing are left out (spec "Actions": an omitted unit keeps its queue).
+        dict: ``{"unit_12": [[type, dir, resource, amount, repeat, 1]], "factory_3": 1, ...}``
+        with plain Python ints (JSON-ready; ``repeat`` 1 for a sticky action, 0 for a one-shot
+        one); robots that go on with their queue and factories that do nothing are left out (spec
+        "Actions": an omitted unit keeps its queue).
 
     Raises:
         ValueError: ``cell_actions`` has the wrong shape.

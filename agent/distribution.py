@@ -21,7 +21,9 @@ no Python loop over cells or components.
 
 import torch
 
-from agent.actions import NUM_COMPONENTS, NUM_LOGITS, NVEC, OFFSETS, USES
+from agent.actions import (
+    C_FACTORY, C_TYPE, NUM_COMPONENTS, NUM_LOGITS, NUM_ROBOT_TYPES, NVEC, OFFSETS, ROBOT_SUB_COMPONENTS, USES,
+)
 
 MASKED_LOGIT = -1e8
 MAX_CHOICES = int(NVEC.max())
@@ -31,6 +33,9 @@ _INDEX = torch.full((NUM_COMPONENTS, MAX_CHOICES), NUM_LOGITS, dtype=torch.long)
 for _k in range(NUM_COMPONENTS):
     _INDEX[_k, : int(NVEC[_k])] = torch.arange(int(OFFSETS[_k]), int(OFFSETS[_k] + NVEC[_k]))
 _USES = torch.as_tensor(USES, dtype=torch.float32)  # (7 robot types, 6 robot components)
+# which of the K components count given the robot type: the robot's by USES, the factory's always
+_USES_ALL = torch.ones(NUM_ROBOT_TYPES, NUM_COMPONENTS)
+_USES_ALL[:, : _USES.shape[1]] = _USES
 
 
 class MaskedGridDistribution:
@@ -95,8 +100,7 @@ class MaskedGridDistribution:
 
     def _used(self, robot_type):
         """float (N, K): 1 where component k counts given the robot type per active cell."""
-        uses = _USES.to(device=self.device, dtype=self.log_p.dtype)[robot_type]  # (N, 6)
-        used = torch.cat([uses, torch.ones_like(uses[:, :1])], dim=-1)
+        used = _USES_ALL.to(device=self.device, dtype=self.log_p.dtype)[robot_type]  # (N, K)
         return used * self.active_present.to(used.dtype)
 
     def _component_entropy(self):
@@ -108,10 +112,10 @@ class MaskedGridDistribution:
         """per batch: sum over cells of c_type + sum_t p_t sum_{k used by t} c_k + c_factory."""
         present = self.active_present.to(per_component.dtype)
         c = per_component * present
-        type_probs = type_probs * present[:, :1]
+        type_probs = type_probs * present[:, C_TYPE:C_TYPE + 1]
         uses = _USES.to(device=c.device, dtype=c.dtype)  # (7, 6)
-        expected = ((type_probs @ uses[:, 1:]) * c[:, 1:6]).sum(-1)
-        return self._per_batch(c[:, 0] + expected + c[:, 6])
+        expected = ((type_probs @ uses[:, ROBOT_SUB_COMPONENTS]) * c[:, ROBOT_SUB_COMPONENTS]).sum(-1)
+        return self._per_batch(c[:, C_TYPE] + expected + c[:, C_FACTORY])
 
     def _dense(self, choice):
         out = torch.zeros(*self.shape, NUM_COMPONENTS, dtype=torch.long, device=self.device)
@@ -144,13 +148,13 @@ class MaskedGridDistribution:
 
     def entropy(self):
         """float (B,): exact entropy of the joint action of all cells (nats)."""
-        return self._gated_sum(self._component_entropy(), self.log_p[:, 0, :7].exp())
+        return self._gated_sum(self._component_entropy(), self.log_p[:, C_TYPE, :NUM_ROBOT_TYPES].exp())
 
     def kl(self, other):
         """float (B,): exact KL(self || other) over the joint action (nats); same masks assumed."""
         p = self.log_p.exp()
         d = torch.where(self.masks, p * (self.log_p - other.log_p), torch.zeros_like(p)).sum(-1)
-        return self._gated_sum(d, p[:, 0, :7])
+        return self._gated_sum(d, p[:, C_TYPE, :NUM_ROBOT_TYPES])
 
     def cell_log_prob(self, actions):
         """float (B, H, W): per-cell log-probabilities (used components only; 0 on inactive cells)."""

@@ -4,7 +4,7 @@ Everything is from the acting player's point of view ("ours" / "theirs"); cells 
 ``[x, y]`` like the engine's boards; S = ``env_cfg.map_size`` (16, 32, 48 or 64). Values are
 scaled to roughly [0, 1] by the constants named below (from ``EnvConfig``).
 
-Planes (C = 43):
+Planes (C = 51):
 
 ====  ======================  ==========================================================
 ch    name                    meaning / normalisation
@@ -29,40 +29,51 @@ ch    name                    meaning / normalisation
 17    robot_water             robot water / CARGO_SPACE
 18    robot_metal             robot metal / CARGO_SPACE
 19    robot_queue_empty       1 where a robot (either team) has an empty action queue
-20    robot_queue_move        1 where a robot's queue head is a move
-21    robot_queue_dig         1 where it is a dig
-22    robot_queue_other       1 where it is transfer, pickup, self-destruct or recharge
-23    factory_power           factory power / 3000, on all 9 tiles (either team)
-24    factory_ice             factory ice / 1000
-25    factory_ore             factory ore / 1000
-26    factory_water           factory water / 1000
-27    factory_metal           factory metal / 1000
-28    valid_spawn             valid_spawns_mask (placement phase; 0 afterwards)
-29    is_day                  1 during day (constant plane)
-30    turn                    real_env_steps / max_episode_length (constant plane)
-31    on_map                  1 (lets convolutions see the map edge through zero padding)
-32    dist_factory_ours       Manhattan distance (cells) to the nearest tile of our factories,
+20    queue_move_up           1 where a robot's queue head is a move up (y - 1)
+21    queue_move_right        ... a move right (x + 1)
+22    queue_move_down         ... a move down (y + 1)
+23    queue_move_left         ... a move left (x - 1)
+24    queue_dig               ... a dig
+25    queue_transfer          ... a transfer
+26    queue_pickup            ... a pickup
+27    queue_recharge          ... a recharge
+28    queue_other             ... a self-destruct, a move to the center or an unknown type
+29    queue_resource          (resource + 1) / 5 where the head is a transfer or pickup (ice 0.2 ..
+                              power 1.0)
+30    queue_sticky            1 where the head stays queued after it runs (repeat > 0, n > 1 or
+                              more actions queued): keep goes on with it (agent.actions)
+31    factory_power           factory power / 3000, on all 9 tiles (either team)
+32    factory_ice             factory ice / 1000
+33    factory_ore             factory ore / 1000
+34    factory_water           factory water / 1000
+35    factory_metal           factory metal / 1000
+36    valid_spawn             valid_spawns_mask (placement phase; 0 afterwards)
+37    is_day                  1 during day (constant plane)
+38    turn                    real_env_steps / max_episode_length (constant plane)
+39    on_map                  1 (lets convolutions see the map edge through zero padding)
+40    dist_factory_ours       Manhattan distance (cells) to the nearest tile of our factories,
                               min(d, 48) / 16 (3 when we have none)
-33    dist_factory_theirs     the same for their factories
-34    dist_ice                the same for the nearest ice cell
-35    dist_ore                the same for the nearest ore cell
-36    last_move_up            1 where a robot (either team) moved up (y - 1) since the previous
+41    dist_factory_theirs     the same for their factories
+42    dist_ice                the same for the nearest ice cell
+43    dist_ore                the same for the nearest ore cell
+44    last_move_up            1 where a robot (either team) moved up (y - 1) since the previous
                               observation (by unit_id; 0 for new robots and on the first turn)
-37    last_move_right         ... moved right (x + 1)
-38    last_move_down          ... moved down (y + 1)
-39    last_move_left          ... moved left (x - 1)
-40    last_cargo_gain         1 where a robot's ice + ore grew since the previous turn (it dug)
-41    last_cargo_loss         1 where a robot's cargo (ice, ore, water, metal) shrank (it gave)
-42    last_power_pickup       1 where a robot's power grew by more than its solar CHARGE (it took
+45    last_move_right         ... moved right (x + 1)
+46    last_move_down          ... moved down (y + 1)
+47    last_move_left          ... moved left (x - 1)
+48    last_cargo_gain         1 where a robot's ice + ore grew since the previous turn (it dug)
+49    last_cargo_loss         1 where a robot's cargo (ice, ore, water, metal) shrank (it gave)
+50    last_power_pickup       1 where a robot's power grew by more than its solar CHARGE (it took
                               power from a factory)
 ====  ======================  ==========================================================
 
-The distance planes (32-35) let a 3x3 convolution read the direction home or to the nearest ice
+The distance planes (40-43) let a 3x3 convolution read the direction home or to the nearest ice
 from its neighbours (the steepest descent of the plane), which a small receptive field cannot see
 otherwise: the ``small`` net sees 11x11 cells and a 64x64 map is much wider. The ``last_*``
-planes (36-42) are a one-turn memory: robots get one-shot actions, so their action queue is empty
-again after each turn and the queue planes cannot tell a robot on its way out from one on its way
-home; what it did last turn can.
+planes (44-50) are a one-turn memory of what each robot did (a robot sent a one-shot action has an
+empty queue again the next turn). The queue planes (19-30) show what keep would do: robots are
+sent sticky actions (:mod:`agent.actions`), so a robot's queue head is the action it goes on with
+unless the policy chooses another one.
 
 Global vector (G = 12): turn fraction, day flag, cycle phase (step % CYCLE_LENGTH / CYCLE_LENGTH),
 factories ours / 10, theirs / 10, robots ours / 100, theirs / 100, our total factory water / 1000,
@@ -73,6 +84,7 @@ Only the standard library and numpy are used (this runs on Kaggle).
 
 import numpy as np
 
+from agent.action_queue import A_DIG, A_MOVE, A_PICKUP, A_RECHARGE, A_TRANSFER
 from agent.early import manhattan_distance_map
 from agent.obs import isin_int
 
@@ -80,8 +92,9 @@ PLANE_NAMES = (
     "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
     "factory_theirs", "factory_center_ours", "factory_center_theirs", "light_ours", "heavy_ours",
     "light_theirs", "heavy_theirs", "robot_power", "robot_ice", "robot_ore", "robot_water",
-    "robot_metal", "robot_queue_empty", "robot_queue_move", "robot_queue_dig",
-    "robot_queue_other", "factory_power", "factory_ice", "factory_ore", "factory_water",
+    "robot_metal", "robot_queue_empty", "queue_move_up", "queue_move_right", "queue_move_down",
+    "queue_move_left", "queue_dig", "queue_transfer", "queue_pickup", "queue_recharge", "queue_other",
+    "queue_resource", "queue_sticky", "factory_power", "factory_ice", "factory_ore", "factory_water",
     "factory_metal", "valid_spawn", "is_day", "turn", "on_map", "dist_factory_ours",
     "dist_factory_theirs", "dist_ice", "dist_ore", "last_move_up", "last_move_right", "last_move_down",
     "last_move_left", "last_cargo_gain", "last_cargo_loss", "last_power_pickup",
@@ -113,7 +126,11 @@ def _tiles_3x3(centers, S):
 # planes written per factory (on its 3x3) and per robot (on its cell), in channel order
 _FACTORY_VALUE_PLANES = np.array([P[n] for n in (
     "factory_power", "factory_ice", "factory_ore", "factory_water", "factory_metal")])
-_ROBOT_VALUE_PLANES = np.arange(P["robot_power"], P["robot_queue_other"] + 1)  # 14 .. 22
+_ROBOT_VALUE_PLANES = np.arange(P["robot_power"], P["queue_sticky"] + 1)  # 14 .. 30
+# queue-head planes by engine action type (agent.action_queue.ENGINE_ACTION_TYPES); moves by direction
+_QUEUE_TYPE_PLANES = {A_DIG: P["queue_dig"], A_TRANSFER: P["queue_transfer"], A_PICKUP: P["queue_pickup"],
+                      A_RECHARGE: P["queue_recharge"]}
+_QUEUE_MOVE_PLANES = (P["queue_move_up"], P["queue_move_right"], P["queue_move_down"], P["queue_move_left"])
 
 
 def _distance_plane(state, name, target):
@@ -166,7 +183,7 @@ def encode(state, out=None):
         out (np.ndarray | None): optional float32 (C, S, S) buffer to fill (avoids allocation).
 
     Returns:
-        (planes, globals): float32 (43, S, S) and float32 (12,); see the module table.
+        (planes, globals): float32 (51, S, S) and float32 (12,); see the module table.
 
     Raises:
         ValueError: ``out`` has the wrong shape.
@@ -209,14 +226,26 @@ def encode(state, out=None):
         planes[P["light_" + side], x[~u.heavy], y[~u.heavy]] = 1.0
         planes[P["heavy_" + side], x[u.heavy], y[u.heavy]] = 1.0
         cap = cfg.robot["CARGO_SPACE"][h]
-        head = u.head[:, 0]
-        values = np.empty((len(_ROBOT_VALUE_PLANES), len(u)))
+        head = np.where(u.queue_len > 0, u.head[:, 0], -1)
+        hdir = u.head[:, 1]
+        values = np.zeros((len(_ROBOT_VALUE_PLANES), len(u)))
+        row = _ROBOT_VALUE_PLANES[0]
         values[0] = u.power / cfg.robot["BATTERY_CAPACITY"][h]
         values[1:5] = u.cargo.T / cap  # ice, ore, water, metal
-        values[5] = u.queue_len == 0
-        values[6] = head == 0
-        values[7] = head == 3
-        values[8] = (u.queue_len > 0) & (head != 0) & (head != 3)
+        values[P["robot_queue_empty"] - row] = u.queue_len == 0
+        known = u.queue_len == 0
+        for d, ch in enumerate(_QUEUE_MOVE_PLANES, start=1):
+            m = (head == A_MOVE) & (hdir == d)
+            values[ch - row] = m
+            known |= m
+        for typ, ch in _QUEUE_TYPE_PLANES.items():
+            m = head == typ
+            values[ch - row] = m
+            known |= m
+        values[P["queue_other"] - row] = ~known
+        carries = (head == A_TRANSFER) | (head == A_PICKUP)
+        values[P["queue_resource"] - row] = np.where(carries, (np.clip(u.head[:, 2], 0, 4) + 1) / 5.0, 0.0)
+        values[P["queue_sticky"] - row] = (u.queue_len > 1) | ((u.queue_len > 0) & ((u.head[:, 4] > 0) | (u.head[:, 5] > 1)))
         planes[_ROBOT_VALUE_PLANES[:, None], x[None, :], y[None, :]] = values
     if state.real_env_steps < 0:
         planes[P["valid_spawn"]] = b["valid_spawns_mask"]

@@ -15,7 +15,9 @@ power checks in ``validate_actions`` then see ``P - Q``):
 choice                  allowed when                                                          source
 ======================  ====================================================================  ====================================
 any but keep            ``P >= Q``                                                            ``LuxAI_S2.step`` queue update
-keep                    queue empty, or its head is valid without paying ``Q``                ``validate_actions`` on the head
+keep                    queue empty, or its head is valid without paying ``Q``, (useful) a    ``validate_actions`` on the head;
+                        dig head has something to dig, and a power-spending head that stays   ``agent.action_queue.keep_allowed``
+                        queued leaves ``P - cost >= Q``
 move dir d              target on the map; not an opponent factory tile;                      ``validate_actions`` move branch,
                         ``P - Q >= floor(MOVE_COST + RUBBLE_MOVEMENT_COST x rubble[target])``  ``Unit.move_power_cost``
 transfer dir d          target on the map; (useful) our factory or our robot is there         ``validate_actions`` transfer branch
@@ -41,19 +43,22 @@ nothing).
 **Watering cost.** The engine prices watering at ``ceil(|grow| / LICHEN_WATERING_COST_FACTOR)``
 where ``grow`` is the set ``Factory.cache_water_info`` computed *mid-step of the previous turn*
 (checked in ``validate_actions``) and again mid-step of this turn (checked in
-``_handle_factory_water_actions``). Neither board is observed exactly, so we bound ``|grow|``:
-``compute_water_info`` only expands from a tile with lichen >= MIN_LICHEN_TO_SPREAD or with the
-factory's own strain, and lichen and strains only shrink between an observation and the next
-mid-step (digs, collisions), while the forbidden tiles (rubble, ice, ore, factories) are the same
-except where a robot may dig rubble away. A flood fill from the 12 cells around the factory that
-expands from every such tile of the earlier board is therefore a superset of ``grow``; we take the
-larger of the two bounds (previous observation's lichen for the validate-time cache, this
-observation's for the execution-time one, with rubble a robot could clear this turn counted as
-open).
+``_handle_factory_water_actions``). Neither board is observed exactly, so we bound ``|grow|`` with
+the engine's own fill (``compute_water_info``) run on what the observed board allows the mid-step
+board to be. Between an observation and the next mid-step, lichen only shrinks (digs, robots
+destroyed), a strain only disappears where a robot is destroyed (which leaves rubble: forbidden),
+rubble only disappears where a robot digs it away, and factories stay. So the fill enters a cell
+with no strain from a cell whose observed lichen is >= MIN_LICHEN_TO_SPREAD, or a cell of the
+factory's strain from another one, never a cell of another strain (the engine's rule); it counts a
+reached cell unless a 4-neighbour is another factory's tile or surely keeps another strain (no
+robot within one step of it could be destroyed there). We take the larger of two such bounds:
+the previous observation's board for the validate-time cache, this observation's for the
+execution-time one (rubble a robot could dig away this turn counted as open).
 
-If a robot cannot pay ``Q`` and its queue head is invalid, no choice is valid; keep is then forced
-(the engine will reject that queued action whatever we send). Our decode never leaves such a head
-(it sends one-shot actions), so this happens only for queues set by another controller.
+If a robot cannot pay ``Q`` and may not keep, no choice is valid; keep is then forced (the engine
+will reject an invalid queued action whatever we send). Our decode never leads there: a sticky
+action is sent only when the robot keeps ``Q`` after it, and keep only allowed on the same terms
+(:mod:`agent.action_queue`), so this happens only for queues set by another controller.
 
 Cells without our robot have an all-False robot mask; cells without our factory center an
 all-False factory mask; the distribution treats an all-False component as absent.
@@ -63,9 +68,10 @@ import numpy as np
 
 from agent.actions import (
     C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
-    MOVE, NUM_LOGITS, PICKUP, RECHARGE, SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER,
-    component_slice, factory_stocks_at,
+    MOVE, NUM_LOGITS, NUM_ROBOT_TYPES, PICKUP, RECHARGE, RES_WATER, SELF_DESTRUCT, TRANSFER, F_HEAVY,
+    F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
 )
+from agent.action_queue import keep_allowed
 from agent.obs import isin_int
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
@@ -80,10 +86,10 @@ WATER_INIT_DELTAS = np.array([
 ], dtype=np.int64)
 
 
-def _dilate4(a):
+def _dilate4(a, include_self=True):
     """4-neighbourhood dilation of a bool (S, S) array, or of each of a stack (..., S, S)
-    (no wrap-around)."""
-    out = a.copy()
+    (no wrap-around); ``include_self=False``: only whether some 4-neighbour is True."""
+    out = a.copy() if include_self else np.zeros_like(a)
     out[..., 1:, :] |= a[..., :-1, :]
     out[..., :-1, :] |= a[..., 1:, :]
     out[..., :, 1:] |= a[..., :, :-1]
@@ -91,45 +97,60 @@ def _dilate4(a):
     return out
 
 
-def water_reach_bound(start, open_, expandable):
-    """Number of cells an upper-bounded lichen flood fill can reach.
+def water_reach_bound(start, open_, from_any, into_free, from_own, into_own, growable=None):
+    """Number of cells an upper-bounded lichen flood fill can count.
 
     Args:
         start (np.ndarray): bool (S, S), the seed cells (in-bounds init ring).
-        open_ (np.ndarray): bool (S, S), cells that are not forbidden (no rubble, ice, ore or factory).
-        expandable (np.ndarray): bool (S, S), cells whose neighbours the fill may enter.
-        All three may instead be stacks (K, S, S) (broadcastable) of K independent fills.
+        open_ (np.ndarray): bool (S, S), cells that may be free of rubble, ice, ore and factories.
+        from_any (np.ndarray): bool (S, S), cells whose lichen may be >= MIN_LICHEN_TO_SPREAD.
+        into_free (np.ndarray): bool (S, S), cells that may carry no lichen strain.
+        from_own (np.ndarray), into_own (np.ndarray): bool (S, S), cells that may carry the
+            factory's strain (``from_own`` for the cell spreading, ``into_own`` for the one entered).
+        growable (np.ndarray | None): bool (S, S), cells that may be counted once reached (the
+            engine's ``can_grow`` or own strain); all if None.
+        Each may instead be a stack (K, S, S) (broadcastable) of K independent fills.
 
     Returns:
-        int: ``|R|`` where R is the smallest set with ``start & open_ ⊆ R`` and
-        ``dilate4(R & expandable) & open_ ⊆ R``; int64 (K,) for stacks.
+        int: ``|R & growable|`` where R is the smallest set with ``start & open_ ⊆ R`` and
+        ``(dilate4(R & from_any) & into_free | dilate4(R & from_own) & into_own) & open_ ⊆ R``;
+        int64 (K,) for stacks.
+
+    Source: ``luxai_s2.factory.compute_water_info``: a popped cell enters a neighbour with no
+    strain if its own lichen is >= MIN_LICHEN_TO_SPREAD, or a neighbour of its own strain if it is
+    of that strain itself; forbidden cells are never counted nor spread from.
     """
     reach = start & open_
     n = reach.sum(axis=(-2, -1))
     while True:
-        spreading = reach & expandable
-        if not spreading.any():  # nothing can spread: reach is the fixed point
-            return int(n) if np.ndim(n) == 0 else n
-        grown = (_dilate4(spreading) & open_) | reach
+        a, o = reach & from_any, reach & from_own
+        if not (a.any() or o.any()):  # nothing can spread: reach is the fixed point
+            break
+        grown = (((_dilate4(a) & into_free) | (_dilate4(o) & into_own)) & open_) | reach
         m = grown.sum(axis=(-2, -1))
         # grown contains reach, so equal counts mean equal sets; a fill that has reached its
         # fixed point stays there while the others of a stack keep growing
         if np.array_equal(m, n):
-            return int(n) if np.ndim(n) == 0 else n
+            break
         reach, n = grown, m
+    if growable is not None:
+        n = (reach & growable).sum(axis=(-2, -1))
+    return int(n) if np.ndim(n) == 0 else n
 
 
 def water_cost_bound(state, occupancy=None):
     """Upper bound of each of our factories' lichen-watering cost this turn.
 
     Args:
-        state (agent.obs.GameState): current state (needs ``prev_lichen``/``prev_lichen_strains``).
+        state (agent.obs.GameState): current state (needs ``prev_lichen``/``prev_lichen_strains``
+            and ``prev_my_units``/``prev_opp_units``).
         occupancy (np.ndarray | None): int64 (S, S) factory occupancy, computed if omitted.
 
     Returns:
         np.ndarray: int64 (F,), water units, in ``state.my_factories`` order.
 
-    Source: ``Factory.cache_water_info``, ``compute_water_info``, ``Factory.water_cost``.
+    Source: ``Factory.cache_water_info``, ``compute_water_info``, ``Factory.water_cost``; the module
+    docstring says why each board gives an upper bound.
     """
     f = state.my_factories
     if len(f) == 0:
@@ -141,12 +162,18 @@ def water_cost_bound(state, occupancy=None):
     forbidden = (b["rubble"] > 0) | (occ != -1) | (b["ice"] > 0) | (b["ore"] > 0)
     # rubble a robot standing on it could dig away this turn (before the execution-time cache)
     clearable = np.zeros((S, S), bool)
+    near_now = np.zeros((S, S), bool)  # cells where a robot may be destroyed this turn
     for units in (state.my_units, state.opp_units):
         if len(units):
             x, y = units.pos[:, 0], units.pos[:, 1]
             removed = cfg.robot["DIG_RUBBLE_REMOVED"][units.heavy.astype(np.int64)]
             ok = (b["rubble"][x, y] <= removed) & (b["lichen"][x, y] == 0)
             clearable[x[ok], y[ok]] = True
+            near_now[x, y] = True
+    near_prev = np.zeros((S, S), bool)
+    for units in (state.prev_my_units, state.prev_opp_units):
+        if len(units):
+            near_prev[units.pos[:, 0], units.pos[:, 1]] = True
     open_now = ~(forbidden & ~(clearable & (occ == -1) & (b["ice"] == 0) & (b["ore"] == 0)))
     open_prev = ~forbidden
     spread = cfg.MIN_LICHEN_TO_SPREAD
@@ -159,10 +186,19 @@ def water_cost_bound(state, occupancy=None):
     start = np.zeros((F, S, S), bool)
     start[owner[inb], init[inb][:, 0], init[inb][:, 1]] = True
     strain = f.strain[:, None, None]
-    exp_prev = (state.prev_lichen >= spread) | (state.prev_lichen_strains == strain)
-    exp_now = (b["lichen"] >= spread) | (b["lichen_strains"] == strain)
-    n = np.maximum(water_reach_bound(start, open_prev, exp_prev), water_reach_bound(start, open_now, exp_now))
-    return (-(-n // factor)).astype(np.int64)
+    # a cell next to another factory's tile never grows (static in the main phase); one next to a
+    # foreign strain does not either, unless a robot destroyed there clears that strain first
+    other_factory = (occ[None] != -1) & (occ[None] != strain)
+    n = []
+    for lichen, strains, near in ((state.prev_lichen, state.prev_lichen_strains, near_prev),
+                                  (b["lichen"], b["lichen_strains"], near_now)):
+        foreign = (strains[None] != -1) & (strains[None] != strain) & ~_dilate4(near)[None]
+        blocked = _dilate4(other_factory | foreign, include_self=False)
+        own = strains[None] == strain
+        open_ = open_prev if lichen is state.prev_lichen else open_now
+        n.append(water_reach_bound(start, open_, (lichen >= spread)[None], (strains == -1)[None],
+                                   own, own, ~blocked | own))
+    return (-(-np.maximum(n[0], n[1]) // factor)).astype(np.int64)
 
 
 def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_factory_tile, own_unit_at):
@@ -202,7 +238,7 @@ def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_fa
     stock = factory_stocks_at(state, u.pos)
     pres = on_factory[:, None] & (stock > 0) & (cap > 0)
     # (useful) never take water a factory needs: even a 100% pickup must leave the reserve
-    pres[:, 2] &= stock[:, 2] - np.minimum(stock[:, 2], cap[:, 2]) >= WATER_PICKUP_RESERVE
+    pres[:, RES_WATER] &= stock[:, RES_WATER] - np.minimum(stock[:, RES_WATER], cap[:, RES_WATER]) >= WATER_PICKUP_RESERVE
     dig = (occ[x, y] == -1) & (power >= cfg.robot["DIG_COST"][heavy]) & ice_ore_rubble_lichen[x, y]
     sd = power >= cfg.robot["SELF_DESTRUCT_COST"][heavy]
     return dict(move=move, tdir=tdir, tres=tres, pres=pres, dig=dig, sd=sd, on_factory=on_factory)
@@ -239,26 +275,8 @@ def action_masks(state):
         can_update = u.power >= q
         new = _robot_choice_masks(state, np.maximum(u.power - q, -1), occ, b["rubble"], diggable,
                                   own_factory_tile, own_unit_at)
-        # validity of the current queue head without paying Q (for keep)
-        keep = u.queue_len == 0
-        if (~keep).any():
-            old = _robot_choice_masks(state, u.power, occ, b["rubble"], diggable, own_factory_tile, own_unit_at)
-            h = u.head
-            htype = h[:, 0]
-            idx = np.arange(len(u))
-            hdir = np.clip(h[:, 1], 0, 4)
-            move_ok = np.where(hdir == 0, True, old["move"][idx, np.clip(hdir - 1, 0, 3)])
-            # engine validity only (no "useful" rules) for a queued head:
-            tx, ty = x + DIRECTION_DELTAS[hdir, 0], y + DIRECTION_DELTAS[hdir, 1]
-            tr_ok = (tx >= 0) & (ty >= 0) & (tx < S) & (ty < S) & (h[:, 2] >= 0) & (h[:, 2] <= 4)
-            dig_ok = (occ[x, y] == -1) & (u.power >= cfg.robot["DIG_COST"][heavy])
-            head_ok = np.select(
-                [htype == 0, htype == 1, htype == 2, htype == 3, htype == 4, htype == 5],
-                [move_ok, tr_ok, old["on_factory"], dig_ok, old["sd"], np.ones(len(u), bool)],
-                default=False,
-            )
-            keep = keep | head_ok
-        t = np.zeros((len(u), 7), bool)
+        keep = keep_allowed(state, occ)
+        t = np.zeros((len(u), NUM_ROBOT_TYPES), bool)
         t[:, KEEP] = keep
         t[:, MOVE] = can_update & new["move"].any(axis=1)
         t[:, TRANSFER] = can_update & new["tdir"].any(axis=1) & new["tres"].any(axis=1)

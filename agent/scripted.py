@@ -30,8 +30,9 @@ move to the nearest one.
   cargo from the first cell next to the factory (or from on it), and pick up power on the factory
   (fill up; lights leave :data:`LIGHT_RESERVE` for the heavies). Go out again once the power covers a round trip plus
   :data:`OUT_DIGS` digs. The way home is priced with the weighted cost-to-home map: every step
-  pays ``floor(MOVE_COST + RUBBLE_MOVEMENT_COST x rubble)`` plus ``ACTION_QUEUE_POWER_COST`` (each
-  one-shot action re-sends the queue), with a 10 % + :data:`POWER_MARGIN` margin. Solar charge is
+  pays ``floor(MOVE_COST + RUBBLE_MOVEMENT_COST x rubble)`` plus ``ACTION_QUEUE_POWER_COST`` (a
+  change of direction re-sends the queue; counted on every step as a margin), with a 10 % +
+  :data:`POWER_MARGIN` margin. Solar charge is
   never counted on, so nights are safe. A heavy whose ice tile touches the factory transfers
   from the tile and only steps in for power.
 * **Water.** A factory waters lichen only when ``water - cost >= remaining_turns x
@@ -40,7 +41,8 @@ move to the nearest one.
   :data:`URGENT_WATER`, a heavy hands its ice in at once.
 * **Moves.** Greedy steps that reduce the distance to the goal, cheapest rubble first: down the
   weighted cost-to-home maps going home, down BFS step maps (around opponent factories, cached)
-  going out. Never into an opponent robot or factory tile. Never (unless stuck for several turns,
+  going out; among equal steps, the direction of a sticky move the robot already has (free).
+  Never into an opponent robot or factory tile. Never (unless stuck for several turns,
   or already exposed) onto a cell where an opponent robot could move in and win: any cell an
   opponent heavy reaches, for a light; one a heavy with at least our power reaches, for a heavy.
   A robot stuck for 2+ turns also tries detours.
@@ -59,7 +61,7 @@ import numpy as np
 
 from agent.actions import (
     C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, F_HEAVY,
-    F_LIGHT, F_NONE, F_WATER, KEEP, MOVE, NUM_COMPONENTS, PICKUP, RECHARGE, TRANSFER,
+    A_MOVE, A_RECHARGE, F_LIGHT, F_NONE, F_WATER, KEEP, MOVE, NUM_COMPONENTS, PICKUP, RECHARGE, TRANSFER,
     component_slice,
 )
 from agent.early import manhattan_distance_map, placement_action
@@ -80,7 +82,7 @@ WATER_LOW = 200        # ... until its water falls below this
 HEAVY_ORE_REACH = 600  # weighted heavy cost from the factory to ore worth the trip
 LIGHT_REACH = 30       # weighted light cost from the factory to a light's resource target
 RES_ICE, RES_ORE, RES_WATER, RES_METAL, RES_POWER = range(5)
-ENGINE_MOVE, ENGINE_RECHARGE = 0, 5  # luxai_s2 action types in a queue head
+ENGINE_MOVE, ENGINE_RECHARGE = A_MOVE, A_RECHARGE  # luxai_s2 action types in a queue head
 
 _SL = {k: component_slice(k) for k in range(NUM_COMPONENTS)}
 _DIRS = DIRECTION_DELTAS[1:]  # move_dir choice d -> (dx, dy); transfer dir = d + 1
@@ -217,7 +219,7 @@ class ScriptedPolicy:
             self._bfs_step = np.where(self._opp_tile, INF, 1.0)
         rubble = b["rubble"].astype(np.float64)
         r = cfg.robot
-        # cost of stepping into each cell, including the queue-update cost of the one-shot move
+        # cost of stepping into each cell, including the queue-update cost of a new move
         self.step_cost = []
         for t in (0, 1):
             c = np.floor(r["MOVE_COST"][t] + r["RUBBLE_MOVEMENT_COST"][t] * rubble) + r["ACTION_QUEUE_POWER_COST"][t]
@@ -431,7 +433,10 @@ class ScriptedPolicy:
             danger = self._danger(rb, nx, ny) and not here_danger
             if danger and not risky:
                 continue
-            out.append(((danger, nd >= here, nd + self.step_cost[t][nx, ny]), d))
+            step = self.step_cost[t][nx, ny]
+            if rb.queue_len > 0 and rb.head[0] == ENGINE_MOVE and rb.head[4] > 0 and rb.head[1] == d + 1:
+                step -= self.cfg.robot["ACTION_QUEUE_POWER_COST"][t]  # going on with a sticky move is free
+            out.append(((danger, nd >= here, nd + step), d))
         out.sort()
         return [d for _, d in out]
 

@@ -76,14 +76,14 @@ def test_docstring_table_lists_plane_names():
     assert [i for i, _ in rows] == list(range(len(rows)))
     assert tuple(name for _, name in rows) == PLANE_NAMES
     assert f"C = {NUM_PLANES}" in doc and f"G = {NUM_GLOBALS}" in doc
-    assert NUM_PLANES == 43 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
+    assert NUM_PLANES == 51 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
 
 
 def test_shapes_dtypes_finite(played):
     rules, S, states = played
     for p in PLAYERS:
         planes, glob = encode(states[p])
-        assert planes.shape == (43, S, S) and planes.dtype == np.float32
+        assert planes.shape == (NUM_PLANES, S, S) and planes.dtype == np.float32
         assert glob.shape == (12,) and glob.dtype == np.float32
         assert np.isfinite(planes).all() and np.isfinite(glob).all()
         assert planes.min() >= 0.0 and glob.min() >= 0.0

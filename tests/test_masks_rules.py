@@ -403,17 +403,36 @@ def cell_actions(**cells):
 
 
 def test_decode_keep_and_queue_head_send_nothing():
-    move_up = [0, 1, 0, 0, 0, 1]
-    st = make_state(my_units=[unit("unit_5", 8, 8, queue=[move_up]), unit("unit_6", 2, 2)])
+    sticky_up = [0, 1, 0, 0, 1, 1]
+    once_up = [0, 1, 0, 0, 0, 1]
+    st = make_state(my_units=[unit("unit_5", 8, 8, queue=[sticky_up]), unit("unit_6", 2, 2),
+                              unit("unit_7", 12, 12, queue=[once_up])])
     # keep everywhere: nothing sent
     assert decode(st, cell_actions()) == {}
-    # the same move as the queued head: nothing sent; unit_6 moves up and is sent
-    out = decode(st, cell_actions(c_8_8={C_TYPE: MOVE, C_MOVE: UP}, c_2_2={C_TYPE: MOVE, C_MOVE: UP}))
-    assert out == {"unit_6": [move_up]}
+    # the same move as the sticky head: nothing sent (it goes on for free); unit_6 is sent a sticky
+    # move; unit_7's one-shot head becomes sticky (it pays Q once instead of every turn)
+    out = decode(st, cell_actions(c_8_8={C_TYPE: MOVE, C_MOVE: UP}, c_2_2={C_TYPE: MOVE, C_MOVE: UP},
+                                  c_12_12={C_TYPE: MOVE, C_MOVE: UP}))
+    assert out == {"unit_6": [sticky_up], "unit_7": [sticky_up]}
     # another direction replaces the queue
     out = decode(st, cell_actions(c_8_8={C_TYPE: MOVE, C_MOVE: RIGHT}))
-    assert out == {"unit_5": [[0, 2, 0, 0, 0, 1]]}
+    assert out == {"unit_5": [[0, 2, 0, 0, 1, 1]]}
     assert all(type(v) is int for v in out["unit_5"][0])
+
+
+def test_decode_sends_one_shot_when_power_is_short_and_goes_on_when_keep_is_safe():
+    """A sticky action needs P - Q - cost >= Q (agent.action_queue.sticky_ok); repeating a sticky head
+    that keep allows sends nothing even then."""
+    # LIGHT: Q = 1, move cost 1 on bare ground; power 2 -> 2 - 1 - 1 = 0 < 1: one-shot
+    st = make_state(my_units=[unit("unit_1", 5, 5, power=2), unit("unit_2", 9, 9, power=2, queue=[[0, 1, 0, 0, 1, 1]])])
+    out = decode(st, cell_actions(c_5_5={C_TYPE: MOVE, C_MOVE: UP}, c_9_9={C_TYPE: MOVE, C_MOVE: UP}))
+    # unit_2 may keep its sticky move (2 - 1 >= 1): nothing sent
+    assert out == {"unit_1": [[0, 1, 0, 0, 0, 1]]}
+    # with power 1 keeping is not safe (1 - 1 < 1): the mask forbids keep, a new move is one-shot
+    st = make_state(my_units=[unit("unit_2", 9, 9, power=1, queue=[[0, 1, 0, 0, 1, 1]])])
+    m = action_masks(st)
+    assert not m[9, 9, OFFSETS[C_TYPE] + KEEP]
+    assert decode(st, cell_actions(c_9_9={C_TYPE: MOVE, C_MOVE: UP})) == {"unit_2": [[0, 1, 0, 0, 0, 1]]}
 
 
 def test_decode_factory_choices():
@@ -449,7 +468,7 @@ def test_decode_amounts_follow_the_fractions(frac):
     # pickup: min(factory stock 40, free cargo 10) for unit_6, min(40, 100) for unit_7
     assert out["unit_6"] == [[2, 0, ICE, max(1, math.floor(share * 10)), 0, 1]]
     assert out["unit_7"] == [[2, 0, ICE, math.floor(share * 40), 0, 1]]
-    assert out["unit_8"] == [[5, 0, 0, math.floor(share * LIGHT.BATTERY_CAPACITY), 0, 1]]
+    assert out["unit_8"] == [[5, 0, 0, math.floor(share * LIGHT.BATTERY_CAPACITY), 1, 1]]  # sticky
     # power: of what is left after the queue-update cost; ore: 1 unit -> at least 1
     out = decode(st, cell_actions(c_6_4={C_TYPE: TRANSFER, C_TDIR: T_LEFT, C_TRES: POWER, C_AMOUNT: frac}))
     assert out["unit_5"] == [[1, 4, POWER, math.floor(share * (101 - q)), 0, 1]]

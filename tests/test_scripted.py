@@ -107,9 +107,10 @@ class TurnChecker:
             if rtype == MOVE:
                 dx, dy = DIRECTION_DELTAS[1 + a[C_MOVE]]
                 nxt.append((int(x + dx), int(y + dy)))
+            elif rtype == KEEP and u.queue_len[i] > 0 and u.head[i, 0] == 0 and 1 <= u.head[i, 1] <= 4:
+                dx, dy = DIRECTION_DELTAS[u.head[i, 1]]  # keep goes on with a sticky move
+                nxt.append((int(x + dx), int(y + dy)))
             else:
-                if rtype == KEEP:
-                    assert u.queue_len[i] == 0  # keep = stay: one-shot actions leave no queue
                 nxt.append((int(x), int(y)))
             self.robot_cells += 1
         assert len(set(nxt)) == len(nxt), "two own robots end on the same cell"

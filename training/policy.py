@@ -24,7 +24,7 @@ from sb3_contrib.common.maskable.buffers import MaskableDictRolloutBuffer, Maska
 from sb3_contrib.common.maskable.policies import MaskableActorCriticPolicy
 from stable_baselines3.common.buffers import DictRolloutBuffer
 
-from agent.actions import NUM_COMPONENTS, NUM_LOGITS, NVEC, OFFSETS
+from agent.actions import C_TYPE, FACTORY_LOGITS, NUM_COMPONENTS, NUM_LOGITS, ROBOT_LOGITS, component_slice
 from agent.distribution import MaskedGridDistribution
 from agent.net import build_net
 
@@ -40,11 +40,10 @@ def presence_only(masks):
     ``naive`` update and the ``penalty`` arm.
     """
     out = torch.zeros_like(masks)
-    robot = masks[..., : int(NVEC[0])].any(dim=-1, keepdim=True)
-    f0 = int(OFFSETS[NUM_COMPONENTS - 1])
-    factory = masks[..., f0:].any(dim=-1, keepdim=True)
-    out[..., :f0] = robot
-    out[..., f0:] = factory
+    robot = masks[..., component_slice(C_TYPE)].any(dim=-1, keepdim=True)
+    factory = masks[..., FACTORY_LOGITS].any(dim=-1, keepdim=True)
+    out[..., ROBOT_LOGITS] = robot
+    out[..., FACTORY_LOGITS] = factory
     return out
 
 

@@ -28,7 +28,10 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from agent.actions import NUM_COMPONENTS, NUM_LOGITS, NVEC, OFFSETS, decode
+from agent.actions import (
+    C_AMOUNT, C_FACTORY, C_TYPE, F_NONE, KEEP, NUM_COMPONENTS, RECHARGE, NUM_LOGITS, NVEC, OFFSETS, ROBOT_COMPONENTS, component_slice, decode,
+    used_components,
+)
 from agent.early import early_action
 from agent.features import NUM_GLOBALS, NUM_PLANES, encode
 from agent.masks import action_masks
@@ -157,7 +160,7 @@ class LuxGridEnv(gym.Env):
         return self._masks
 
     def _sanitize(self, cell_actions):
-        """Replace masked choices by keep / none; returns (actions, number of invalid choices)."""
+        """Replace masked choices by keep (or recharge) / none; returns (actions, number of invalid choices)."""
         masks = self.cell_masks()
         a = np.array(cell_actions, dtype=np.int64, copy=True)
         S = self.map_size
@@ -170,25 +173,23 @@ class LuxGridEnv(gym.Env):
             raise ValueError("action has a choice outside its component's range (nvec = %s)" % NVEC.tolist())
         idx = a + OFFSETS  # (S, S, K) positions in the 34-axis
         ok = np.take_along_axis(masks, idx, axis=2)  # (S, S, K)
-        present = np.stack([masks[:, :, OFFSETS[k]:OFFSETS[k] + NVEC[k]].any(axis=2) for k in range(NUM_COMPONENTS)], axis=2)
-        rtype = a[:, :, 0]
+        present = np.stack([masks[:, :, component_slice(k)].any(axis=2) for k in range(NUM_COMPONENTS)], axis=2)
+        rtype = a[:, :, C_TYPE]
         used = np.zeros_like(ok)
-        used[:, :, 0] = present[:, :, 0]
-        used[:, :, 1] = present[:, :, 0] & (rtype == 1)
-        used[:, :, 2] = present[:, :, 0] & (rtype == 2)
-        used[:, :, 3] = present[:, :, 0] & (rtype == 2)
-        used[:, :, 4] = present[:, :, 0] & (rtype == 3)
-        used[:, :, 5] = present[:, :, 0] & np.isin(rtype, (2, 3, 6))
-        used[:, :, 6] = present[:, :, 6]
+        used[:, :, ROBOT_COMPONENTS] = present[:, :, C_TYPE:C_TYPE + 1] & used_components(rtype)
+        used[:, :, C_FACTORY] = present[:, :, C_FACTORY]
         bad = used & ~ok
-        robot_bad = bad[:, :, :6].any(axis=2)
-        factory_bad = bad[:, :, 6]
+        robot_bad = bad[:, :, ROBOT_COMPONENTS].any(axis=2)
+        factory_bad = bad[:, :, C_FACTORY]
         n_bad = int(robot_bad.sum() + factory_bad.sum())
         if n_bad and self.invalid_action == "raise":
             raise ValueError(f"{n_bad} masked choices in the action")
-        a[robot_bad, 0] = 0
-        a[factory_bad, 6] = 0
-        # a keep that is itself masked (never: keep is forced valid when nothing else is)
+        # an invalid robot choice becomes keep where keep is allowed, else a recharge (allowed
+        # whenever keep is not: agent.masks forces keep when nothing else is legal)
+        keep_ok = masks[:, :, OFFSETS[C_TYPE] + KEEP]
+        a[robot_bad, C_TYPE] = np.where(keep_ok[robot_bad], KEEP, RECHARGE)
+        a[robot_bad & ~keep_ok, C_AMOUNT] = 0
+        a[factory_bad, C_FACTORY] = F_NONE
         return a, n_bad
 
     def _reward(self, before, after, done, rewards):
