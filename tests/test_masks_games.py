@@ -14,7 +14,12 @@ Counted with :class:`wrappers.engine.RejectionAudit` (actions dropped by
     more than 300 water, robots mostly dig / move / transfer / pickup towards ice, ore and their
     factory, never self-destruct. Lichen grows, so the water-cost bound of the masks is exercised.
 
-Both tests also check that the audit saw many actions of every type (the test cannot pass
+(c) 20 games, "tiny" rules (16x16, up to 300 turns), with the biased policy told to keep its queue
+    whenever keep is allowed (sticky actions, :mod:`agent.action_queue`): queues persist for many
+    turns, so long digs, long walks and kept heads close to the power limit at night happen, and
+    the test counts that they did.
+
+The tests also check that the audit saw many actions of every type (the test cannot pass
 vacuously) and print the counts and the run time (``pytest -s`` shows them).
 """
 
@@ -27,6 +32,7 @@ from agent.actions import (
     C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, F_HEAVY,
     F_LIGHT, F_WATER, KEEP, MOVE, OFFSETS, PICKUP, RECHARGE, SELF_DESTRUCT, TRANSFER, decode,
 )
+from agent.action_queue import A_DIG, A_MOVE, action_power_cost
 from agent.early import early_action, manhattan_distance_map
 from agent.masks import action_masks
 from agent.obs import GameState
@@ -200,6 +206,62 @@ def test_long_biased_masked_play_is_never_rejected():
     for kind in ACTION_TYPES:
         if kind != "self_destruct":
             assert audit.checked[kind] >= 200, (kind, audit.checked[kind])
+
+
+STICKY_SEEDS = tuple(range(100, 120))
+
+
+class StickyPlay:
+    """The biased policy, but it keeps its queue whenever keep is allowed with probability
+    ``p_keep``; counts the persisting queues it produces."""
+
+    def __init__(self, p_keep=0.85):
+        self.p_keep = p_keep
+        self.run = {}  # unit_id -> (head type, turns kept in a row)
+        self.longest = {}  # head type -> longest run of kept turns
+        self.long_runs = {A_MOVE: 0, A_DIG: 0}  # runs of >= 5 kept moves / >= 10 kept digs
+        self.night_low_power_keeps = 0  # kept a power-spending head at night with P - cost < 3 Q
+
+    def __call__(self, state, masks, rng):
+        a = biased(state, masks, rng)
+        u = state.my_units
+        if not len(u):
+            return a
+        x, y = u.pos[:, 0], u.pos[:, 1]
+        keep_ok = masks[x, y, OFFSETS[C_TYPE] + KEEP] & (u.queue_len > 0)
+        kept = keep_ok & (rng.random(len(u)) < self.p_keep)
+        a[x[kept], y[kept], C_TYPE] = KEEP
+        cost = action_power_cost(state, u.head, np.arange(len(u)))
+        q = state.cfg.robot["ACTION_QUEUE_POWER_COST"][u.heavy.astype(np.int64)]
+        night = not state.is_day()
+        for i, uid in enumerate(u.ids):
+            typ = int(u.head[i, 0])
+            if not kept[i]:
+                self.run.pop(uid, None)
+                continue
+            t, n = self.run.get(uid, (typ, 0))
+            n = n + 1 if t == typ else 1
+            self.run[uid] = (typ, n)
+            self.longest[typ] = max(self.longest.get(typ, 0), n)
+            if typ in self.long_runs and n == (5 if typ == A_MOVE else 10):
+                self.long_runs[typ] += 1
+            if night and cost[i] > 0 and u.power[i] - cost[i] < 3 * q[i]:
+                self.night_low_power_keeps += 1
+        return a
+
+
+def test_sticky_queues_that_persist_are_never_rejected():
+    policy = StickyPlay()
+    games, audit, seconds = run_games(STICKY_SEEDS, "tiny", policy, max_episode_length=300)
+    report("sticky biased masked play, tiny rules", games, audit, seconds)
+    print(f"  longest kept run by engine type {policy.longest}, runs of >= 5 moves / >= 10 digs "
+          f"{policy.long_runs}, night keeps near the power limit {policy.night_low_power_keeps}")
+    assert_nothing_rejected(games, audit)
+    assert len(games) >= 20
+    assert policy.long_runs[A_MOVE] >= 20 and policy.long_runs[A_DIG] >= 20, policy.long_runs
+    assert policy.night_low_power_keeps >= 20, policy.night_low_power_keeps
+    for kind in ("move", "dig", "transfer", "pickup", "recharge", "factory_build"):
+        assert audit.checked[kind] >= 100, (kind, audit.checked[kind])
 
 
 def test_audit_sees_rejections_when_there_are_some():

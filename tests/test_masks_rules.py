@@ -369,6 +369,76 @@ def test_keep_masked_when_queued_dig_is_unaffordable_but_forced_when_nothing_els
     assert rtype(m, (8, 8)).tolist() == [True] + [False] * 6
 
 
+def test_keep_of_a_sticky_head_needs_the_queue_cost_left_after_it():
+    """agent.action_queue.keep_allowed: a power-spending head that stays queued may only be kept if the
+    robot still has Q after it; otherwise it could be stuck with an invalid head it cannot replace."""
+    board = dict(ice={(8, 8): 1})
+    q, dc = HEAVY.ACTION_QUEUE_POWER_COST, HEAVY.DIG_COST
+    sticky_dig, once_dig = [3, 0, 0, 0, 1, 1], [3, 0, 0, 0, 0, 1]
+    for power, head, ok in ((dc + q, sticky_dig, True), (dc + q - 1, sticky_dig, False), (dc, once_dig, True)):
+        st = make_state(my_units=[unit("unit_5", 8, 8, heavy=True, power=power, queue=[head])], board=board)
+        assert rtype(action_masks(st), (8, 8))[KEEP] == ok, (power, head)
+    # a sticky dig on bare ground is engine-valid but useless: keep masked, recharge offered
+    st = make_state(my_units=[unit("unit_5", 9, 9, heavy=True, power=500, queue=[sticky_dig])])
+    assert not rtype(action_masks(st), (9, 9))[KEEP] and rtype(action_masks(st), (9, 9))[RECHARGE]
+    # a sticky move off the map: keep masked
+    st = make_state(my_units=[unit("unit_5", 0, 8, power=100, queue=[[0, 4, 0, 0, 1, 1]])])
+    assert not rtype(action_masks(st), (0, 8))[KEEP]
+    # a sticky recharge costs nothing: keep always allowed, even with no power
+    st = make_state(my_units=[unit("unit_5", 8, 8, power=0, queue=[[5, 0, 0, 40, 1, 1]])])
+    assert rtype(action_masks(st), (8, 8)).tolist() == [True] + [False] * 6
+
+
+def test_foreign_queues_do_not_crash_and_keep_follows_the_engine_head():
+    """A queue the head cannot express (several actions, n > 1, odd amounts) is read by its head."""
+    from agent.features import encode
+
+    queue = [[0, 2, 0, 0, 0, 3], [3, 0, 0, 0, 0, 5], [1, 0, 2, 7, 0, 1]]  # 3 moves right, then digs
+    st = make_state(my_units=[unit("unit_5", 6, 8, power=100, queue=queue),
+                              unit("unit_6", 8, 12, power=100, queue=[[9, 0, 0, 0, 0, 1]])])  # unknown type
+    m = action_masks(st)
+    assert rtype(m, (6, 8))[KEEP]  # a valid move right, the robot keeps 100 - 1 >= Q
+    assert not rtype(m, (8, 12))[KEEP] and rtype(m, (8, 12))[RECHARGE]  # unknown type: invalid
+    planes, _ = encode(st)
+    from agent.features import P
+    assert planes[P["queue_move_right"], 6, 8] == 1 and planes[P["queue_sticky"], 6, 8] == 1
+    assert planes[P["queue_other"], 8, 12] == 1
+    # keep: unit_5 walks right on its queue; a robot sent right from (5, 8)... is another cell
+    assert decode(st, cell_actions()) == {}
+
+
+def test_keep_walkers_count_in_collision_avoidance():
+    """A robot that keeps a sticky move walks without being sent anything: another robot moving
+    into its target cell is stopped, and a robot standing in its way makes it stop (recharge)."""
+    from agent.actions import avoid_own_collisions
+
+    walker = unit("unit_5", 6, 8, heavy=True, power=500, queue=[[0, 2, 0, 0, 1, 1]])  # sticky move right
+    mover = unit("unit_6", 7, 9, power=100)  # a light moving up into (7, 8)
+    st = make_state(my_units=[walker, mover])
+    a = cell_actions(c_7_9={C_TYPE: MOVE, C_MOVE: UP})
+    fixed = avoid_own_collisions(st, a)
+    assert fixed[6, 8, C_TYPE] == KEEP and fixed[7, 9, C_TYPE] == KEEP  # the heavy walks on, the light stays
+    # a light standing on (7, 8): the walker is stopped with a sticky recharge (sent, so it pays Q)
+    st = make_state(my_units=[walker, unit("unit_6", 7, 8, power=100)])
+    fixed = avoid_own_collisions(st, cell_actions())
+    assert fixed[6, 8, C_TYPE] == RECHARGE
+    out = decode(st, cell_actions())
+    assert list(out) == ["unit_5"] and out["unit_5"][0][0] == 5
+
+
+def test_water_bound_never_enters_another_strain():
+    """The engine's fill never enters another strain's lichen (compute_water_info): a big opponent
+    field next to our lichen does not raise the bound."""
+    ours = {(x, y): 30 for x in range(2, 7) for y in (6, 7)}  # touches their field on y = 8
+    theirs = {(x, y): 30 for x in range(0, S) for y in range(8, 16) if not (9 <= x <= 13 and 9 <= y <= 13)}
+    board = dict(lichen={**ours, **theirs},
+                 lichen_strains={**{k: 0 for k in ours}, **{k: 1 for k in theirs}})
+    st = make_state(board=board)
+    real = engine_water_cost(st.board, st.factory_occupancy())
+    bound = int(water_cost_bound(st)[0])
+    assert real <= bound <= real + 1, (real, bound)
+
+
 # ------------------------------------------------------------------------- cells and players
 def test_cells_without_our_robot_or_factory_are_all_false():
     mine = [unit("unit_5", 8, 8), unit("unit_6", 4, 4)]
