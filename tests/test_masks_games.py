@@ -283,3 +283,18 @@ def test_audit_sees_rejections_when_there_are_some():
         env.step({"player_0": {fid: 1, uid: [[3, 0, 0, 0, 0, 1]]}, "player_1": {}})
     assert audit.rejected["factory_build"] == 1
     assert audit.rejected["dig"] == 1
+
+
+def test_exact_mask_rules_forbid_nothing_the_engine_accepts():
+    """wrappers.mask_audit: in real states, the forbidden choices of the exact rules are all
+    rejected by validate_actions; the deliberately stricter rules do forbid accepted choices."""
+    from wrappers.mask_audit import REASONS, run, table
+
+    counts = run(games=2, rules="tiny", every=3, seed0=2000, max_turns=300, progress=False)
+    print("\n" + table(counts))
+    for row, why in REASONS.items():
+        if why == "exact":
+            assert counts[row]["accepted"] == 0, (row, counts[row])
+    for row in ("move_dir", "self_destruct", "build_heavy"):
+        assert counts[row]["forbidden"] >= 20, (row, counts[row])  # not vacuous
+    assert counts["transfer_dir"]["accepted"] > 0 and counts["dig"]["accepted"] > 0
