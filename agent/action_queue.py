@@ -31,6 +31,8 @@ Only the standard library and numpy are used (this runs on Kaggle).
 
 import numpy as np
 
+from agent.obs import isin_int
+
 # engine action types (luxai_s2.actions.format_action_vec)
 ENGINE_ACTION_TYPES = (0, 1, 2, 3, 4, 5)
 A_MOVE, A_TRANSFER, A_PICKUP, A_DIG, A_SELF_DESTRUCT, A_RECHARGE = ENGINE_ACTION_TYPES
@@ -67,15 +69,20 @@ def action_power_cost(state, vecs, idx):
     r = state.cfg.robot
     heavy = u.heavy[idx].astype(np.int64)
     typ, d = vecs[:, 0], vecs[:, 1]
-    tgt, inb = _targets(state, u.pos[idx], d)
-    rubble = state.board["rubble"][tgt[:, 0], tgt[:, 1]]
-    move = np.floor(r["MOVE_COST"][heavy] + r["RUBBLE_MOVEMENT_COST"][heavy] * rubble).astype(np.int64)
-    return np.select(
-        [(typ == A_MOVE) & (d != 0) & inb, typ == A_DIG, typ == A_SELF_DESTRUCT,
-         (typ == A_TRANSFER) & (vecs[:, 2] == RES_POWER)],
-        [move, r["DIG_COST"][heavy], r["SELF_DESTRUCT_COST"][heavy], np.maximum(vecs[:, 3], 0)],
-        default=0,
-    ).astype(np.int64)
+    out = np.zeros(len(idx), np.int64)
+    move = (typ == A_MOVE) & (d != 0)
+    if move.any():
+        tgt, inb = _targets(state, u.pos[idx[move]], d[move])
+        h = heavy[move]
+        rubble = state.board["rubble"][tgt[:, 0], tgt[:, 1]]
+        out[move] = np.where(inb, np.floor(r["MOVE_COST"][h] + r["RUBBLE_MOVEMENT_COST"][h] * rubble), 0)
+    dig = typ == A_DIG
+    out[dig] = r["DIG_COST"][heavy[dig]]
+    sd = typ == A_SELF_DESTRUCT
+    out[sd] = r["SELF_DESTRUCT_COST"][heavy[sd]]
+    power = (typ == A_TRANSFER) & (vecs[:, 2] == RES_POWER)
+    out[power] = np.maximum(vecs[power, 3], 0)
+    return out
 
 
 def sticky_ok(state, vecs, idx):
@@ -91,6 +98,57 @@ def sticky_ok(state, vecs, idx):
     u = state.my_units
     q = state.cfg.robot["ACTION_QUEUE_POWER_COST"][u.heavy[idx].astype(np.int64)]
     return u.power[idx] - q - action_power_cost(state, vecs, idx) >= q
+
+
+def _view(state, occupancy=None):
+    """(head_valid, keep_allowed), bool (N,) each, computed once per turn: cached in
+    ``state.my_units.derived`` (a fresh UnitArrays comes with every observation)."""
+    u = state.my_units
+    hit = u.derived.get("queue_view")
+    if hit is not None:
+        return hit
+    n = len(u)
+    if n == 0:
+        view = (np.zeros(0, bool), np.zeros(0, bool))
+        u.derived["queue_view"] = view
+        return view
+    occ = state.factory_occupancy() if occupancy is None else occupancy
+    h = u.head
+    idx = np.arange(n)
+    heavy = u.heavy.astype(np.int64)
+    r = state.cfg.robot
+    b = state.board
+    x, y = u.pos[:, 0], u.pos[:, 1]
+    typ = h[:, 0]
+    cost = action_power_cost(state, h, idx)
+    # validity (validate_actions) with the robot's power as is
+    valid = np.zeros(n, bool)
+    m = typ == A_MOVE
+    if m.any():
+        tgt, inb = _targets(state, u.pos[m], h[m, 1])
+        t_occ = occ[tgt[:, 0], tgt[:, 1]]
+        opp_factory = (t_occ != -1) & ~isin_int(t_occ, state.my_factories.strain)
+        valid[m] = (h[m, 1] == 0) | (inb & ~opp_factory & (u.power[m] >= cost[m]))
+    t = typ == A_TRANSFER
+    if t.any():
+        _, inb = _targets(state, u.pos[t], h[t, 1])
+        valid[t] = inb & (h[t, 2] >= 0) & (h[t, 2] <= 4)
+    here = occ[x, y]
+    valid |= (typ == A_PICKUP) & (here != -1)
+    valid |= (typ == A_DIG) & (here == -1) & (u.power >= r["DIG_COST"][heavy])
+    valid |= (typ == A_SELF_DESTRUCT) & (u.power >= r["SELF_DESTRUCT_COST"][heavy])
+    valid |= typ == A_RECHARGE
+    valid &= u.queue_len > 0
+    # keep: valid, useful, and safe
+    q = r["ACTION_QUEUE_POWER_COST"][heavy]
+    diggable = (b["rubble"][x, y] > 0) | (b["lichen"][x, y] > 0) | (b["ice"][x, y] > 0) | (b["ore"][x, y] > 0)
+    useful = (typ != A_DIG) | diggable
+    stays = (u.queue_len > 1) | (h[:, 4] > 0) | (h[:, 5] > 1)
+    safe = (cost == 0) | ~stays | (u.power - cost >= q)
+    keep = (u.queue_len == 0) | (valid & useful & safe)
+    view = (valid, keep)
+    u.derived["queue_view"] = view
+    return view
 
 
 def head_valid(state, occupancy=None):
@@ -109,32 +167,7 @@ def head_valid(state, occupancy=None):
     (on a factory tile), dig (power >= DIG_COST, not on a factory tile), self-destruct (power >=
     SELF_DESTRUCT_COST), recharge (always).
     """
-    u = state.my_units
-    n = len(u)
-    if n == 0:
-        return np.zeros(0, bool)
-    occ = state.factory_occupancy() if occupancy is None else occupancy
-    own = np.asarray(state.my_factories.strain, np.int64)
-    h = u.head
-    idx = np.arange(n)
-    heavy = u.heavy.astype(np.int64)
-    r = state.cfg.robot
-    tgt, inb = _targets(state, u.pos, h[:, 1])
-    t_occ = occ[tgt[:, 0], tgt[:, 1]]
-    opp_factory = (t_occ != -1) & ~np.isin(t_occ, own)
-    cost = action_power_cost(state, h, idx)
-    here = occ[u.pos[:, 0], u.pos[:, 1]]
-    move_ok = (h[:, 1] == 0) | (inb & ~opp_factory & (u.power >= cost))
-    typ = h[:, 0]
-    valid = np.select(
-        [typ == A_MOVE, typ == A_TRANSFER, typ == A_PICKUP, typ == A_DIG, typ == A_SELF_DESTRUCT,
-         typ == A_RECHARGE],
-        [move_ok, inb & (h[:, 2] >= 0) & (h[:, 2] <= 4), here != -1,
-         (here == -1) & (u.power >= r["DIG_COST"][heavy]),
-         u.power >= r["SELF_DESTRUCT_COST"][heavy], np.ones(n, bool)],
-        default=False,
-    )
-    return valid & (u.queue_len > 0)
+    return _view(state, occupancy)[0]
 
 
 def head_moves(state):
@@ -153,17 +186,4 @@ def keep_allowed(state, occupancy=None):
     Returns:
         np.ndarray: bool (N,) in ``state.my_units`` order.
     """
-    u = state.my_units
-    n = len(u)
-    if n == 0:
-        return np.zeros(0, bool)
-    b = state.board
-    h = u.head
-    q = state.cfg.robot["ACTION_QUEUE_POWER_COST"][u.heavy.astype(np.int64)]
-    cost = action_power_cost(state, h, np.arange(n))
-    x, y = u.pos[:, 0], u.pos[:, 1]
-    diggable = (b["rubble"][x, y] > 0) | (b["lichen"][x, y] > 0) | (b["ice"][x, y] > 0) | (b["ore"][x, y] > 0)
-    useful = (h[:, 0] != A_DIG) | diggable
-    stays = (u.queue_len > 1) | (h[:, 4] > 0) | (h[:, 5] > 1)
-    safe = (cost == 0) | ~stays | (u.power - cost >= q)
-    return (u.queue_len == 0) | (head_valid(state, occupancy) & useful & safe)
+    return _view(state, occupancy)[1]

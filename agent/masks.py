@@ -120,22 +120,39 @@ def water_reach_bound(start, open_, from_any, into_free, from_own, into_own, gro
     strain if its own lichen is >= MIN_LICHEN_TO_SPREAD, or a neighbour of its own strain if it is
     of that strain itself; forbidden cells are never counted nor spread from.
     """
-    reach = start & open_
+    if np.ndim(start) == 2:
+        return int(_fill(start & open_, open_, from_any, into_free, from_own, into_own, growable))
+    # a stack: fill the K seeds together, dropping each from the stack once it stops growing
+    args = [np.asarray(a) for a in (open_, from_any, into_free, from_own, into_own)]
+    reach = start & args[0]
+    K = reach.shape[0]
+    active = np.arange(K)
     n = reach.sum(axis=(-2, -1))
-    while True:
-        a, o = reach & from_any, reach & from_own
-        if not (a.any() or o.any()):  # nothing can spread: reach is the fixed point
-            break
-        grown = (((_dilate4(a) & into_free) | (_dilate4(o) & into_own)) & open_) | reach
+    while len(active):
+        sub = [a[active] if a.shape[0] == K else a for a in args]
+        r = reach[active]
+        grown = (((_dilate4(r & sub[1]) & sub[2]) | (_dilate4(r & sub[3]) & sub[4])) & sub[0]) | r
         m = grown.sum(axis=(-2, -1))
-        # grown contains reach, so equal counts mean equal sets; a fill that has reached its
-        # fixed point stays there while the others of a stack keep growing
-        if np.array_equal(m, n):
-            break
-        reach, n = grown, m
+        # grown contains reach, so equal counts mean equal sets: that fill is at its fixed point
+        reach[active] = grown
+        still = m != n[active]
+        n[active] = m
+        active = active[still]
     if growable is not None:
         n = (reach & growable).sum(axis=(-2, -1))
-    return int(n) if np.ndim(n) == 0 else n
+    return n
+
+
+def _fill(reach, open_, from_any, into_free, from_own, into_own, growable):
+    """:func:`water_reach_bound` of one (S, S) seed set."""
+    n = reach.sum()
+    while True:
+        grown = (((_dilate4(reach & from_any) & into_free) | (_dilate4(reach & from_own) & into_own)) & open_) | reach
+        m = grown.sum()
+        if m == n:
+            break
+        reach, n = grown, m
+    return (reach & growable).sum() if growable is not None else n
 
 
 def water_cost_bound(state, occupancy=None):
@@ -155,6 +172,18 @@ def water_cost_bound(state, occupancy=None):
     f = state.my_factories
     if len(f) == 0:
         return np.zeros(0, np.int64)
+    # once per observation (masks, the scripted baseline and the player's cheap rule all ask)
+    key = (state.board, state.my_units, state.opp_units, state.prev_lichen, state.prev_lichen_strains)
+    hit = f.derived.get("water_cost_bound")
+    if hit is not None and len(hit[0]) == len(key) and all(a is b for a, b in zip(hit[0], key)):
+        return hit[1].copy()
+    cost = _water_cost_bound(state, occupancy)
+    f.derived["water_cost_bound"] = (key, cost)
+    return cost.copy()
+
+
+def _water_cost_bound(state, occupancy):
+    f = state.my_factories
     cfg = state.cfg
     b = state.board
     S = cfg.map_size
@@ -187,18 +216,21 @@ def water_cost_bound(state, occupancy=None):
     start[owner[inb], init[inb][:, 0], init[inb][:, 1]] = True
     strain = f.strain[:, None, None]
     # a cell next to another factory's tile never grows (static in the main phase); one next to a
-    # foreign strain does not either, unless a robot destroyed there clears that strain first
+    # foreign strain does not either, unless a robot destroyed there clears that strain first.
+    # One fill bounds both boards' fills: it spreads wherever either board lets it (the fill is
+    # monotone in each condition), and counts a cell either board would count.
     other_factory = (occ[None] != -1) & (occ[None] != strain)
-    n = []
-    for lichen, strains, near in ((state.prev_lichen, state.prev_lichen_strains, near_prev),
-                                  (b["lichen"], b["lichen_strains"], near_now)):
+    counted = np.zeros((F, S, S), bool)
+    own = np.zeros((F, S, S), bool)
+    for strains, near in ((state.prev_lichen_strains, near_prev), (b["lichen_strains"], near_now)):
         foreign = (strains[None] != -1) & (strains[None] != strain) & ~_dilate4(near)[None]
-        blocked = _dilate4(other_factory | foreign, include_self=False)
-        own = strains[None] == strain
-        open_ = open_prev if lichen is state.prev_lichen else open_now
-        n.append(water_reach_bound(start, open_, (lichen >= spread)[None], (strains == -1)[None],
-                                   own, own, ~blocked | own))
-    return (-(-np.maximum(n[0], n[1]) // factor)).astype(np.int64)
+        own_here = strains[None] == strain
+        counted |= ~_dilate4(other_factory | foreign, include_self=False) | own_here
+        own |= own_here
+    from_any = (state.prev_lichen >= spread) | (b["lichen"] >= spread)
+    into_free = (state.prev_lichen_strains == -1) | (b["lichen_strains"] == -1)
+    n = water_reach_bound(start, open_now | open_prev, from_any[None], into_free[None], own, own, counted)
+    return (-(-n // factor)).astype(np.int64)
 
 
 def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_factory_tile, own_unit_at):

@@ -132,9 +132,13 @@ class UnitArrays:
         queue_len (np.ndarray): int64 (N,), length of the action queue.
         head (np.ndarray): int64 (N, 6), first queued action ``[type, dir, resource, amount,
             repeat, n]`` (``luxai_s2.actions`` encoding); rows of -1 where the queue is empty.
+        derived (dict): values computed from these robots and this turn's board, cached for the
+            turn (a new UnitArrays comes with every observation); ``agent.action_queue`` keeps its
+            queue view here.
     """
 
     def __init__(self, units_dict):
+        self.derived = {}
         try:
             self._parse_fast(units_dict)
         except Exception:
@@ -220,9 +224,12 @@ class FactoryArrays:
         power (np.ndarray): int64 (N,).
         cargo (np.ndarray): int64 (N, 4): ice, ore, water, metal.
         strain (np.ndarray): int64 (N,), lichen strain id (the factory's number).
+        derived (dict): values computed for this turn and cached (a new FactoryArrays comes with
+            every observation): the factory occupancy of :meth:`GameState.factory_occupancy`.
     """
 
     def __init__(self, factories_dict):
+        self.derived = {}
         n = len(factories_dict)
         self.ids = list(factories_dict.keys())
         self.pos = np.zeros((n, 2), np.int64)
@@ -413,12 +420,19 @@ class GameState:
         """int64 (S, S): strain id of the factory covering each cell, -1 where none.
 
         Source: ``Board.factory_occupancy_map`` (each factory covers the 3x3 around its center).
+        Computed once per observation (cached in ``my_factories.derived``); do not modify it.
         """
+        cache = self.my_factories.derived
+        occ = cache.get("occupancy")
+        if occ is not None and cache.get("occupancy_of") is self.opp_factories:
+            return occ
         S = self.cfg.map_size
         occ = np.full((S, S), -1, np.int64)
         for fa in (self.my_factories, self.opp_factories):
             for (x, y), s in zip(fa.pos, fa.strain):
                 occ[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = s
+        occ.flags.writeable = False
+        cache["occupancy"], cache["occupancy_of"] = occ, self.opp_factories
         return occ
 
     def my_turn_to_place(self):
