@@ -60,6 +60,26 @@ will reject an invalid queued action whatever we send). Our decode never leads t
 action is sent only when the robot keeps ``Q`` after it, and keep only allowed on the same terms
 (:mod:`agent.action_queue`), so this happens only for queues set by another controller.
 
+**What the masks forbid that the engine accepts** (``python -m wrappers.mask_audit games=4
+rules=kaggle every=5``: every 5th turn of 4 kaggle games, scripted self-play and scripted vs
+random-masked; each forbidden choice put to ``validate_actions`` on the live engine state):
+
+====================  =========  ========  ========================================================
+rule                  forbidden  accepted  why
+====================  =========  ========  ========================================================
+keep (power rule)     35         4         deliberate: a head that stays queued must leave ``Q``
+keep (useless dig)    150        150       deliberate (useful): nothing to dig on the tile
+move_dir              401        0         exact
+transfer_dir          26830      26757     deliberate (useful): only onto our factory or robot
+transfer_res          59806      59806     deliberate (useful): only a resource the robot holds
+pickup                13148      0         exact here (forbidden only off a factory tile)
+pickup_res            5558       5558      deliberate (useful): stock, room, the water reserve
+dig                   4715       1655      deliberate (useful): rubble, lichen, ice or ore
+self_destruct         546        0         exact
+build LIGHT / HEAVY   113 / 1961 0 / 0     exact
+water                 3          3         the bound's slack (exact in 98% of factory-turns)
+====================  =========  ========  ========================================================
+
 Cells without our robot have an all-False robot mask; cells without our factory center an
 all-False factory mask; the distribution treats an all-False component as absent.
 """
