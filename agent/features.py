@@ -127,10 +127,16 @@ def _tiles_3x3(centers, S):
 _FACTORY_VALUE_PLANES = np.array([P[n] for n in (
     "factory_power", "factory_ice", "factory_ore", "factory_water", "factory_metal")])
 _ROBOT_VALUE_PLANES = np.arange(P["robot_power"], P["queue_sticky"] + 1)  # 14 .. 30
-# queue-head planes by engine action type (agent.action_queue.ENGINE_ACTION_TYPES); moves by direction
-_QUEUE_TYPE_PLANES = {A_DIG: P["queue_dig"], A_TRANSFER: P["queue_transfer"], A_PICKUP: P["queue_pickup"],
-                      A_RECHARGE: P["queue_recharge"]}
-_QUEUE_MOVE_PLANES = (P["queue_move_up"], P["queue_move_right"], P["queue_move_down"], P["queue_move_left"])
+# queue-head plane by (engine action type + 1, direction): row 0 = empty queue; types the engine
+# does not have, self-destruct and moves to the center go to queue_other
+_FIRST_QUEUE_PLANE = P["robot_queue_empty"]
+_QUEUE_PLANE_BY_TYPE = np.full((8, 5), P["queue_other"], np.int64)
+_QUEUE_PLANE_BY_TYPE[0, :] = P["robot_queue_empty"]
+_QUEUE_PLANE_BY_TYPE[A_MOVE + 1, 1:] = (P["queue_move_up"], P["queue_move_right"], P["queue_move_down"],
+                                        P["queue_move_left"])
+for _typ, _name in ((A_DIG, "queue_dig"), (A_TRANSFER, "queue_transfer"), (A_PICKUP, "queue_pickup"),
+                    (A_RECHARGE, "queue_recharge")):
+    _QUEUE_PLANE_BY_TYPE[_typ + 1, :] = P[_name]
 
 
 def _distance_plane(state, name, target):
@@ -226,27 +232,20 @@ def encode(state, out=None):
         planes[P["light_" + side], x[~u.heavy], y[~u.heavy]] = 1.0
         planes[P["heavy_" + side], x[u.heavy], y[u.heavy]] = 1.0
         cap = cfg.robot["CARGO_SPACE"][h]
-        head = np.where(u.queue_len > 0, u.head[:, 0], -1)
-        hdir = u.head[:, 1]
-        values = np.zeros((len(_ROBOT_VALUE_PLANES), len(u)))
-        row = _ROBOT_VALUE_PLANES[0]
+        values = np.zeros((_FIRST_QUEUE_PLANE - _ROBOT_VALUE_PLANES[0], len(u)))
         values[0] = u.power / cfg.robot["BATTERY_CAPACITY"][h]
         values[1:5] = u.cargo.T / cap  # ice, ore, water, metal
-        values[P["robot_queue_empty"] - row] = u.queue_len == 0
-        known = u.queue_len == 0
-        for d, ch in enumerate(_QUEUE_MOVE_PLANES, start=1):
-            m = (head == A_MOVE) & (hdir == d)
-            values[ch - row] = m
-            known |= m
-        for typ, ch in _QUEUE_TYPE_PLANES.items():
-            m = head == typ
-            values[ch - row] = m
-            known |= m
-        values[P["queue_other"] - row] = ~known
-        carries = (head == A_TRANSFER) | (head == A_PICKUP)
-        values[P["queue_resource"] - row] = np.where(carries, (np.clip(u.head[:, 2], 0, 4) + 1) / 5.0, 0.0)
-        values[P["queue_sticky"] - row] = (u.queue_len > 1) | ((u.queue_len > 0) & ((u.head[:, 4] > 0) | (u.head[:, 5] > 1)))
-        planes[_ROBOT_VALUE_PLANES[:, None], x[None, :], y[None, :]] = values
+        # queue head: one plane per (type, direction) of the head, by table lookup
+        queued = u.queue_len > 0
+        known = (u.head[:, 0] >= 0) & (u.head[:, 0] <= A_RECHARGE)
+        typ = np.where(queued, np.where(known, u.head[:, 0], A_RECHARGE + 1), -1)
+        ch = _QUEUE_PLANE_BY_TYPE[typ + 1, np.clip(u.head[:, 1], 0, 4)]
+        planes[ch, x, y] = 1.0
+        carries = (typ == A_TRANSFER) | (typ == A_PICKUP)
+        planes[P["queue_resource"], x[carries], y[carries]] = (np.clip(u.head[carries, 2], 0, 4) + 1) / 5.0
+        sticky = (u.queue_len > 1) | (queued & ((u.head[:, 4] > 0) | (u.head[:, 5] > 1)))
+        planes[P["queue_sticky"], x[sticky], y[sticky]] = 1.0
+        planes[_ROBOT_VALUE_PLANES[:len(values), None], x[None, :], y[None, :]] = values
     if state.real_env_steps < 0:
         planes[P["valid_spawn"]] = b["valid_spawns_mask"]
     t = max(state.real_env_steps, 0)

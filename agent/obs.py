@@ -167,10 +167,7 @@ class UnitArrays:
             queue = u.get("action_queue", [])
             queue_len.append(len(queue))
             if len(queue):
-                head = np.asarray(queue[0]).reshape(-1)
-                if head.shape[0] != 6:
-                    raise ValueError("queued action of the wrong length")
-                heads.append((i, head.astype(np.int64)))
+                heads.append(queue[0])
         n = len(ids)
         self.ids = ids
         self.pos = np.array(pos, np.int64).reshape(n, 2)
@@ -179,8 +176,11 @@ class UnitArrays:
         self.cargo = np.array(cargo, np.int64).reshape(n, 4)
         self.queue_len = np.array(queue_len, np.int64).reshape(n)
         self.head = np.full((n, 6), -1, np.int64)
-        for i, head in heads:
-            self.head[i] = head
+        if heads:
+            h = np.array(heads, dtype=np.int64)  # raises on ragged heads
+            if h.shape != (len(heads), 6):
+                raise ValueError("queued action of the wrong length")
+            self.head[self.queue_len > 0] = h
 
     def _parse_checked(self, units_dict):
         n = len(units_dict)
