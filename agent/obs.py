@@ -71,6 +71,17 @@ def _need(mapping, key, where):
     return mapping[key]
 
 
+def _per_player(mapping, player, what):
+    """``mapping[player]`` as a dict (``{}`` when absent or null), else an ObservationError."""
+    if not isinstance(mapping, dict):
+        raise ObservationError(f"observation[{what!r}] must be a JSON object, got {type(mapping).__name__}")
+    value = mapping.get(player) or {}
+    if not isinstance(value, dict):
+        raise ObservationError(f"observation[{what!r}][{player!r}] must be a JSON object of "
+                               f"{what} by id, got {type(value).__name__}")
+    return dict(value)
+
+
 class GameConfig:
     """The subset of ``luxai_s2.config.EnvConfig`` that features, masks and decoding use.
 
@@ -376,9 +387,12 @@ class GameState:
         # state exactly as it was (the next good turn still applies cleanly).
         units = _need(obs, "units", "observation")
         factories = _need(obs, "factories", "observation")
-        units = {p: dict(units.get(p, {}) or {}) for p in PLAYERS}
-        factories = {p: dict(factories.get(p, {}) or {}) for p in PLAYERS}
-        teams = dict(_need(obs, "teams", "observation") or {})
+        units = {p: _per_player(units, p, "units") for p in PLAYERS}
+        factories = {p: _per_player(factories, p, "factories") for p in PLAYERS}
+        teams = _need(obs, "teams", "observation") or {}
+        if not isinstance(teams, dict):
+            raise ObservationError(f"observation['teams'] must be a JSON object, got {type(teams).__name__}")
+        teams = dict(teams)
         real_env_steps = int(_need(obs, "real_env_steps", "observation"))
         arrays = (UnitArrays(units[self.player]), UnitArrays(units[self.opponent]),
                   FactoryArrays(factories[self.player]), FactoryArrays(factories[self.opponent]))

@@ -58,7 +58,9 @@ def _load_like_kaggle():
     return callables[-1], env
 
 
-def test_kaggle_exec_loading_plays_both_players():
+def test_kaggle_exec_loading_plays_both_players(capfd):
+    """Loaded as Kaggle loads it, the agent commands robots and factories of both players every
+    few turns, and a malformed observation mid-game costs that one turn only."""
     from wrappers.engine import make_env
 
     agent_fn, env_globals = _load_like_kaggle()
@@ -72,13 +74,26 @@ def test_kaggle_exec_loading_plays_both_players():
     done, steps = False, 0
     from luxai_runner.utils import to_json
 
+    commanded = {p: {"unit": 0, "factory": 0} for p in ("player_0", "player_1")}
+    bad_turn = None
+    after_bad = []
     while not done and steps < 200:
         acts = {}
         for p in ("player_0", "player_1"):
-            observation = SimpleNamespace(obs=json.dumps(to_json(line_obs)), step=env.env_steps, player=p,
-                                          remainingOverageTime=60)
+            text = json.dumps(to_json(line_obs))
+            if p == "player_0" and bad_turn is None and env.state.real_env_steps >= 60:
+                bad_turn = steps  # a change observation whose units are not a dict
+                text = json.dumps(dict(json.loads(text), units={"player_0": [1, 2]}))
+            observation = SimpleNamespace(obs=text, step=env.env_steps, player=p, remainingOverageTime=60)
             acts[p] = agent_fn(observation, {"env_cfg": cfg} if steps == 0 else {"env_cfg": None})
             assert isinstance(acts[p], dict)
+            if env.state.real_env_steps >= 0:
+                commanded[p]["unit"] += any(k.startswith("unit_") for k in acts[p])
+                commanded[p]["factory"] += any(k.startswith("factory_") for k in acts[p])
+        if bad_turn == steps:
+            assert acts["player_0"] == {}
+        elif bad_turn is not None and len(after_bad) < 20:
+            after_bad.append(acts["player_0"])
         new, rewards, term, trunc, _ = env.step(acts)
         line_obs = env.state.get_change_obs(prev)
         prev = new["player_0"]
@@ -86,6 +101,13 @@ def test_kaggle_exec_loading_plays_both_players():
         steps += 1
     assert len(env.state.teams["player_0"].factory_strains) > 0
     assert len(env.state.teams["player_1"].factory_strains) > 0
+    for p, c in commanded.items():
+        assert c["unit"] >= 10 and c["factory"] >= 3, (p, c)  # robots and factories are commanded
+    assert bad_turn is not None and any(any(k.startswith("unit_") for k in a) for a in after_bad)
+    err = capfd.readouterr().err
+    # one line for the bad turn, naming what is wrong, and nothing else
+    assert err.count("[luxkit] ERROR") == 1, err[-2000:]
+    assert "observation['units']['player_0'] must be a JSON object" in err, err[-2000:]
 
 
 @pytest.mark.parametrize("line,expect", [
