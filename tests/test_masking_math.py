@@ -552,3 +552,22 @@ def test_naive_ratio_underflows_to_zero_in_float32_and_kills_the_policy_gradient
     loss = -torch.min(ratio * adv, ratio.clamp(1 - eps, 1 + eps) * adv).mean()
     loss.backward()
     assert torch.all(logits.grad == 0.0)
+
+
+def test_entropy_maximum_puts_76_percent_on_transfer_when_everything_is_legal():
+    """Section 6, practical consequence: with every choice legal and uniform sub-components, the
+    joint entropy's type gradient vanishes at p0(t) proportional to the completions of t
+    (keep 1, move 4, transfer 5*5*4, pickup 5*4, dig 1, self_destruct 1, recharge 4: 131)."""
+    completions = np.array([np.prod([NVEC[k] for k in range(1, C_FACTORY) if USES[t, k]] or [1])
+                            for t in range(USES.shape[0])], dtype=np.float64)
+    assert completions.sum() == 131 and completions[2] == 100
+    logits = torch.zeros(1, NUM_LOGITS, 1, 1, dtype=torch.float64)
+    logits[0, component_slice(C_TYPE), 0, 0] = torch.as_tensor(np.log(completions))
+    logits.requires_grad_(True)
+    masks = torch.ones(1, 1, 1, NUM_LOGITS, dtype=torch.bool)
+    d = MaskedGridDistribution(logits, masks)
+    d.entropy().sum().backward()
+    torch.testing.assert_close(logits.grad[0, component_slice(C_TYPE), 0, 0],
+                               torch.zeros(USES.shape[0], dtype=torch.float64), rtol=0, atol=1e-12)
+    p_transfer = d.log_p[0, C_TYPE, 2].exp().item()
+    assert abs(p_transfer - 100 / 131) < 1e-12 and round(p_transfer, 2) == 0.76
