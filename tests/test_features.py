@@ -252,6 +252,43 @@ def test_bad_reward_term():
         assert term in msg
 
 
+def test_every_reward_term_changes_the_reward():
+    """Each term of REWARD_TERMS, weighted alone, gives a non-zero reward somewhere (the reward
+    sums the one schema of statistics, wrappers.lux_env.GAME_STATS: no configured weight is
+    silently ignored). Two games of the learner: the scripted baseline (ice, ore, water, metal,
+    robots) and the random-masked policy (it waters lichen at random and loses its factories),
+    both against the scripted baseline."""
+    from agent.policy import RandomMaskedPolicy
+    from agent.scripted import ScriptedPolicy
+    from wrappers.lux_env import EPISODE_KEYS, GAME_STATS
+
+    seen = {term: 0.0 for term in REWARD_TERMS}
+    scripted_opponent = ScriptedPolicy(seed=1)
+
+    def opponent(state):
+        return decode(state, scripted_opponent(state))
+
+    for policy, turns in ((ScriptedPolicy(seed=0), 300), (RandomMaskedPolicy(seed=0), 1000)):
+        env = LuxGridEnv(rules="tiny", map_seeds=[2], max_episode_length=turns, opponent=opponent)
+        env.reset(seed=0)
+        orig = env._reward
+
+        def probe(before, after, done, rewards, env=env, orig=orig):
+            for term in REWARD_TERMS:
+                env.reward_weights = {t: float(t == term) for t in REWARD_TERMS}
+                seen[term] += abs(orig(before, after, done, rewards))
+            return 0.0
+
+        env._reward = probe
+        done = False
+        while not done:
+            _, _, terminated, truncated, info = env.step(policy(env.states[env.player]))
+            done = terminated or truncated
+        assert set(EPISODE_KEYS) <= set(info["lux"])
+    assert all(v > 0 for v in seen.values()), {k: v for k, v in seen.items() if not v > 0}
+    assert set(GAME_STATS) <= set(REWARD_TERMS)
+
+
 def test_bad_rules():
     with pytest.raises(ValueError, match="huge"):
         LuxGridEnv(rules="huge")

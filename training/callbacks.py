@@ -8,10 +8,7 @@ import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
 from agent.net import save_checkpoint
-
-LUX_KEYS = ("ice_dug", "ore_dug", "water_produced", "metal_produced", "lichen", "robots_built",
-            "factories_alive", "factories_lost", "robots_alive", "episode_length", "result",
-            "opponent_lichen", "opponent_factories_alive", "invalid_choices", "game_reward")
+from wrappers.lux_env import EPISODE_KEYS as LUX_KEYS  # the one schema of game statistics
 
 
 class TorchThreadsCallback(BaseCallback):

@@ -15,8 +15,9 @@
 * The opponent is any callable ``opponent(state: GameState) -> action dict`` (default: the
   random-masked policy). ``invalid_action="noop"`` (default) turns a masked choice into keep/none
   and counts it in ``info["invalid_choices"]``; ``"raise"`` raises instead.
-* Reward: a weighted sum of per-turn terms, each a difference of the engine's own statistics
-  (``LuxAI_S2(collect_stats=True)``); see :data:`REWARD_TERMS`.
+* Reward: a weighted sum of per-turn terms, each the change of one of the engine's own statistics
+  (``LuxAI_S2(collect_stats=True)``), plus the game result; see :data:`GAME_STATS` and
+  :data:`REWARD_TERMS`.
 * At the end of an episode ``info["lux"]`` holds the game's statistics (ice/ore dug, water/metal
   produced, lichen, robots built, factories alive, episode length, result vs the opponent) and
   ``game_reward``, the episode's reward without the invalid-action penalty.
@@ -39,21 +40,41 @@ from agent.obs import GameState
 from agent.policy import RandomMaskedPolicy
 from wrappers.engine import make_env
 
-# name -> description; every term is "ours this turn" (a difference of engine stats)
-REWARD_TERMS = {
-    "ice_dug": "ice dug by our robots (units)",
-    "ore_dug": "ore dug (units)",
-    "water_produced": "water refined by our factories (units)",
-    "metal_produced": "metal refined (units)",
-    "lichen": "change of the lichen on our strains (units)",
-    "robots_built": "robots built (count)",
-    "factories_lost": "factories lost (count; give it a negative weight)",
-    "win": "+1 on the last turn if we won, -1 if we lost, 0 on a draw",
+def _lichen(env, player):
+    strains = env.state.teams[player].factory_strains if player in env.state.teams else []
+    board = env.state.board
+    return int(board.lichen[np.isin(board.lichen_strains, strains)].sum()) if len(strains) else 0
+
+
+# The game statistics of one player: name -> (description, reader(env, player) of the engine's
+# own statistics, LuxAI_S2(collect_stats=True)). The single schema of the kit: every statistic is a
+# reward term (weight x its change this turn), is in info["lux"] at the end of a game and is
+# logged to TensorBoard as lux/<name> (training/callbacks.py).
+GAME_STATS = {
+    "ice_dug": ("ice dug by our robots (units)",
+                lambda env, p: sum(env.state.stats[p]["generation"]["ice"].values())),
+    "ore_dug": ("ore dug (units)", lambda env, p: sum(env.state.stats[p]["generation"]["ore"].values())),
+    "water_produced": ("water refined by our factories (units)",
+                       lambda env, p: env.state.stats[p]["generation"]["water"]),
+    "metal_produced": ("metal refined (units)", lambda env, p: env.state.stats[p]["generation"]["metal"]),
+    "lichen": ("lichen on our strains (units)", _lichen),
+    "robots_built": ("robots built (count)", lambda env, p: sum(env.state.stats[p]["generation"]["built"].values())),
+    "factories_lost": ("factories lost (count; give it a negative weight)",
+                       lambda env, p: env.state.stats[p]["destroyed"]["FACTORY"]),
+    "factories_alive": ("our factories alive (count)", lambda env, p: len(env.state.factories[p])),
+    "robots_alive": ("our robots alive (count)", lambda env, p: len(env.state.units[p])),
 }
+# reward terms: the change of each statistic this turn, and the game result
+REWARD_TERMS = dict({name: f"change of: {desc}" for name, (desc, _) in GAME_STATS.items()},
+                    win="+1 on the last turn if we won, -1 if we lost, 0 on a draw")
 DEFAULT_REWARD_WEIGHTS = {
     "ice_dug": 0.01, "ore_dug": 0.005, "water_produced": 0.04, "metal_produced": 0.02,
-    "lichen": 0.001, "robots_built": 0.1, "factories_lost": -1.0, "win": 10.0,
+    "lichen": 0.001, "robots_built": 0.1, "factories_lost": -1.0, "factories_alive": 0.0,
+    "robots_alive": 0.0, "win": 10.0,
 }
+# what info["lux"] holds at the end of a game (and TensorBoard's lux/<key>)
+EPISODE_KEYS = tuple(GAME_STATS) + ("episode_length", "result", "opponent_lichen", "opponent_factories_alive",
+                                    "invalid_choices", "game_reward")
 
 
 class RandomMaskedOpponent(RandomMaskedPolicy):
@@ -64,22 +85,8 @@ class RandomMaskedOpponent(RandomMaskedPolicy):
 
 
 def _player_stats(env, player):
-    s = env.state.stats[player]
-    g = s["generation"]
-    strains = env.state.teams[player].factory_strains if player in env.state.teams else []
-    board = env.state.board
-    lichen = int(board.lichen[np.isin(board.lichen_strains, strains)].sum()) if len(strains) else 0
-    return dict(
-        ice_dug=g["ice"]["LIGHT"] + g["ice"]["HEAVY"],
-        ore_dug=g["ore"]["LIGHT"] + g["ore"]["HEAVY"],
-        water_produced=g["water"],
-        metal_produced=g["metal"],
-        robots_built=g["built"]["LIGHT"] + g["built"]["HEAVY"],
-        factories_lost=s["destroyed"]["FACTORY"],
-        lichen=lichen,
-        factories_alive=len(env.state.factories[player]),
-        robots_alive=len(env.state.units[player]),
-    )
+    """dict name -> value of :data:`GAME_STATS` for ``player``."""
+    return {name: read(env, player) for name, (_, read) in GAME_STATS.items()}
 
 
 class LuxGridEnv(gym.Env):
@@ -195,7 +202,7 @@ class LuxGridEnv(gym.Env):
     def _reward(self, before, after, done, rewards):
         r = 0.0
         w = self.reward_weights
-        for k in ("ice_dug", "ore_dug", "water_produced", "metal_produced", "lichen", "robots_built", "factories_lost"):
+        for k in GAME_STATS:
             r += w[k] * (after[k] - before[k])
         if done:
             r += w["win"] * self._result(rewards)
