@@ -46,13 +46,12 @@ def make_env_fn(cfg, rank, pool_dir):
             opponent = PoolOpponent(pool_dir, p_random=cfg.pool_random_prob, seed=cfg.seed * 1000 + rank)
         else:
             opponent = None
-        overrides = {}
         env = LuxGridEnv(
             rules=cfg.rules, opponent=opponent, reward_weights=cfg.reward,
             map_seeds=parse_seed_range(cfg.train_seeds), bid=cfg.bid,
             max_episode_length=cfg.max_episode_length,
             invalid_penalty=cfg.invalid_penalty if cfg.masking == "penalty" else 0.0,
-            **overrides,
+            map_size=cfg.map_size or None,
         )
         env.reset(seed=cfg.seed * 1000 + rank)
         return Monitor(env)
@@ -127,8 +126,6 @@ def train(cfg, argv_overrides=()):
                  f"({build_net(cfg.net).config})")
     torch.set_num_threads(cfg.torch_threads)
     S = cfg.resolved_map_size()
-    if cfg.map_size and cfg.map_size != S:
-        fail("map_size disagrees with rules")
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "config.json"), "w") as f:
         f.write(cfg.to_json())

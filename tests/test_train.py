@@ -60,6 +60,20 @@ def test_cli_errors_exit_2_and_write_nothing(tmp_path):
 
 
 # ---------------------------------------------------------------- SB3 pieces
+def test_map_size_reaches_the_environment(tmp_path):
+    """``rules=small map_size=64``: the training environments play 64x64 maps with the small preset's
+    factory counts, and the policy is built for 64x64."""
+    from train import make_env_fn
+
+    cfg = parse_overrides(["rules=small", "map_size=64", "max_episode_length=20"])
+    assert cfg.resolved_map_size() == 64
+    env = make_env_fn(cfg, 0, str(tmp_path)).__call__().unwrapped
+    assert env.map_size == 64 and env.engine.env_cfg.map_size == 64
+    assert env.engine.env_cfg.MAX_FACTORIES == 3
+    obs, _ = env.reset(seed=0)
+    assert obs["planes"].shape == (NUM_PLANES, 64, 64)
+
+
 def test_packed_mask_buffer_round_trip():
     from gymnasium import spaces
 

@@ -103,6 +103,8 @@ class LuxGridEnv(gym.Env):
         bid (int): our step-0 bid (water = metal units).
         invalid_action (str): ``"noop"`` or ``"raise"`` for masked choices.
         max_episode_length (int | None): override of ``EnvConfig.max_episode_length`` (turns).
+        map_size (int | None): override of the preset's map size (16, 32, 48 or 64 cells a side),
+            keeping its factory counts (e.g. ``rules="small", map_size=64``).
         invalid_penalty (float): reward subtracted per masked choice turned into a no-op (the
             "penalty" arm of the masking ablation, notes/masking.md).
 
@@ -113,9 +115,12 @@ class LuxGridEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, rules="neurips", player="player_0", opponent=None, reward_weights=None,
-                 map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None, invalid_penalty=0.0):
+                 map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None, invalid_penalty=0.0,
+                 map_size=None):
         super().__init__()
         overrides = {} if max_episode_length is None else dict(max_episode_length=int(max_episode_length))
+        if map_size is not None:
+            overrides["map_size"] = int(map_size)
         self.engine = make_env(rules, **overrides)
         self.rules = rules
         if player not in ("player_0", "player_1"):
