@@ -109,6 +109,7 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
     if replay is not None:
         del replay["prev"]
         replay["metadata"] = {"seed": map_seed, "players": {a_side: spec_a, b_side: spec_b}}
+        replay["env_cfg"] = dataclasses.asdict(env.env_cfg)  # extra key: the rules (training.replays reads it)
         replay["default_seed"] = map_seed
         os.makedirs(os.path.dirname(replay_path) or ".", exist_ok=True)
         with open(replay_path, "w") as f:
