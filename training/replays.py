@@ -89,7 +89,8 @@ FACTORY_TO_ENGINE = {F_LIGHT: 0, F_HEAVY: 1, F_WATER: 2}
 USED = {MOVE: (C_MOVE,), TRANSFER: (C_TDIR, C_TRES, C_AMOUNT), PICKUP: (C_PRES, C_AMOUNT), RECHARGE: (C_AMOUNT,)}
 ROBOT_SLICE = slice(0, int(OFFSETS[C_FACTORY]))
 FACTORY_SLICE = slice(int(OFFSETS[C_FACTORY]), int(OFFSETS[C_FACTORY] + NVEC[C_FACTORY]))
-BOARD_KEYS = ("rubble", "ice", "ore", "lichen", "lichen_strains")
+TYPE_NAMES = {KEEP: "keep", MOVE: "move", TRANSFER: "transfer", PICKUP: "pickup", DIG: "dig",
+              SELF_DESTRUCT: "self_destruct", RECHARGE: "recharge"}
 
 
 class ReplayError(ValueError):
@@ -426,11 +427,18 @@ class Stats:
         for k in self.KEYS:
             setattr(self, k, 0)
         self.seconds = 0.0
+        self.illegal = {}  # robot label type name -> robot-turns our masks forbid
 
     def as_dict(self):
         d = {k: getattr(self, k) for k in self.KEYS}
         d["seconds"] = self.seconds
+        d["illegal_by_type"] = dict(self.illegal)
         return d
+
+    def _illegal_text(self):
+        if not self.illegal:
+            return ""
+        return "; forbidden: " + ", ".join(f"{k} {v}" for k, v in sorted(self.illegal.items(), key=lambda kv: -kv[1]))
 
     def line(self):
         r = max(self.robot_turns, 1)
@@ -438,7 +446,7 @@ class Stats:
         return (f"{self.files} replay(s), {self.steps} turns: {self.robot_turns} robot-turns seen, "
                 f"{self.labelled} labelled ({self.new_queue / r:.1%} new queues, rest keep), "
                 f"{self.exact} exactly expressible ({self.exact / r:.1%}), {self.legal} legal under our masks "
-                f"({self.legal / r:.1%}); {self.factory_turns} factory-turns ({self.factory_sent} acting, "
+                f"({self.legal / r:.1%}{self._illegal_text()}); {self.factory_turns} factory-turns ({self.factory_sent} acting, "
                 f"{self.factory_legal / f:.1%} legal); {self.samples} samples written; "
                 f"{self.steps / max(self.seconds, 1e-9):.0f} turns/s")
 
@@ -485,6 +493,9 @@ def import_replay(replay, players=PLAYERS, stride=1, stats=None, sink=None):
             stats.factory_sent += int(info["f_sent"].sum())
             stats.factory_legal += int(info["f_legal"].sum())
             drop = ~(info["legal"] & info["labelled"])
+            for i in np.flatnonzero(drop):
+                name = TYPE_NAMES.get(int(cells[u.pos[i, 0], u.pos[i, 1], C_TYPE]), "?")
+                stats.illegal[name] = stats.illegal.get(name, 0) + 1
             for i in np.flatnonzero(drop):
                 x, y = u.pos[i]
                 m[x, y, ROBOT_SLICE] = False
