@@ -53,3 +53,19 @@ else
 fi
 
 "$VPY" "$ROOT/scripts/patch_luxai_runner.py"
+
+# Optional: Kaggle's own game host, kaggle-environments 1.14.17, for genuine Kaggle-format episodes
+# (scripts/kaggle_replays.py play). Its declared deps (transformers, gymnasium==0.29, sb3 2.1...)
+# cannot share this venv (numpy<2), and it needs none of them for lux_ai_s2: install it with
+# --no-deps into its own folder (put on sys.path by the script), with Flask's small deps.
+# A failed attempt (offline) is remembered in $KENV.failed and not retried: delete it to retry;
+# LUXKIT_SKIP_KAGGLE_ENV=1 skips this step.
+KENV="$VENV/kaggle_env"
+if [[ ! -d "$KENV/kaggle_environments" && ! -e "$KENV.failed" && "${LUXKIT_SKIP_KAGGLE_ENV:-0}" != 1 ]]; then
+    log "optional: kaggle-environments 1.14.17 (--no-deps) into $KENV"
+    if ! "$VPY" -m pip --disable-pip-version-check install -q --retries 1 --timeout 20 --no-deps \
+            --target "$KENV" kaggle-environments==1.14.17 flask click itsdangerous blinker; then
+        touch "$KENV.failed"
+        log "WARNING: kaggle-environments not installed (only 'scripts/kaggle_replays.py play' needs it); rm $KENV.failed to retry"
+    fi
+fi

@@ -12,8 +12,11 @@ visualizer opens (the luxai-s2 runner's format with compressed observations).
 Train seeds and test seeds are disjoint ranges (``train_seeds`` vs ``test_seeds``), as in the
 ProcGen train/test level splits: :func:`check_disjoint` refuses overlapping ranges.
 
-A policy spec is ``random`` (random-masked), ``scripted`` (agent/scripted.py, when present) or a
-path to a weights file written by train.py (played by agent.player.NetPolicy).
+A policy spec is ``random`` (random-masked), ``scripted`` (agent/scripted.py, when present), a
+path to a weights file written by train.py (played by agent.player.NetPolicy), or ``bot:PATH``, a
+folder whose main.py speaks the Lux protocol (a subprocess, :mod:`training.botproc`; such games go
+through the protocol driver, and a game whose bot crashes or times out is reported in one line and
+left out of the results, counted as ``bot_errors``).
 """
 
 import dataclasses
@@ -35,7 +38,16 @@ def make_policy(spec, seed=0, greedy=False):
     """
     from agent.actions import decode
     from agent.policy import RandomMaskedPolicy
+    from training.botproc import bot_folder, is_bot_spec
 
+    if is_bot_spec(spec):
+        folder = bot_folder(spec)  # ValueError without main.py
+
+        def played_by_the_driver(state):
+            raise RuntimeError(f"{spec} is a protocol bot: play_game runs it as a subprocess")
+
+        played_by_the_driver.bot_folder = folder
+        return played_by_the_driver
     if spec == "random":
         pol = RandomMaskedPolicy(seed)
         return lambda state: decode(state, pol(state))
@@ -105,10 +117,19 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
         replay["prev"] = obs["player_0"]
 
     hooks = dict(on_reset=start_replay, on_step=record) if replay is not None else {}
-    rewards, _ = run_game(env, map_seed, act, **hooks)
+    from training.botproc import InProcessAgent, ProtocolBot, is_bot_spec, run_protocol_game
+
+    specs = {a_side: spec_a, b_side: spec_b}
+    if any(is_bot_spec(s) for s in specs.values()):  # raises BotError when a bot fails
+        agents = {p: ProtocolBot(s[4:]) if is_bot_spec(s) else InProcessAgent(lambda st, p=p: act(p, st), p)
+                  for p, s in specs.items()}
+        rewards = run_protocol_game(env, map_seed, agents, **hooks)
+    else:
+        rewards, _ = run_game(env, map_seed, act, **hooks)
     if replay is not None:
         del replay["prev"]
         replay["metadata"] = {"seed": map_seed, "players": {a_side: spec_a, b_side: spec_b}}
+        replay["env_cfg"] = dataclasses.asdict(env.env_cfg)  # extra key: the rules (training.replays reads it)
         replay["default_seed"] = map_seed
         os.makedirs(os.path.dirname(replay_path) or ".", exist_ok=True)
         with open(replay_path, "w") as f:
@@ -135,8 +156,14 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
 def _play_task(task):
     import torch
 
+    from training.botproc import BotError
+
     torch.set_num_threads(1)
-    return task["opponent"], play_game(**{k: v for k, v in task.items() if k != "opponent"})
+    try:
+        return task["opponent"], play_game(**{k: v for k, v in task.items() if k != "opponent"})
+    except BotError as e:  # the game ends; the evaluation goes on with the next one
+        print(f"seed {task['map_seed']} ({task['a_side']}): {e}; game left out", flush=True)
+        return task["opponent"], None
 
 
 def summarize(games):
@@ -167,7 +194,7 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
             for side in PLAYERS:
                 rp = None
                 if replay_dir:
-                    tag = os.path.basename(opp) if os.path.isfile(opp) else opp
+                    tag = os.path.basename(opp.rstrip("/")) if (os.path.isfile(opp) or opp.startswith("bot:")) else opp
                     rp = os.path.join(replay_dir, f"{tag}_seed{s}_{side}.json")
                 tasks.append(dict(opponent=opp, spec_a=policy, spec_b=opp, map_seed=s, a_side=side, rules=rules,
                                   max_episode_length=max_episode_length, replay_path=rp, policy_seed=s,
@@ -191,8 +218,12 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
             results[opp].append(res)
             bar and bar.update(1)
     bar and bar.close()
-    return {opp: dict(summarize(games), per_game=sorted(games, key=lambda g: (g["map_seed"], g["side"])))
-            for opp, games in results.items()}
+    out = {}
+    for opp, games in results.items():
+        ok = [g for g in games if g is not None]
+        out[opp] = dict(summarize(ok), bot_errors=len(games) - len(ok),
+                        per_game=sorted(ok, key=lambda g: (g["map_seed"], g["side"])))
+    return out
 
 
 def check_disjoint(train_seeds, test_seeds):
