@@ -142,7 +142,17 @@ def water_reach_bound(start, open_, from_any, into_free, from_own, into_own, gro
     """
     if np.ndim(start) == 2:
         return int(_fill(start & open_, open_, from_any, into_free, from_own, into_own, growable))
-    # a stack: fill the K seeds together, dropping each from the stack once it stops growing
+    reach = fill_stack(start, open_, from_any, into_free, from_own, into_own)
+    if growable is not None:
+        reach = reach & growable
+    return reach.sum(axis=(-2, -1))
+
+
+def fill_stack(start, open_, from_any, into_free, from_own, into_own):
+    """The fixed point R of :func:`water_reach_bound` for a stack of K fills: bool (K, S, S).
+
+    The K fills run together; each leaves the stack once it stops growing.
+    """
     args = [np.asarray(a) for a in (open_, from_any, into_free, from_own, into_own)]
     reach = start & args[0]
     K = reach.shape[0]
@@ -158,9 +168,7 @@ def water_reach_bound(start, open_, from_any, into_free, from_own, into_own, gro
         still = m != n[active]
         n[active] = m
         active = active[still]
-    if growable is not None:
-        n = (reach & growable).sum(axis=(-2, -1))
-    return n
+    return reach
 
 
 def _fill(reach, open_, from_any, into_free, from_own, into_own, growable):
@@ -235,21 +243,30 @@ def _water_cost_bound(state, occupancy):
     start = np.zeros((F, S, S), bool)
     start[owner[inb], init[inb][:, 0], init[inb][:, 1]] = True
     strain = f.strain[:, None, None]
-    # a cell next to another factory's tile never grows (static in the main phase); one next to a
-    # foreign strain does not either, unless a robot destroyed there clears that strain first.
     # One fill bounds both boards' fills: it spreads wherever either board lets it (the fill is
     # monotone in each condition), and counts a cell either board would count.
-    other_factory = (occ[None] != -1) & (occ[None] != strain)
-    counted = np.zeros((F, S, S), bool)
-    own = np.zeros((F, S, S), bool)
-    for strains, near in ((state.prev_lichen_strains, near_prev), (b["lichen_strains"], near_now)):
-        foreign = (strains[None] != -1) & (strains[None] != strain) & ~_dilate4(near)[None]
-        own_here = strains[None] == strain
-        counted |= ~_dilate4(other_factory | foreign, include_self=False) | own_here
-        own |= own_here
+    own = (state.prev_lichen_strains[None] == strain) | (b["lichen_strains"][None] == strain)
     from_any = (state.prev_lichen >= spread) | (b["lichen"] >= spread)
     into_free = (state.prev_lichen_strains == -1) | (b["lichen_strains"] == -1)
-    n = water_reach_bound(start, open_now | open_prev, from_any[None], into_free[None], own, own, counted)
+    reach = fill_stack(start, open_now | open_prev, from_any[None], into_free[None], own, own)
+    # Count the reached cells that may grow: a cell next to another factory's tile never grows
+    # (factories are static in the main phase); one next to another strain does not either,
+    # unless a robot destroyed there (within one step of a robot) clears that strain first.
+    fi, x, y = np.nonzero(reach)
+    nx = x[:, None] + DIRECTION_DELTAS[None, 1:, 0]
+    ny = y[:, None] + DIRECTION_DELTAS[None, 1:, 1]
+    inb = (nx >= 0) & (ny >= 0) & (nx < S) & (ny < S)
+    nx, ny = np.clip(nx, 0, S - 1), np.clip(ny, 0, S - 1)
+    mine = f.strain[fi][:, None]
+    n_occ = occ[nx, ny]
+    other_factory = inb & (n_occ != -1) & (n_occ != mine)
+    counted = np.zeros(len(fi), bool)
+    for strains, near in ((state.prev_lichen_strains, near_prev), (b["lichen_strains"], near_now)):
+        clearable = _dilate4(near)
+        ns = strains[nx, ny]
+        foreign = inb & (ns != -1) & (ns != mine) & ~clearable[nx, ny]
+        counted |= ~(other_factory | foreign).any(axis=1) | (strains[x, y] == f.strain[fi])
+    n = np.bincount(fi[counted], minlength=F)
     return (-(-n // factor)).astype(np.int64)
 
 
