@@ -17,6 +17,8 @@ game statistics), ``checkpoints/`` (``step_<n>.pt`` weights loadable by main.py 
 Algorithm: sb3-contrib's MaskablePPO with luxkit's GridPolicy (agent/net.py GridNet +
 agent/distribution.py MaskedGridDistribution) and a bit-packed mask rollout buffer
 (training/policy.py). Environments: wrappers/lux_env.py LuxGridEnv in a SubprocVecEnv.
+``device=auto|cpu|cuda`` places the policy (rollout and update) and ``amp=bf16`` autocasts the net
+on CUDA (training/device.py); checkpoints are written as CPU tensors either way.
 """
 
 import dataclasses
@@ -110,9 +112,11 @@ def train(cfg, argv_overrides=()):
     from training.callbacks import (CheckpointCallback, EvalCallback, LuxStatsCallback, TeacherKLCallback,
                                     TorchThreadsCallback)
     from training.config import parse_seed_range
+    from training.device import autocast_net, resolve_device
     from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
 
     cfg, run_dir, resume_ckpt = prepare_run(cfg, argv_overrides)
+    device = resolve_device(cfg.device, cfg.amp)  # checked by validate(): no error here
     init_net = None
     if cfg.init_weights and not resume_ckpt:
         from agent.net import CheckpointError, build_net, load_checkpoint
@@ -139,11 +143,11 @@ def train(cfg, argv_overrides=()):
         max_grad_norm=cfg.max_grad_norm, target_kl=cfg.target_kl or None,
     )
     if resume_ckpt:
-        model = MaskablePPO.load(resume_ckpt, env=venv, device="cpu", tensorboard_log=os.path.join(run_dir, "tb"))
+        model = MaskablePPO.load(resume_ckpt, env=venv, device=device, tensorboard_log=os.path.join(run_dir, "tb"))
         print(f"resuming {run_dir} at {model.num_timesteps} steps")
     else:
         model = MaskablePPO(
-            GridPolicy, venv, device="cpu", seed=cfg.seed, verbose=0,
+            GridPolicy, venv, device=device, seed=cfg.seed, verbose=0,
             policy_kwargs=dict(net_config=cfg.net, map_size=S, masking=cfg.masking),
             rollout_buffer_class=PackedMaskDictRolloutBuffer,
             tensorboard_log=os.path.join(run_dir, "tb"), **ppo_kwargs,
@@ -151,13 +155,15 @@ def train(cfg, argv_overrides=()):
         if cfg.init_weights:
             model.policy.net.load_state_dict(init_net.state_dict())
             print(f"initialised from {cfg.init_weights}")
+    autocast_net(model.policy.net, cfg.amp)
     teacher_cb = None
     if cfg.teacher and cfg.teacher_kl_coef > 0:
         from agent.net import CheckpointError, load_checkpoint
 
         try:
             teacher_net, _ = load_checkpoint(cfg.teacher)
-            model.policy.set_teacher(teacher_net, cfg.teacher_kl_coef, cfg.ent_coef)
+            model.policy.set_teacher(autocast_net(teacher_net.to(model.device), cfg.amp), cfg.teacher_kl_coef,
+                                     cfg.ent_coef)
         except (CheckpointError, ValueError) as e:
             fail(f"teacher={cfg.teacher}: {e}")
         teacher_cb = TeacherKLCallback(cfg.teacher_kl_coef, cfg.teacher_kl_decay_steps)
@@ -175,7 +181,7 @@ def train(cfg, argv_overrides=()):
                                 cfg.rules, cfg.eval_max_turns, extra=extra))
     callbacks = CallbackList(cbs)
     mem = model.rollout_buffer.bytes_per_step()
-    print(f"run folder: {run_dir}")
+    print(f"run folder: {run_dir} (device {model.device}" + (f", amp {cfg.amp})" if cfg.amp != "none" else ")"))
     print(f"rollout buffer per env step: {sum(v for k, v in mem.items() if k != 'masks_if_float32') / 1024:.0f} KiB "
           f"(masks {mem['masks'] / 1024:.1f} KiB bit-packed; float32 masks would be {mem['masks_if_float32'] / 1024:.0f} KiB)")
     if remaining > 0:

@@ -1,17 +1,28 @@
-"""GridNet: a fully convolutional policy/value network for the map-shaped action head.
+"""Fully convolutional policy/value networks for the map-shaped action head.
 
-Input: planes float32 (B, C, S, S) with C = 43 (:mod:`agent.features`) and globals float32
-(B, G) with G = 12, broadcast over the map and concatenated to the planes. Trunk: a 3x3 conv stem
-then ``blocks`` residual blocks (two 3x3 convs each), ``channels`` wide, ReLU, zero padding, so
-any square map size works (16, 32, 48, 64). Policy: a 1x1 conv to A = 34 logits per cell,
-(B, 34, S, S). Value: mean- and max-pooled trunk features (plus the globals) through a small MLP
-to one scalar per sample (B,).
+Input: planes float32 (B, C, S, S) with C = agent.features.NUM_PLANES and globals float32 (B, G)
+with G = agent.features.NUM_GLOBALS. Output: logits float32 (B, A, S, S) with
+A = agent.actions.NUM_LOGITS, and a value float32 (B,).
+
+Two trunks (``arch`` in the net_config):
+
+* ``grid`` (:class:`GridNet`, the default when a config has no ``arch``, so every checkpoint
+  written before ConeNet loads unchanged): the globals broadcast over the map and concatenated to
+  the planes, a 3x3 conv stem then ``blocks`` residual blocks (two 3x3 convs each), ``channels``
+  wide, all at full resolution; receptive field 3 + 4 * blocks cells across (11x11 for ``small``).
+* ``cone`` (:class:`ConeNet`, U-Net / "DoubleCone"): a short full-resolution stem, most blocks at
+  1/4 resolution, skip connections back up; its receptive field covers a 64x64 map and it costs
+  less per sample than ``small`` (notes/training.md has the measurements).
+
+Policy: a 1x1 conv to A logits per cell. Value: mean- and max-pooled trunk features (plus the
+globals) through a small MLP to one scalar per sample.
 
 Presets (``NET_PRESETS``), chosen by measurement on a 2-core CPU (``benchmarks/train_throughput.py``):
-``small`` (default, 32 channels, 2 blocks), ``medium`` (64, 4) and ``large`` (128, 6).
+``small`` (grid, 32 channels, 2 blocks), ``medium`` (64, 4), ``large`` (128, 6) and ``cone``
+(16 channels at full resolution, 32 at 1/2, 64 at 1/4 with 4 blocks).
 
-Weights travel as a plain ``torch.save({"state_dict", "net_config", ...})`` file so that
-main.py can load them on Kaggle (torch 1.11) without stable-baselines3:
+Weights travel as a plain ``torch.save({"state_dict", "net_config", ...})`` file of CPU tensors so
+that main.py can load them on Kaggle (torch 1.11) without stable-baselines3:
 :func:`save_checkpoint` / :func:`load_checkpoint`.
 """
 
@@ -27,6 +38,7 @@ NET_PRESETS = {
     "small": dict(channels=32, blocks=2),
     "medium": dict(channels=64, blocks=4),
     "large": dict(channels=128, blocks=6),
+    "cone": dict(arch="cone", channels=16, mid_channels=64, blocks=4),
 }
 
 
@@ -45,7 +57,8 @@ class _Block(nn.Module):
 
 
 class GridNet(nn.Module):
-    """Policy logits (B, 34, S, S) and value (B,) from planes (B, 43, S, S) and globals (B, 12).
+    """Policy logits (B, A, S, S) and value (B,) from planes (B, C, S, S) and globals (B, G), all
+    float32 (A = NUM_LOGITS, C = NUM_PLANES, G = NUM_GLOBALS); any map size.
 
     Args:
         channels (int): trunk width.
@@ -74,7 +87,7 @@ class GridNet(nn.Module):
         return self.blocks(x)
 
     def forward(self, planes, globals_):
-        """Returns (logits float (B, 34, S, S), value float (B,))."""
+        """Returns (logits float (B, A, S, S), value float (B,))."""
         x = self.trunk(planes, globals_)
         logits = self.policy_head(x)
         pooled = torch.cat([x.mean(dim=(2, 3)), x.amax(dim=(2, 3)), globals_], dim=1)
@@ -82,26 +95,117 @@ class GridNet(nn.Module):
         return logits, value
 
 
+class _MidBlock(nn.Module):
+    """Residual block of the ConeNet middle (1/4 resolution): a 3x3 conv, a per-channel bias from
+    global pooling (mean and max over the map of the first conv's output, KataGo style), then a
+    3x3 conv with ``dilation``."""
+
+    def __init__(self, c, dilation):
+        super().__init__()
+        self.c1 = nn.Conv2d(c, c, 3, padding=1)
+        self.pool_bias = nn.Linear(2 * c, c)
+        self.c2 = nn.Conv2d(c, c, 3, padding=dilation, dilation=dilation)
+
+    def forward(self, x):
+        h = torch.relu(self.c1(x))
+        b = self.pool_bias(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1))
+        return torch.relu(x + self.c2(h + b[:, :, None, None]))
+
+
+class ConeNet(nn.Module):
+    """U-Net / "DoubleCone" trunk: logits (B, A, S, S) and value (B,) from planes (B, C, S, S) and
+    globals (B, G), A = agent.actions.NUM_LOGITS, C = agent.features.NUM_PLANES,
+    G = agent.features.NUM_GLOBALS; all float32.
+
+    Full resolution S: a 3x3 stem conv (``channels`` wide; the globals enter as a per-channel bias
+    through a linear layer, not as broadcast planes). Then two 3x3 stride-2 convs down to ceil(S/2)
+    (``2 * channels`` wide) and ceil(S/4) (``mid_channels`` wide), ``blocks`` residual
+    :class:`_MidBlock` s at 1/4 resolution (second conv dilated 1, 2, 1, 2, ...; each with a
+    global-pooling bias), and back up: a 2x2 stride-2 transposed conv to 1/2 resolution plus the
+    skip from the way down, again to full resolution plus the stem's skip, one residual 3x3 conv
+    at full resolution and the 1x1 policy conv. Value: mean- and max-pooled 1/4-resolution
+    features plus the globals through a small MLP.
+
+    Map sides must be multiples of 4 (16, 32, 48, 64; else ValueError).
+    At 64x64 the spatial receptive field of every cell covers the whole map, and the pooling
+    biases give each block global context besides (tests/test_net.py).
+
+    Args:
+        channels (int): full-resolution width (1/2 resolution: twice that).
+        mid_channels (int): width at 1/4 resolution.
+        blocks (int): residual blocks at 1/4 resolution.
+        in_planes (int), in_globals (int): input sizes (defaults from agent.features).
+    """
+
+    def __init__(self, channels=16, mid_channels=64, blocks=4, in_planes=NUM_PLANES, in_globals=NUM_GLOBALS):
+        super().__init__()
+        c0, c1, c2 = int(channels), 2 * int(channels), int(mid_channels)
+        self.config = dict(arch="cone", channels=c0, mid_channels=c2, blocks=int(blocks), in_planes=int(in_planes),
+                           in_globals=int(in_globals))
+        self.stem = nn.Conv2d(in_planes, c0, 3, padding=1)
+        self.stem_globals = nn.Linear(in_globals, c0)
+        self.down1 = nn.Conv2d(c0, c1, 3, stride=2, padding=1)
+        self.down2 = nn.Conv2d(c1, c2, 3, stride=2, padding=1)
+        self.blocks = nn.Sequential(*[_MidBlock(c2, 2 + 2 * (i % 2)) for i in range(int(blocks))])
+        self.up2 = nn.ConvTranspose2d(c2, c1, 2, stride=2)
+        self.up1 = nn.ConvTranspose2d(c1, c0, 2, stride=2)
+        self.top = nn.Conv2d(c0, c0, 3, padding=1)
+        self.policy_head = nn.Conv2d(c0, NUM_LOGITS, 1)
+        self.value_head = nn.Sequential(nn.Linear(2 * c2 + in_globals, 64), nn.ReLU(), nn.Linear(64, 1))
+        nn.init.normal_(self.policy_head.weight, std=0.01)
+        nn.init.zeros_(self.policy_head.bias)
+
+    def forward(self, planes, globals_):
+        """Returns (logits float (B, A, S, S), value float (B,)).
+
+        Raises:
+            ValueError: a map side is not a multiple of 4.
+        """
+        if planes.shape[-1] % 4 or planes.shape[-2] % 4:
+            raise ValueError(f"ConeNet needs map sides that are multiples of 4, got {tuple(planes.shape[-2:])}")
+        s0 = torch.relu(self.stem(planes) + self.stem_globals(globals_)[:, :, None, None])
+        s1 = torch.relu(self.down1(s0))
+        mid = self.blocks(torch.relu(self.down2(s1)))
+        x = torch.relu(self.up2(mid) + s1)
+        x = torch.relu(self.up1(x) + s0)
+        x = torch.relu(x + self.top(x))
+        logits = self.policy_head(x)
+        pooled = torch.cat([mid.mean(dim=(2, 3)), mid.amax(dim=(2, 3)), globals_], dim=1)
+        return logits, self.value_head(pooled).squeeze(-1)
+
+
+ARCHS = {"grid": GridNet, "cone": ConeNet}
+
+
 def build_net(net_config):
-    """A GridNet from a config dict (``channels``, ``blocks``, optional ``in_planes``/``in_globals``)
-    or a preset name.
+    """A network from a preset name or a config dict.
+
+    The dict holds ``arch`` (``grid`` when absent: :class:`GridNet`, exactly as checkpoints written
+    before ConeNet existed; ``cone``: :class:`ConeNet`) and that class's arguments: ``channels``,
+    ``blocks``, optional ``in_planes``/``in_globals``, and ``mid_channels`` for ``cone``.
 
     Raises:
-        CheckpointError: unknown preset or keys.
+        CheckpointError: unknown preset, arch or keys (the message lists what is allowed).
     """
     if isinstance(net_config, str):
         if net_config not in NET_PRESETS:
             raise CheckpointError(f"unknown net preset {net_config!r}; choose one of {sorted(NET_PRESETS)}")
         net_config = NET_PRESETS[net_config]
-    allowed = {"channels", "blocks", "in_planes", "in_globals"}
+    net_config = dict(net_config)
+    arch = net_config.pop("arch", "grid")
+    if arch not in ARCHS:
+        raise CheckpointError(f"net_config has unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
+    allowed = {"channels", "blocks", "in_planes", "in_globals"} | ({"mid_channels"} if arch == "cone" else set())
     extra = set(net_config) - allowed
     if extra:
-        raise CheckpointError(f"net_config has unknown keys {sorted(extra)}; allowed: {sorted(allowed)}")
-    return GridNet(**net_config)
+        raise CheckpointError(f"net_config of arch {arch!r} has unknown keys {sorted(extra)}; "
+                              f"allowed: {sorted(allowed | {'arch'})}")
+    return ARCHS[arch](**net_config)
 
 
 def save_checkpoint(path, net, **extra):
-    """Write ``{"state_dict", "net_config", **extra}`` with ``torch.save`` (plain tensors only)."""
+    """Write ``{"state_dict", "net_config", **extra}`` with ``torch.save``: plain CPU tensors (also
+    from a net on a GPU), so main.py and torch 1.11 load the file without a GPU."""
     payload = {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
                "net_config": dict(net.config)}
     payload.update(extra)
@@ -109,7 +213,7 @@ def save_checkpoint(path, net, **extra):
 
 
 def load_checkpoint(path, map_location="cpu"):
-    """Load a weights file written by :func:`save_checkpoint`; returns (GridNet in eval mode, payload).
+    """Load a weights file written by :func:`save_checkpoint`; returns (net in eval mode, payload).
 
     Raises:
         CheckpointError: the file is missing or unreadable, lacks ``state_dict``/``net_config``, or

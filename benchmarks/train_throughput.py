@@ -1,12 +1,17 @@
 """End-to-end training throughput against the raw engine, measured in the same run.
 
-    python benchmarks/train_throughput.py [--rules small] [--steps 1024] [key=value ...]
+    python benchmarks/train_throughput.py [--steps 1024] [key=value ...]
+    python benchmarks/train_throughput.py --nets-only [--nets small,medium,cone] [--sizes 64,32]
 
 Prints (1) the raw engine's steps/s (``LuxAI_S2.step`` alone, random-masked actions decided
 outside the timer, same map seeds), (2) train.py's end-to-end steps/s for the given config
 (rollout collection in the VecEnv + PPO update, from a MaskablePPO.learn call after a warm-up
-rollout), their ratio, and (3) the forward and forward+backward time of the default network on a
-batch of ``batch_size`` observations of this map size.
+rollout), their ratio, (3) the forward and forward+backward time of the config's network on a
+batch of ``batch_size`` observations of this map size, and (4) a side-by-side table of the
+``--nets`` presets at each of ``--sizes``: parameters, weight-file size, forward and
+forward+backward+Adam samples/s, and their ratios to the first preset (``small``). The presets
+are timed round-robin (``--rounds`` rounds, the median kept), so a load change on a shared machine
+hits all of them alike. ``--nets-only`` prints only (4).
 """
 
 import argparse
@@ -51,11 +56,80 @@ def raw_engine_steps_per_s(rules, steps, seed=0):
     return n / total
 
 
+def _time_net(net, x, g, opt=None):
+    """Seconds for one forward (``opt`` None, no grad) or forward+backward+Adam step."""
+    t = time.perf_counter()
+    if opt is None:
+        with torch.no_grad():
+            net(x, g)
+    else:
+        logits, v = net(x, g)
+        (logits.square().mean() + v.square().mean()).backward()
+        opt.step()
+        opt.zero_grad()
+    return time.perf_counter() - t
+
+
+def net_table(nets, sizes, batch_size, rounds=3):
+    """Print params, weight-file KiB and samples/s (forward; forward+backward+Adam) of each preset in
+    ``nets`` at each map size, with ratios to ``nets[0]``; returns {(net, S): (fwd, fb) samples/s}."""
+    import tempfile
+
+    from agent.features import NUM_GLOBALS, NUM_PLANES
+    from agent.net import build_net, save_checkpoint
+
+    out = {}
+    print(f"\nnetworks side by side: batch {batch_size}, torch threads {torch.get_num_threads()}, "
+          f"median of {rounds} round-robin rounds")
+    head = (f"{'net':<8} {'map':>5} {'params':>9} {'file KiB':>9} {'fwd /s':>8} {'fwd+bwd /s':>11} "
+            f"{'fwd ratio':>10} {'fwd+bwd ratio':>14}")
+    print(head)
+    print("-" * len(head))
+    for S in sizes:
+        torch.manual_seed(0)
+        x = torch.randn(batch_size, NUM_PLANES, S, S)
+        g = torch.randn(batch_size, NUM_GLOBALS)
+        built = {name: build_net(name) for name in nets}
+        opts = {name: torch.optim.Adam(net.parameters()) for name, net in built.items()}
+        times = {name: ([], []) for name in nets}
+        for name, net in built.items():  # warm-up
+            _time_net(net, x, g)
+            _time_net(net, x, g, opts[name])
+        for _ in range(rounds):
+            for name, net in built.items():
+                times[name][0].append(_time_net(net, x, g))
+                times[name][1].append(_time_net(net, x, g, opts[name]))
+        for name, net in built.items():
+            fwd, fb = (batch_size / float(np.median(t)) for t in times[name])
+            out[(name, S)] = (fwd, fb)
+            with tempfile.TemporaryDirectory() as tmp:
+                path = os.path.join(tmp, "w.pt")
+                save_checkpoint(path, net)
+                kib = os.path.getsize(path) / 1024
+            base = out[(nets[0], S)]
+            print(f"{name:<8} {S:>2}x{S:<2} {sum(p.numel() for p in net.parameters()):>9,d} {kib:>9.0f} {fwd:>8.1f} "
+                  f"{fb:>11.1f} {fwd / base[0]:>10.2f} {fb / base[1]:>14.2f}")
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--steps", type=int, default=1024, help="training steps to time (after a warm-up rollout)")
+    ap.add_argument("--nets", default="small,medium,cone", help="presets of the side-by-side table (first = base)")
+    ap.add_argument("--sizes", default="64,32", help="map sizes of the side-by-side table")
+    ap.add_argument("--rounds", type=int, default=3, help="round-robin timing rounds of the table")
+    ap.add_argument("--nets-only", action="store_true", help="print only the side-by-side network table")
     ap.add_argument("overrides", nargs="*", help="train.py key=value overrides")
     args = ap.parse_args(argv)
+    nets = [n for n in args.nets.split(",") if n]
+    sizes = [int(v) for v in args.sizes.split(",") if v]
+    if args.nets_only:
+        from training.config import parse_overrides
+
+        cfg = parse_overrides(["opponent=random", "progress_bar=false", *args.overrides])
+        torch.set_num_threads(cfg.torch_threads)
+        net_table(nets, sizes, cfg.batch_size, args.rounds)
+        return
     from sb3_contrib import MaskablePPO
 
     from agent.features import NUM_GLOBALS, NUM_PLANES
@@ -106,6 +180,7 @@ def main(argv=None):
     print(f"ratio training / raw      : {train_sps / raw:8.3f}")
     print(f"net forward, batch {cfg.batch_size:4d}   : {fwd * 1000:8.1f} ms ({cfg.batch_size / fwd:.0f} samples/s)")
     print(f"net fwd+bwd+Adam, batch {cfg.batch_size:4d}: {fb * 1000:8.1f} ms ({cfg.batch_size / fb:.0f} samples/s)")
+    net_table(nets, sizes, cfg.batch_size, args.rounds)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ baseline).
     python -m training.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
     python -m training.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 out=runs/bc/dagger.npz
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
+        [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
 every ``stride`` turns, the teacher's observation (planes stored as float16), masks (bit-packed)
@@ -144,15 +145,18 @@ def load_data(data):
 
 
 def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3, seed=0, init="", threads=2,
-        keep_epochs=False):
-    """Fit a GridNet to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
+        keep_epochs=False, val="", device="auto", amp="none"):
+    """Fit a network to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
 
     Adam with a cosine learning-rate decay from ``lr`` to 0 over all epochs; 10 % of the samples
-    are held out, and each epoch prints the validation NLL and the agreement of the net's most
+    are held out (or, with ``val``, all of ``data`` trains and up to 512 samples of the ``val``
+    files are the held-out set), and each epoch prints the training samples/s, the validation NLL
+    and the agreement of the net's most
     likely legal choice with the teacher's (robot type; move direction where the teacher moves;
     factory). The checkpoint is
     written after every epoch, so a stopped fit leaves a usable file; it records ``grad_steps``,
-    the gradient steps since fresh weights (including those of ``init``).
+    the gradient steps since fresh weights (including those of ``init``), and the epoch's
+    ``val_nll`` and ``agreement`` (robot_type, move_dir, factory); tensors always on the CPU.
 
     Args:
         data (str): comma-separated npz files of :func:`collect` (one map size).
@@ -162,38 +166,55 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         threads (int): torch CPU threads.
         keep_epochs (bool): also keep each epoch's checkpoint as ``<out without .pt>_epN.pt``
             (the points of a learning curve).
+        val (str): comma-separated npz files held out for validation ("" = 10 % of ``data``).
+        device (str): ``auto`` (cuda when available), ``cpu`` or ``cuda`` (training/device.py).
+        amp (str): ``none`` or ``bf16`` (CUDA autocast).
 
     Raises:
-        ValueError: missing data files or mixed map sizes.
+        ValueError: missing data files, mixed map sizes (also between ``data`` and ``val``), or a
+            bad ``device``/``amp`` (e.g. ``device=cuda`` without CUDA; checked before anything is
+            read or written).
         agent.net.CheckpointError: bad ``init`` or ``net``.
     """
     from agent.actions import MOVE, NUM_LOGITS
     from agent.distribution import MaskedGridDistribution
     from agent.net import build_net, load_checkpoint, save_checkpoint
+    from training.device import autocast_net, resolve_device
 
+    dev = resolve_device(device, amp)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     planes, globs, packed, actions, S = load_data(data)
     n = len(actions)
-    print(f"{n} samples of {S}x{S} from {data}", flush=True)
+    print(f"{n} samples of {S}x{S} from {data}, device {dev}" + (f", amp {amp}" if amp != "none" else ""), flush=True)
+    held = load_data(val) if val else None
+    if held is not None and held[4] != S:
+        raise ValueError(f"val={val} is {held[4]}x{held[4]}, data is {S}x{S}")
     model, init_payload = load_checkpoint(init) if init else (build_net(net), {})
+    autocast_net(model.to(dev), amp)
     steps0 = int(init_payload.get("grad_steps", 0))  # gradient steps of the fits this one continues
     steps = 0
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
-    hold = rng.permutation(n)
-    n_val = max(1, n // 10)
-    val, trn = hold[:n_val], hold[n_val:]
+    if held is None:
+        hold = rng.permutation(n)
+        n_val = max(1, n // 10)
+        val_idx, trn = hold[:n_val], hold[n_val:]
+        val_set = (planes, globs, packed, actions)
+    else:
+        trn, val_idx = np.arange(n), np.arange(len(held[3]))
+        val_set = held[:4]
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * -(-len(trn) // batch_size)))
 
-    def batch(idx):
-        m = np.unpackbits(packed[idx], axis=1, count=S * S * NUM_LOGITS).astype(bool).reshape(len(idx), S, S, NUM_LOGITS)
-        return (torch.from_numpy(planes[idx].astype(np.float32)), torch.from_numpy(globs[idx]),
-                torch.from_numpy(m), torch.from_numpy(actions[idx].astype(np.int64)))
+    def batch(idx, arrays):
+        pl, gl, pk, ac = arrays
+        m = np.unpackbits(pk[idx], axis=1, count=S * S * NUM_LOGITS).astype(bool).reshape(len(idx), S, S, NUM_LOGITS)
+        return tuple(torch.from_numpy(t).to(dev) for t in (pl[idx].astype(np.float32), gl[idx], m,
+                                                           ac[idx].astype(np.int64)))
 
-    def nll(idx):
-        x, g, m, a = batch(idx)
+    def nll(idx, arrays=(planes, globs, packed, actions)):
+        x, g, m, a = batch(idx, arrays)
         logits, _ = model(x, g)
         dist = MaskedGridDistribution(logits, m)
         return -dist.log_prob(a).mean(), dist, a
@@ -202,6 +223,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     for ep in range(epochs):
         rng.shuffle(trn)
         losses = []
+        t_ep = time.time()
         for i in range(0, len(trn), batch_size):
             loss, _, _ = nll(trn[i:i + batch_size])
             opt.zero_grad()
@@ -211,11 +233,12 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
             sched.step()
             steps += 1
             losses.append(loss.item())
+        t_train = time.time() - t_ep
         model.eval()
         hits, counts, vls = np.zeros(3), np.zeros(3), []
         with torch.no_grad():
-            for i in range(0, min(len(val), 512), batch_size):
-                vl, dist, a = nll(val[i:i + batch_size])
+            for i in range(0, min(len(val_idx), 512), batch_size):
+                vl, dist, a = nll(val_idx[i:i + batch_size], val_set)
                 vls.append(vl.item())
                 agree = dist.mode() == a
                 for j, comp in enumerate((0, 1, 6)):  # robot_type, move_dir (where the teacher moves), factory
@@ -227,10 +250,12 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         model.train()
         acc = hits / np.maximum(counts, 1)
         print(f"epoch {ep + 1}/{epochs}: train nll {np.mean(losses):.2f}, val nll {np.mean(vls):.2f}, agreement: "
-              f"robot type {acc[0]:.3f}, move dir {acc[1]:.3f}, factory {acc[2]:.3f}, {time.time() - t0:.0f} s", flush=True)
+              f"robot type {acc[0]:.3f}, move dir {acc[1]:.3f}, factory {acc[2]:.3f}, {time.time() - t0:.0f} s, "
+              f"{len(trn) / max(t_train, 1e-9):.1f} train samples/s", flush=True)
         os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
         meta = dict(step=0, source=f"bc from {data}", epochs=ep + 1, init=init, grad_steps=steps0 + steps,
-                    batch_size=batch_size)
+                    batch_size=batch_size, val=val, val_nll=float(np.mean(vls)),
+                    agreement=dict(zip(("robot_type", "move_dir", "factory"), map(float, acc))))
         save_checkpoint(out, model, **meta)
         if keep_epochs:
             save_checkpoint(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta)

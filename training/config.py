@@ -54,13 +54,15 @@ class TrainConfig:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     target_kl: float = 0.0                # 0 = no early stop
-    net: str = "small"                    # small | medium | large (agent/net.py NET_PRESETS)
+    net: str = "small"                    # small | medium | large | cone (agent/net.py NET_PRESETS)
     init_weights: str = ""                # start from these weights (e.g. behaviour cloning, training/bc.py)
     teacher: str = ""                     # weights of a teacher policy for a KL(teacher || policy) term
     teacher_kl_coef: float = 0.0          # its weight at step 0 (needs ent_coef > 0)
     teacher_kl_decay_steps: int = 100000  # linear decay of that weight to 0
     torch_threads: int = 1                # 2 was measured slower on the 2-core machine (benchmarks/train_throughput.py)
     vec_env: str = "subproc"              # subproc | dummy
+    device: str = "auto"                  # auto (cuda if available) | cpu | cuda: rollout policy and update (training/device.py)
+    amp: str = "none"                     # none | bf16 (CUDA autocast of the net)
     # test mode (training/evaluate.py) and periodic evaluation
     checkpoint: str = ""                  # weights to test (mode=test); empty = random-masked
     opponents: str = "random"             # comma list: random, scripted, paths to weights
@@ -146,6 +148,12 @@ def validate(cfg):
 
     if cfg.net not in NET_PRESETS:
         raise ConfigError(f"net={cfg.net!r}: choose one of {sorted(NET_PRESETS)}")
+    from training.device import resolve_device
+
+    try:
+        resolve_device(cfg.device, cfg.amp)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     return cfg
 
 

@@ -1,0 +1,85 @@
+"""device=auto|cpu|cuda and amp=none|bf16 (training/device.py) for train.py and bc fit; the
+CPU-only line of benchmarks/gpu_check.sh."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.config import ConfigError, TrainConfig, parse_overrides
+from training.device import autocast_net, resolve_device
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_CUDA = not torch.cuda.is_available()
+needs_no_cuda = pytest.mark.skipif(not NO_CUDA, reason="checks the error seen on a machine without CUDA")
+
+
+def test_auto_resolves_to_cuda_only_when_available(monkeypatch):
+    assert TrainConfig().device == "auto" and TrainConfig().amp == "none"
+    assert resolve_device("cpu") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == "cuda" and resolve_device("cuda") == "cuda"
+    assert resolve_device("cpu") == "cpu"
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["device=tpu"], "device='tpu': choose one of auto, cpu, cuda"),
+    (["amp=fp8"], "amp='fp8': choose one of none, bf16"),
+    (["device=cpu", "amp=bf16"], "amp=bf16 needs CUDA"),
+])
+def test_bad_device_or_amp_is_a_config_error(args, msg):
+    with pytest.raises(ConfigError, match=msg):
+        parse_overrides(args)
+
+
+@needs_no_cuda
+def test_train_device_cuda_without_cuda_is_one_line_exit_2_and_writes_nothing(tmp_path):
+    with pytest.raises(ConfigError, match="device=cuda but torch.cuda.is_available"):
+        parse_overrides(["device=cuda"])
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "device=cuda"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]
+    assert "device=cuda but torch.cuda.is_available() is False" in proc.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_no_cuda
+def test_bc_fit_device_cuda_without_cuda_is_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "bc.pt"
+    proc = subprocess.run([sys.executable, "-m", "training.bc", "fit", "data=missing.npz", "device=cuda",
+                           f"out={out}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bad arguments for fit: device=cuda but torch.cuda.is_available() "
+                                                   "is False"), proc.stderr  # checked before data=missing.npz
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_autocast_net_keeps_float32_outputs_and_the_state_dict():
+    from agent.features import NUM_GLOBALS, NUM_PLANES
+    from agent.net import build_net
+
+    net = build_net("cone")
+    keys = list(net.state_dict())
+    assert autocast_net(net, "none") is net and "forward" not in net.__dict__
+    autocast_net(net, "bf16", device_type="cpu")  # CPU autocast stands in for CUDA here
+    logits, value = net(torch.rand(1, NUM_PLANES, 16, 16), torch.rand(1, NUM_GLOBALS))
+    assert logits.dtype == torch.float32 and value.dtype == torch.float32
+    assert list(net.state_dict()) == keys
+
+
+@needs_no_cuda
+def test_gpu_check_without_cuda_prints_one_line_and_exits_0():
+    env = dict(os.environ, PYTHON=sys.executable)
+    env.pop("SETTINGS", None)
+    proc = subprocess.run(["bash", str(ROOT / "benchmarks" / "gpu_check.sh")], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ("gpu_check: no CUDA device here (torch.cuda.is_available() is False); "
+                           "nothing to compare\n")

@@ -1,0 +1,91 @@
+"""agent/net.py: the GridNet presets keep their checkpoints; the ConeNet preset (U-Net / DoubleCone)
+works at every map size, sees the whole 64x64 map from every cell, and saves/loads like GridNet."""
+
+import pytest
+import torch
+
+from agent.actions import NUM_LOGITS
+from agent.features import NUM_GLOBALS, NUM_PLANES
+from agent.net import NET_PRESETS, CheckpointError, ConeNet, GridNet, build_net, load_checkpoint, save_checkpoint
+
+
+def _inputs(B, S, requires_grad=False):
+    torch.manual_seed(0)
+    return torch.rand(B, NUM_PLANES, S, S, requires_grad=requires_grad), torch.rand(B, NUM_GLOBALS)
+
+
+def test_config_without_arch_builds_todays_gridnet():
+    legacy = {"channels": 32, "blocks": 2, "in_planes": NUM_PLANES, "in_globals": NUM_GLOBALS}
+    net = build_net(legacy)
+    assert type(net) is GridNet and net.config == legacy  # no "arch" key written for GridNet
+    assert sorted(net.state_dict()) == sorted(GridNet(32, 2).state_dict())
+    assert sorted(net.state_dict()) == ["blocks.0.c1.bias", "blocks.0.c1.weight", "blocks.0.c2.bias",
+                                        "blocks.0.c2.weight", "blocks.1.c1.bias", "blocks.1.c1.weight",
+                                        "blocks.1.c2.bias", "blocks.1.c2.weight", "policy_head.bias",
+                                        "policy_head.weight", "stem.bias", "stem.weight", "value_head.0.bias",
+                                        "value_head.0.weight", "value_head.2.bias", "value_head.2.weight"]
+    assert build_net(dict(legacy, arch="grid")).config == legacy
+
+
+@pytest.mark.parametrize("S", [16, 32, 48, 64, 20])
+def test_cone_shapes_at_every_map_size(S):
+    net = build_net("cone")
+    assert isinstance(net, ConeNet) and net.config["arch"] == "cone"
+    x, g = _inputs(2, S)
+    logits, value = net(x, g)
+    assert logits.shape == (2, NUM_LOGITS, S, S) and logits.dtype == torch.float32
+    assert value.shape == (2,) and bool(torch.isfinite(logits).all())
+
+
+def _corner_gradient(net, S=64):
+    x, g = _inputs(1, S, requires_grad=True)
+    logits, _ = net(x, g)
+    logits[0, :, 0, 0].sum().backward()
+    return x.grad[0, :, S - 1, S - 1].abs().sum().item()
+
+
+def test_cone_logits_at_one_corner_depend_on_the_opposite_corner_small_does_not():
+    torch.manual_seed(1)
+    assert _corner_gradient(build_net("cone")) > 0
+    assert _corner_gradient(build_net("small")) == 0.0  # 11x11 receptive field
+
+
+def test_cone_spatial_receptive_field_alone_covers_64x64():
+    """Without the global-pooling biases (zeroed) the convolutions alone still reach across."""
+    torch.manual_seed(1)
+    net = build_net("cone")
+    for block in net.blocks:
+        torch.nn.init.zeros_(block.pool_bias.weight)
+        torch.nn.init.zeros_(block.pool_bias.bias)
+    assert _corner_gradient(net) > 0
+
+
+def test_cone_checkpoint_round_trip_and_clear_errors(tmp_path):
+    net = build_net("cone")
+    path = tmp_path / "cone.pt"
+    save_checkpoint(path, net, step=3)
+    loaded, payload = load_checkpoint(path)
+    assert isinstance(loaded, ConeNet) and payload["net_config"] == net.config and payload["step"] == 3
+    assert all(v.device.type == "cpu" for v in payload["state_dict"].values())
+    x, g = _inputs(1, 16)
+    with torch.no_grad():
+        assert torch.equal(net.eval()(x, g)[0], loaded(x, g)[0])
+    payload["net_config"]["mid_channels"] = 32
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="cone.pt: tensor 'down2.weight' has shape"):
+        load_checkpoint(path)
+    with pytest.raises(CheckpointError, match="unknown net preset 'huge'; choose one of"):
+        build_net("huge")
+    with pytest.raises(CheckpointError, match="unknown arch 'resnet'"):
+        build_net({"arch": "resnet", "channels": 8, "blocks": 1})
+    with pytest.raises(CheckpointError, match=r"arch 'grid' has unknown keys \['mid_channels'\]"):
+        build_net({"channels": 8, "blocks": 1, "mid_channels": 16})
+
+
+def test_presets_build():
+    assert set(NET_PRESETS) >= {"small", "medium", "large", "cone"}
+
+
+def test_cone_rejects_map_sides_not_multiple_of_4():
+    with pytest.raises(ValueError, match=r"multiples of 4, got \(18, 18\)"):
+        build_net("cone")(*_inputs(1, 18))
