@@ -118,16 +118,27 @@ def train(cfg, argv_overrides=()):
     cfg, run_dir, resume_ckpt = prepare_run(cfg, argv_overrides)
     device = resolve_device(cfg.device, cfg.amp)  # checked by validate(): no error here
     init_net = None
-    if cfg.init_weights and not resume_ckpt:
+    init_path, teacher_path = cfg.resolved_init_weights(), cfg.resolved_teacher()
+    net_config = "small" if cfg.net == "auto" else cfg.net
+    if init_path and not resume_ckpt:
         from agent.net import CheckpointError, build_net, load_checkpoint
 
         try:
-            init_net, payload = load_checkpoint(cfg.init_weights)
+            init_net, payload = load_checkpoint(init_path)
         except CheckpointError as e:
-            fail(str(e))
-        if payload["net_config"] != build_net(cfg.net).config:
+            fail(f"init_weights={cfg.init_weights}: {e}")
+        from agent.features import NUM_GLOBALS, NUM_PLANES
+
+        got = (payload["net_config"].get("in_planes"), payload["net_config"].get("in_globals"))
+        if got != (NUM_PLANES, NUM_GLOBALS):
+            fail(f"init_weights={cfg.init_weights}: {init_path} takes {got[0]} planes and {got[1]} globals, "
+                 f"the features are {NUM_PLANES} and {NUM_GLOBALS} (weights of an older kit?); "
+                 f"use init_weights=none or other weights")
+        if cfg.net == "auto":
+            net_config = dict(payload["net_config"])  # = cfg.resolved_net(), without reading the file twice
+        elif payload["net_config"] != build_net(cfg.net).config:
             fail(f"init_weights={cfg.init_weights}: its net_config {payload['net_config']} is not net={cfg.net} "
-                 f"({build_net(cfg.net).config})")
+                 f"({build_net(cfg.net).config}); use net=auto")
     torch.set_num_threads(cfg.torch_threads)
     S = cfg.resolved_map_size()
     os.makedirs(run_dir, exist_ok=True)
@@ -148,20 +159,20 @@ def train(cfg, argv_overrides=()):
     else:
         model = MaskablePPO(
             GridPolicy, venv, device=device, seed=cfg.seed, verbose=0,
-            policy_kwargs=dict(net_config=cfg.net, map_size=S, masking=cfg.masking),
+            policy_kwargs=dict(net_config=net_config, map_size=S, masking=cfg.masking),
             rollout_buffer_class=PackedMaskDictRolloutBuffer,
             tensorboard_log=os.path.join(run_dir, "tb"), **ppo_kwargs,
         )
-        if cfg.init_weights:
+        if init_net is not None:
             model.policy.net.load_state_dict(init_net.state_dict())
-            print(f"initialised from {cfg.init_weights}")
+            print(f"initialised from {init_path}")
     autocast_net(model.policy.net, cfg.amp)
     teacher_cb = None
-    if cfg.teacher and cfg.teacher_kl_coef > 0:
+    if teacher_path and cfg.teacher_kl_coef > 0:
         from agent.net import CheckpointError, load_checkpoint
 
         try:
-            teacher_net, _ = load_checkpoint(cfg.teacher)
+            teacher_net, _ = load_checkpoint(teacher_path)
             model.policy.set_teacher(autocast_net(teacher_net.to(model.device), cfg.amp), cfg.teacher_kl_coef,
                                      cfg.ent_coef)
         except (CheckpointError, ValueError) as e:

@@ -145,7 +145,7 @@ def main(argv=None):
     venv = build_venv(cfg, pool_dir="/nonexistent")
     model = MaskablePPO(GridPolicy, venv, device="cpu", seed=cfg.seed, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
                         n_epochs=cfg.n_epochs, learning_rate=cfg.learning_rate, ent_coef=cfg.ent_coef,
-                        policy_kwargs=dict(net_config=cfg.net, map_size=S), rollout_buffer_class=PackedMaskDictRolloutBuffer)
+                        policy_kwargs=dict(net_config=cfg.resolved_net(), map_size=S), rollout_buffer_class=PackedMaskDictRolloutBuffer)
     from training.callbacks import TorchThreadsCallback
 
     cb = TorchThreadsCallback(1, cfg.torch_threads) if cfg.vec_env == "subproc" and cfg.n_envs > 1 else None
@@ -156,7 +156,7 @@ def main(argv=None):
     model.learn(steps, reset_num_timesteps=False, callback=cb)
     train_sps = steps / (time.perf_counter() - t)
     venv.close()
-    net = build_net(cfg.net)
+    net = build_net(cfg.resolved_net())
     x = torch.randn(cfg.batch_size, NUM_PLANES, S, S)
     g = torch.randn(cfg.batch_size, NUM_GLOBALS)
     with torch.no_grad():

@@ -60,6 +60,23 @@ def test_cli_errors_exit_2_and_write_nothing(tmp_path):
 
 
 # ---------------------------------------------------------------- SB3 pieces
+def test_default_run_continues_from_the_shipped_weights_with_a_teacher_term(tmp_path):
+    from training.config import SHIPPED_WEIGHTS
+
+    cfg = parse_overrides([])
+    assert cfg.resolved_init_weights() == SHIPPED_WEIGHTS and os.path.isfile(SHIPPED_WEIGHTS)
+    assert cfg.resolved_teacher() == SHIPPED_WEIGHTS and cfg.teacher_kl_coef > 0 and cfg.ent_coef > 0
+    assert cfg.resolved_net() == torch.load(SHIPPED_WEIGHTS, weights_only=True)["net_config"]
+    scratch = parse_overrides(["init_weights=none"])
+    assert scratch.resolved_init_weights() == "" and scratch.resolved_teacher() == "" and scratch.resolved_net() == "small"
+    other = tmp_path / "w.pt"
+    with pytest.raises(ConfigError, match="does not exist; use init_weights=none"):
+        parse_overrides([f"init_weights={other}"])
+    with pytest.raises(ConfigError, match="needs ent_coef > 0"):
+        parse_overrides(["ent_coef=0"])
+    assert parse_overrides(["ent_coef=0", "teacher=none"]).resolved_teacher() == ""
+
+
 def test_map_size_reaches_the_environment(tmp_path):
     """``rules=small map_size=64``: the training environments play 64x64 maps with the small preset's
     factory counts, and the policy is built for 64x64."""

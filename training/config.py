@@ -7,6 +7,7 @@ Defaults train on a 2-core CPU in a few minutes (``python train.py``).
 
 import dataclasses
 import json
+import os
 import typing
 from dataclasses import dataclass, field
 
@@ -17,6 +18,10 @@ from wrappers.lux_env import DEFAULT_REWARD_WEIGHTS, REWARD_TERMS
 
 class ConfigError(ValueError):
     """A bad command-line override or config value; the message says which and what is allowed."""
+
+
+# the weights the kit ships, which the default run continues from (init_weights=shipped)
+SHIPPED_WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agent", "weights", "model.pt")
 
 
 @dataclass
@@ -54,10 +59,10 @@ class TrainConfig:
     vf_coef: float = 0.5
     max_grad_norm: float = 0.5
     target_kl: float = 0.0                # 0 = no early stop
-    net: str = "small"                    # small | medium | large | cone (agent/net.py NET_PRESETS)
-    init_weights: str = ""                # start from these weights (e.g. behaviour cloning, training/bc.py)
-    teacher: str = ""                     # weights of a teacher policy for a KL(teacher || policy) term
-    teacher_kl_coef: float = 0.0          # its weight at step 0 (needs ent_coef > 0)
+    net: str = "auto"                     # auto (the init weights' net, else small) | small | medium | large | cone
+    init_weights: str = "shipped"         # shipped (agent/weights/model.pt) | none (from scratch) | a .pt file
+    teacher: str = "init"                 # KL(teacher || policy) term toward: init (the init weights) | none | a .pt file
+    teacher_kl_coef: float = 0.05         # its weight at step 0 (needs ent_coef > 0)
     teacher_kl_decay_steps: int = 100000  # linear decay of that weight to 0
     torch_threads: int = 1                # 2 was measured slower on the 2-core machine (benchmarks/train_throughput.py)
     vec_env: str = "subproc"              # subproc | dummy
@@ -81,6 +86,39 @@ class TrainConfig:
 
     def resolved_map_size(self):
         return self.map_size or RULES[self.rules]["map_size"]
+
+    def resolved_init_weights(self):
+        """Path of the starting weights ("" = from scratch): ``shipped`` is the weights the kit
+        ships (agent/weights/model.pt), ``none`` or empty is none."""
+        if self.init_weights in ("", "none"):
+            return ""
+        if self.init_weights == "shipped":
+            return SHIPPED_WEIGHTS
+        return self.init_weights
+
+    def resolved_net(self):
+        """The net to build: the preset named by ``net``, or for ``net=auto`` the net_config dict of
+        the starting weights (``small`` when training from scratch).
+
+        Raises:
+            agent.net.CheckpointError: the starting weights cannot be read.
+        """
+        if self.net != "auto":
+            return self.net
+        path = self.resolved_init_weights()
+        if not path:
+            return "small"
+        from agent.net import load_checkpoint
+
+        return dict(load_checkpoint(path)[1]["net_config"])
+
+    def resolved_teacher(self):
+        """Path of the KL teacher ("" = none): ``init`` is the starting weights."""
+        if self.teacher in ("", "none"):
+            return ""
+        if self.teacher == "init":
+            return self.resolved_init_weights()
+        return self.teacher
 
     def to_json(self):
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
@@ -146,8 +184,16 @@ def validate(cfg):
         raise ConfigError(f"eval_interval={cfg.eval_interval} must be >= 0 (0 = off)")
     from agent.net import NET_PRESETS
 
-    if cfg.net not in NET_PRESETS:
-        raise ConfigError(f"net={cfg.net!r}: choose one of {sorted(NET_PRESETS)}")
+    if cfg.net != "auto" and cfg.net not in NET_PRESETS:
+        raise ConfigError(f"net={cfg.net!r}: choose auto or one of {sorted(NET_PRESETS)}")
+    for key in ("init_weights", "teacher"):
+        path = getattr(cfg, "resolved_" + key)()
+        if path and not os.path.isfile(path):
+            raise ConfigError(f"{key}={getattr(cfg, key)}: weights file {path} does not exist"
+                              + ("; use init_weights=none to train from scratch" if key == "init_weights" else ""))
+    if cfg.resolved_teacher() and cfg.teacher_kl_coef > 0 and cfg.ent_coef <= 0:
+        raise ConfigError(f"teacher_kl_coef={cfg.teacher_kl_coef} rides on the entropy term and needs ent_coef > 0 "
+                          f"(or teacher=none)")
     from training.device import resolve_device
 
     try:
