@@ -134,7 +134,7 @@ def main(argv=None):
 
     from agent.features import NUM_GLOBALS, NUM_PLANES
     from agent.net import build_net
-    from train import build_venv
+    from training.run import build_venv
     from training.config import parse_overrides
     from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
 

@@ -80,7 +80,7 @@ def test_default_run_continues_from_the_shipped_weights_with_a_teacher_term(tmp_
 def test_map_size_reaches_the_environment(tmp_path):
     """``rules=small map_size=64``: the training environments play 64x64 maps with the small preset's
     factory counts, and the policy is built for 64x64."""
-    from train import make_env_fn
+    from training.run import make_env_fn
 
     cfg = parse_overrides(["rules=small", "map_size=64", "max_episode_length=20"])
     assert cfg.resolved_map_size() == 64

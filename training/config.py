@@ -172,8 +172,6 @@ def validate(cfg):
     unknown = set(cfg.reward) - set(REWARD_TERMS)
     if unknown:
         raise ConfigError(f"reward has unknown terms {sorted(unknown)}; valid terms: {sorted(REWARD_TERMS)}")
-    from training.evaluate import check_disjoint
-
     train = parse_seed_range(cfg.train_seeds, "train_seeds")
     for key in ("test_seeds", "eval_seeds"):
         try:
@@ -213,6 +211,14 @@ def parse_seed_range(text, key="seeds"):
     if len(r) == 0:
         raise ConfigError(f"{key}={text!r} is empty")
     return r
+
+
+def check_disjoint(train_seeds, test_seeds):
+    """Raise ValueError if two seed ranges overlap (train seeds vs held-out test/eval seeds, as in
+    the ProcGen train/test level splits)."""
+    if max(train_seeds.start, test_seeds.start) < min(train_seeds.stop, test_seeds.stop):
+        raise ValueError(f"test seeds {test_seeds.start}:{test_seeds.stop} overlap the train seeds "
+                         f"{train_seeds.start}:{train_seeds.stop}; pick a held-out range")
 
 
 def parse_overrides(args, base=None):

@@ -10,7 +10,7 @@ collisions, writes ``results.json`` and (``replays=true``) one replay JSON per g
 visualizer opens (the luxai-s2 runner's format with compressed observations).
 
 Train seeds and test seeds are disjoint ranges (``train_seeds`` vs ``test_seeds``), as in the
-ProcGen train/test level splits: :func:`check_disjoint` refuses overlapping ranges.
+ProcGen train/test level splits: :func:`training.config.check_disjoint` refuses overlapping ranges.
 
 A policy spec is ``random`` (random-masked), ``scripted`` (agent/scripted.py, when present), a
 path to a weights file written by train.py (played by agent.player.NetPolicy), or ``bot:PATH``, a
@@ -226,13 +226,6 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
     return out
 
 
-def check_disjoint(train_seeds, test_seeds):
-    """Raise ValueError if the two seed ranges overlap."""
-    if max(train_seeds.start, test_seeds.start) < min(train_seeds.stop, test_seeds.stop):
-        raise ValueError(f"test seeds {test_seeds.start}:{test_seeds.stop} overlap the train seeds "
-                         f"{train_seeds.start}:{train_seeds.stop}; pick a held-out range")
-
-
 def format_table(report):
     lines = [f"{'opponent':<28} {'games':>5} {'W/D/L':>11} {'win rate (95% CI)':>22} {'lichen':>8} "
              f"{'opp lichen':>10} {'factories':>9} {'survived':>8} {'length':>7} {'lost robots':>11}"]
@@ -247,7 +240,7 @@ def format_table(report):
 
 def main_test(cfg):
     """``train.py mode=test``: evaluate ``cfg.checkpoint`` and write results.json (+ replays)."""
-    from training.config import parse_seed_range
+    from training.config import check_disjoint, parse_seed_range
 
     test_seeds = parse_seed_range(cfg.test_seeds, "test_seeds")
     try:

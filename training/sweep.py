@@ -71,7 +71,7 @@ def sweep_root(path):
 
 def run_index(path, index, extra_overrides=()):
     """Train run ``index`` of a sweep, evaluate it and write its results JSON; returns its path."""
-    from train import train
+    from training.run import train
     from training.config import parse_overrides
     from training.evaluate import evaluate
     from training.tblog import read_scalars
