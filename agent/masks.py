@@ -158,16 +158,21 @@ def fill_stack(start, open_, from_any, into_free, from_own, into_own):
     K = reach.shape[0]
     active = np.arange(K)
     n = reach.sum(axis=(-2, -1))
+    sub = args  # the arguments restricted to the active fills (re-indexed only when that set shrinks)
+    r = reach
     while len(active):
-        sub = [a[active] if a.shape[0] == K else a for a in args]
-        r = reach[active]
         grown = (((_dilate4(r & sub[1]) & sub[2]) | (_dilate4(r & sub[3]) & sub[4])) & sub[0]) | r
         m = grown.sum(axis=(-2, -1))
         # grown contains reach, so equal counts mean equal sets: that fill is at its fixed point
-        reach[active] = grown
         still = m != n[active]
         n[active] = m
+        if still.all():
+            r = grown
+            continue
+        reach[active] = grown
         active = active[still]
+        sub = [a[active] if a.shape[0] == K else a for a in args]
+        r = reach[active]
     return reach
 
 
