@@ -43,7 +43,8 @@ def autocast_net(net, amp, device_type="cuda"):
     ``device_type`` and return float32 (logits, value); with ``"none"``, leave it alone.
 
     The wrapper is an instance attribute, not a module: ``net.state_dict()`` keys and checkpoints
-    are unchanged. Returns ``net``.
+    are unchanged (a ``copy.deepcopy`` of the net would still call the original's forward: wrap
+    the copy instead). Returns ``net``.
     """
     if amp == "none":
         return net
