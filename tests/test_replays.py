@@ -293,6 +293,14 @@ def test_collect_with_a_bot_teacher_then_fit(tmp_path):
                         f"out={tmp_path / 'bc.pt'}", "threads=1"], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0 and "agreement: robot type" in p.stdout, p.stdout + p.stderr
+    # DAgger with the bot as a shadow: the student plays, the bot labels its states
+    p = subprocess.run([sys.executable, "-m", "training.bc", "collect", f"teacher=bot:{ROOT}",
+                        f"student={tmp_path / 'bc.pt'}", "beta=0", "rules=tiny", "games=1", "max_turns=20",
+                        "opponent_mix=0", f"out={tmp_path / 'dagger.npz'}"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0 and "student vs bot" in p.stdout, p.stdout + p.stderr
+    d = np.load(tmp_path / "dagger.npz")
+    assert len(d["actions"]) > 0 and int(d["map_size"]) == 16
 
 
 def test_collect_with_a_crashing_bot_says_so_and_goes_on(tmp_path):
