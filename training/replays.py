@@ -657,11 +657,12 @@ def engine_check(replay, max_turns=None, log=None):
                 cells, info = label_turn(st, acts[p], m)
                 all_exact &= bool(info["exact"].all())
                 label_acts[p] = label_actions(st, cells)
-            saved = copy.deepcopy(env.state)
+            saved, agents = copy.deepcopy(env.state), list(env.agents)
             with quiet_engine():
                 env.step(label_acts)
             units, facs = _units_of(env.state)
             env.set_state(saved)
+            env.agents = agents  # a last-turn branch ends the game and empties env.agents
             res["turns"] += 1
             pos_ok = True
             for p in PLAYERS:
