@@ -93,6 +93,8 @@ def test_import_writes_the_bc_format_with_legal_labels(games, tmp_path):
     assert stats.robot_turns >= stats.labelled >= stats.exact > 0
     assert 0 < stats.legal < stats.robot_turns  # queue_bot sends heads our masks forbid
     assert stats.illegal.get("keep", 0) > 0 and stats.new_queue < stats.robot_turns
+    assert stats.inexact.get("stay", 0) > 0  # move-center / empty queues are never exact
+    assert sum(stats.inexact.values()) == stats.robot_turns - stats.exact
     planes, globs, packed, actions, S = load_data(str(out))
     n = len(actions)
     assert n == stats.samples and S == 16
