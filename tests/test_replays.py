@@ -93,6 +93,8 @@ def test_import_writes_the_bc_format_with_legal_labels(games, tmp_path):
     assert stats.robot_turns >= stats.labelled >= stats.exact > 0
     assert 0 < stats.legal < stats.robot_turns  # queue_bot sends heads our masks forbid
     assert stats.illegal.get("keep", 0) > 0 and stats.new_queue < stats.robot_turns
+    assert stats.inexact.get("stay", 0) > 0  # move-center / empty queues are never exact
+    assert sum(stats.inexact.values()) == stats.robot_turns - stats.exact
     planes, globs, packed, actions, S = load_data(str(out))
     n = len(actions)
     assert n == stats.samples and S == 16
@@ -293,6 +295,14 @@ def test_collect_with_a_bot_teacher_then_fit(tmp_path):
                         f"out={tmp_path / 'bc.pt'}", "threads=1"], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0 and "agreement: robot type" in p.stdout, p.stdout + p.stderr
+    # DAgger with the bot as a shadow: the student plays, the bot labels its states
+    p = subprocess.run([sys.executable, "-m", "training.bc", "collect", f"teacher=bot:{ROOT}",
+                        f"student={tmp_path / 'bc.pt'}", "beta=0", "rules=tiny", "games=1", "max_turns=20",
+                        "opponent_mix=0", f"out={tmp_path / 'dagger.npz'}"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0 and "student vs bot" in p.stdout, p.stdout + p.stderr
+    d = np.load(tmp_path / "dagger.npz")
+    assert len(d["actions"]) > 0 and int(d["map_size"]) == 16
 
 
 def test_collect_with_a_crashing_bot_says_so_and_goes_on(tmp_path):

@@ -35,7 +35,8 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
     Args:
         teacher (str): ``scripted``, a weights file (played greedily), or ``bot:PATH``, a folder whose
             main.py speaks the Lux protocol: its games are recorded as replays and imported
-            (:func:`training.botproc.collect_from_bot`; no ``student``).
+            (:func:`training.botproc.collect_from_bot`); with ``student`` the bot labels the
+            student's states as a shadow.
         rules (str): a :data:`wrappers.engine.RULES` preset.
         games (int): games to play; game ``g`` uses map seed ``seed0 + g``.
         stride (int): record every ``stride``-th turn (turns).
@@ -58,13 +59,11 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
 
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"beta={beta} must be in [0, 1]")
-    if str(teacher).startswith("bot:"):
-        if student:
-            raise ValueError("teacher=bot:PATH collects plain teacher games; DAgger with a bot teacher is not built")
+    if str(teacher).startswith("bot:"):  # a protocol bot: recorded games, or DAgger with the bot as shadow
         from training.botproc import collect_from_bot
 
         return collect_from_bot(teacher, rules=rules, games=games, seed0=seed0, stride=stride, max_turns=max_turns,
-                                out=out, opponent_mix=opponent_mix)
+                                out=out, opponent_mix=opponent_mix, student=student, beta=beta)
     student_policy = None
     torch.set_num_threads(threads)
     if student:

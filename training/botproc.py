@@ -255,8 +255,76 @@ class ReplayRecorder:
         return path
 
 
+class ShadowAgent:
+    """DAgger with a bot teacher as a *shadow*: the student plays, the bot labels.
+
+    The bot gets this side's observation stream as if it played (and sees the queues the
+    student's actions left); each main-phase turn its answer is turned into labels of the
+    student's state with :func:`training.replays.label_turn` (what the engine would execute had the
+    bot's actions been sent), recorded every ``stride`` turns, and then the student's own action is
+    played (the bot's with probability ``beta``). The bot plays the early phase (bid, placement).
+    Caveat: a bot that trusts its memory of its own past actions more than the observation may
+    label worse in states it did not steer into.
+    """
+
+    def __init__(self, bot, student, player, beta, rng, stride, stats, sink):
+        self.bot, self.student, self.player = bot, student, player
+        self.beta, self.rng, self.stride, self.stats, self.sink = float(beta), rng, int(stride), stats, sink
+        self.state = None
+
+    def act(self, msg):
+        import numpy as np
+
+        from agent.actions import decode
+        from agent.features import encode
+        from agent.masks import action_masks
+        from agent.obs import GameState
+        from training.replays import label_turn
+
+        bot_action = self.bot.act(msg)
+        if self.state is None:
+            self.state = GameState(msg["info"]["env_cfg"], self.player)
+        st = self.state.update(msg["obs"], step=msg["step"])
+        if st.step == 0 or st.is_early_phase:
+            return bot_action
+        if st.real_env_steps % self.stride == 0 and (len(st.my_units) or len(st.my_factories)):
+            m = action_masks(st)
+            cells, info = label_turn(st, bot_action, m)
+            keep = info["legal"] & info["labelled"]
+            s = self.stats
+            s.robot_turns += len(st.my_units)
+            s.labelled += int(info["labelled"].sum())
+            s.new_queue += int(info["new"].sum())
+            s.exact += int(info["exact"].sum())
+            s.legal += int(keep.sum())
+            s.factory_turns += len(st.my_factories)
+            s.factory_sent += int(info["f_sent"].sum())
+            s.factory_legal += int(info["f_legal"].sum())
+            from training.replays import FACTORY_SLICE, ROBOT_SLICE
+
+            for i in np.flatnonzero(~keep):
+                x, y = st.my_units.pos[i]
+                m[x, y, ROBOT_SLICE] = False
+            for i in np.flatnonzero(~info["f_legal"]):
+                x, y = st.my_factories.pos[i]
+                m[x, y, FACTORY_SLICE] = False
+            if m.any():
+                pl, gl = encode(st)
+                self.sink["planes"].append(pl.astype(np.float16))
+                self.sink["globals"].append(np.asarray(gl, np.float32))
+                self.sink["masks"].append(np.packbits(m.reshape(-1)))
+                self.sink["actions"].append(cells.astype(np.int8))
+                s.samples += 1
+        if self.rng.random() < self.beta:
+            return bot_action
+        return decode(st, self.student(st))
+
+    def close(self):
+        self.bot.close()
+
+
 def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_turns=1000, out="runs/bc/data.npz",
-                     opponent_mix=0.5, act_timeout=None, overage=None, log=print):
+                     opponent_mix=0.5, act_timeout=None, overage=None, student="", beta=0.0, log=print):
     """Play ``games`` games with a protocol bot and import them as BC data; returns ``out``.
 
     Game ``g`` uses map seed ``seed0 + g``; with probability ``opponent_mix`` the bot plays
@@ -264,6 +332,11 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     process; both sides imported). Each game's replay is kept as
     ``<out without .npz>_replays/game<g>_seed<s>.json``. A game in which the bot crashes or times
     out ends with one line and is skipped.
+
+    With ``student=WEIGHTS`` it collects DAgger data instead: side ``g % 2`` is played by the
+    student (greedy) with the bot as its shadow (:class:`ShadowAgent`, the bot's own action with
+    probability ``beta``), against the bot itself or (``opponent_mix``) the random-masked policy;
+    only the student's side is recorded, labelled by the bot.
 
     Raises:
         ValueError: not a bot folder, or no game finished.
@@ -276,19 +349,32 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     from wrappers.engine import make_env
 
     folder = bot_folder(teacher)
+    student_policy = None
+    if student:
+        import torch
+
+        from agent.player import NetPolicy
+
+        torch.set_num_threads(1)
+        student_policy = NetPolicy.from_file(student, greedy=True, seed=seed0)
     rdir = (out[:-4] if out.endswith(".npz") else out) + "_replays"
     rng = np.random.default_rng(seed0)
-    stats, sink, t0, failed = Stats(), None, time.time(), 0
+    stats, sink, t0, failed, done = Stats(), None, time.time(), 0, 0
     for g in range(games):
         seed = seed0 + g
         env = make_env(rules, max_episode_length=max_turns)
         vs_random = rng.random() < opponent_mix
         bot_side = PLAYERS[g % 2]
         agents, names = {}, {}
+        sink = {k: [] for k in ("planes", "globals", "masks", "actions")} if sink is None else sink
         for p in PLAYERS:
             if vs_random and p != bot_side:
                 pol = RandomMaskedPolicy(seed)
                 agents[p], names[p] = InProcessAgent(lambda st, pol=pol: decode(st, pol(st)), p), "random"
+            elif student_policy is not None and p == bot_side:
+                bot = ProtocolBot(folder, act_timeout=act_timeout, overage=overage)
+                agents[p] = ShadowAgent(bot, student_policy, p, beta, rng, stride, stats, sink)
+                names[p] = f"{student} (shadow {teacher})"
             else:
                 agents[p], names[p] = ProtocolBot(folder, act_timeout=act_timeout, overage=overage), teacher
         rec = ReplayRecorder()
@@ -299,11 +385,20 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
             log(f"game {g + 1}/{games}: seed {seed}: {e}; game skipped")
             continue
         path = rec.save(os.path.join(rdir, f"game{g}_seed{seed}.json"), env, seed, names)
-        players = (bot_side,) if vs_random else PLAYERS
-        stats, sink = import_replay(load_replay(path), players, stride, stats, sink)
-        log(f"game {g + 1}/{games}: seed {seed}, {env.state.real_env_steps} turns, "
-            f"{'vs random' if vs_random else 'self-play'}, {stats.samples} samples, {time.time() - t0:.0f} s")
-    if sink is None:
+        if student_policy is None:
+            players = (bot_side,) if vs_random else PLAYERS
+            stats, sink = import_replay(load_replay(path), players, stride, stats, sink)
+        else:
+            stats.files += 1
+            stats.steps += int(env.env_steps)
+        done += 1
+        kind = ("student vs random" if vs_random else "student vs bot") if student_policy else (
+            "vs random" if vs_random else "self-play")
+        log(f"game {g + 1}/{games}: seed {seed}, {env.state.real_env_steps} turns, {kind}, {stats.samples} samples, "
+            f"{time.time() - t0:.0f} s")
+    if student_policy is not None:
+        stats.seconds = time.time() - t0  # turns/s of the whole collection (games and labelling)
+    if not done:
         raise ValueError(f"no game with bot {folder} finished ({failed} failed)")
     log(stats.line())
     return write_dataset(sink, out)

@@ -287,7 +287,8 @@ def label_turn(state, actions, masks):
         (cells, info): int64 (S, S, K) labels (0 on cells without our unit), and a dict of
         per-robot arrays in ``state.my_units`` order: ``new`` bool (a new queue took effect),
         ``exact`` bool, ``legal`` bool, ``labelled`` bool (False: an unreadable queue head,
-        left as KEEP), and per-factory ``f_legal`` bool, ``f_sent`` bool.
+        left as KEEP), ``stay`` bool (move-center or empty queue), and per-factory ``f_legal`` bool,
+        ``f_sent`` bool.
     """
     cfg = state.cfg
     S = cfg.map_size
@@ -295,6 +296,7 @@ def label_turn(state, actions, masks):
     u = state.my_units
     n = len(u)
     new, exact, labelled, legal = (np.zeros(n, bool), np.ones(n, bool), np.ones(n, bool), np.ones(n, bool))
+    stay = np.zeros(n, bool)
     qsize = int(cfg.raw.get("UNIT_ACTION_QUEUE_SIZE", 20))
     for i, uid in enumerate(u.ids):
         x, y = int(u.pos[i, 0]), int(u.pos[i, 1])
@@ -316,7 +318,7 @@ def label_turn(state, actions, masks):
             c[C_TYPE] = KEEP
             continue
         if head is None or (head[0] == E_MOVE and head[1] == 0):  # a stay
-            exact[i] = False
+            exact[i], stay[i] = False, True
             if masks[x, y, OFFSETS[C_TYPE] + RECHARGE]:
                 c[C_TYPE], c[C_AMOUNT] = RECHARGE, len(AMOUNT_FRACTIONS) - 1
             else:
@@ -371,7 +373,8 @@ def label_turn(state, actions, masks):
         f_sent[i] = choice != F_NONE
         cells[x, y, C_FACTORY] = choice
         f_legal[i] = bool(masks[x, y, OFFSETS[C_FACTORY] + choice])
-    return cells, dict(new=new, exact=exact, legal=legal, labelled=labelled, f_legal=f_legal, f_sent=f_sent)
+    return cells, dict(new=new, exact=exact, legal=legal, labelled=labelled, stay=stay, f_legal=f_legal,
+                       f_sent=f_sent)
 
 
 def label_actions(state, cells):
@@ -428,12 +431,19 @@ class Stats:
             setattr(self, k, 0)
         self.seconds = 0.0
         self.illegal = {}  # robot label type name -> robot-turns our masks forbid
+        self.inexact = {}  # label type name ("stay" for move-center / empty queue) -> robot-turns
 
     def as_dict(self):
         d = {k: getattr(self, k) for k in self.KEYS}
         d["seconds"] = self.seconds
         d["illegal_by_type"] = dict(self.illegal)
+        d["inexact_by_type"] = dict(self.inexact)
         return d
+
+    def _inexact_text(self):
+        if not self.inexact:
+            return ""
+        return "; inexact: " + ", ".join(f"{k} {v}" for k, v in sorted(self.inexact.items(), key=lambda kv: -kv[1]))
 
     def _illegal_text(self):
         if not self.illegal:
@@ -445,7 +455,7 @@ class Stats:
         f = max(self.factory_turns, 1)
         return (f"{self.files} replay(s), {self.steps} turns: {self.robot_turns} robot-turns seen, "
                 f"{self.labelled} labelled ({self.new_queue / r:.1%} new queues, rest keep), "
-                f"{self.exact} exactly expressible ({self.exact / r:.1%}), {self.legal} legal under our masks "
+                f"{self.exact} exactly expressible ({self.exact / r:.1%}{self._inexact_text()}), {self.legal} legal under our masks "
                 f"({self.legal / r:.1%}{self._illegal_text()}); {self.factory_turns} factory-turns ({self.factory_sent} acting, "
                 f"{self.factory_legal / f:.1%} legal); {self.samples} samples written; "
                 f"{self.steps / max(self.seconds, 1e-9):.0f} turns/s")
@@ -493,6 +503,9 @@ def import_replay(replay, players=PLAYERS, stride=1, stats=None, sink=None):
             stats.factory_sent += int(info["f_sent"].sum())
             stats.factory_legal += int(info["f_legal"].sum())
             drop = ~(info["legal"] & info["labelled"])
+            for i in np.flatnonzero(~info["exact"]):
+                name = "stay" if info["stay"][i] else TYPE_NAMES.get(int(cells[u.pos[i, 0], u.pos[i, 1], C_TYPE]), "?")
+                stats.inexact[name] = stats.inexact.get(name, 0) + 1
             for i in np.flatnonzero(drop):
                 name = TYPE_NAMES.get(int(cells[u.pos[i, 0], u.pos[i, 1], C_TYPE]), "?")
                 stats.illegal[name] = stats.illegal.get(name, 0) + 1
@@ -657,11 +670,12 @@ def engine_check(replay, max_turns=None, log=None):
                 cells, info = label_turn(st, acts[p], m)
                 all_exact &= bool(info["exact"].all())
                 label_acts[p] = label_actions(st, cells)
-            saved = copy.deepcopy(env.state)
+            saved, agents = copy.deepcopy(env.state), list(env.agents)
             with quiet_engine():
                 env.step(label_acts)
             units, facs = _units_of(env.state)
             env.set_state(saved)
+            env.agents = agents  # a last-turn branch ends the game and empties env.agents
             res["turns"] += 1
             pos_ok = True
             for p in PLAYERS:
