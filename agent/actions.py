@@ -133,8 +133,17 @@ def used_components(robot_type):
     return USES[np.asarray(robot_type, np.int64)]
 
 
-def _amount(frac_idx, avail):
-    """Units for an amount choice: ``max(1, floor(fraction x avail))``; int64 like ``avail``."""
+def amount_units(frac_idx, avail):
+    """Units for an amount choice: ``max(1, floor(AMOUNT_FRACTIONS[frac_idx] x avail))``.
+
+    Args:
+        frac_idx (int | np.ndarray): amount choices (0 .. 3).
+        avail (int | np.ndarray): what is available (units of a resource or power), clipped at 0.
+
+    Returns:
+        np.ndarray: int64, the same shape as the broadcast inputs.
+    """
+    avail = np.maximum(np.asarray(avail), 0)
     return np.maximum(1, np.floor(AMOUNT_FRACTIONS[frac_idx] * avail).astype(np.int64))
 
 
@@ -176,7 +185,7 @@ def robot_action_vectors(state, cell_actions):
         held = np.where(res < RES_POWER, u.cargo[t, np.minimum(res, RES_METAL)], u.power[t] - q_cost[t])
         vecs[t, 1] = a[t, C_TDIR]
         vecs[t, 2] = res
-        vecs[t, 3] = _amount(a[t, C_AMOUNT], np.maximum(held, 0))
+        vecs[t, 3] = amount_units(a[t, C_AMOUNT], np.maximum(held, 0))
     # pickup: amount of min(factory stock, free space)
     p = rtype == PICKUP
     if p.any():
@@ -185,10 +194,10 @@ def robot_action_vectors(state, cell_actions):
         cap = np.where(res < RES_POWER, cfg.robot["CARGO_SPACE"][heavy[p]] - u.cargo[p, np.minimum(res, RES_METAL)],
                        cfg.robot["BATTERY_CAPACITY"][heavy[p]] - u.power[p])
         vecs[p, 2] = res
-        vecs[p, 3] = _amount(a[p, C_AMOUNT], np.maximum(np.minimum(stock, cap), 0))
+        vecs[p, 3] = amount_units(a[p, C_AMOUNT], np.maximum(np.minimum(stock, cap), 0))
     r = rtype == RECHARGE
     if r.any():
-        vecs[r, 3] = _amount(a[r, C_AMOUNT], cfg.robot["BATTERY_CAPACITY"][heavy[r]])
+        vecs[r, 3] = amount_units(a[r, C_AMOUNT], cfg.robot["BATTERY_CAPACITY"][heavy[r]])
     sticky = np.isin(rtype, STICKY_TYPES)
     if sticky.any():
         vecs[sticky, 4] = _queue.sticky_ok(state, vecs[sticky], np.flatnonzero(sticky)).astype(np.int64)

@@ -74,7 +74,7 @@ import numpy as np
 from agent.actions import (
     AMOUNT_FRACTIONS, C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, F_HEAVY, F_LIGHT,
     F_NONE, F_WATER, KEEP, MOVE, NUM_COMPONENTS, NUM_LOGITS, NVEC, OFFSETS, PICKUP, RECHARGE, SELF_DESTRUCT,
-    TRANSFER,
+    TRANSFER, amount_units,
 )
 from agent.obs import GameState, GameConfig, ObservationError
 
@@ -249,8 +249,8 @@ def iter_states(replay, players=PLAYERS):
 
 # ---------------------------------------------------------------------------------------- labels
 def amount_of(frac_idx, avail):
-    """Units of an amount choice: ``max(1, floor(AMOUNT_FRACTIONS[i] x avail))`` (the head's rule)."""
-    return max(1, int(np.floor(AMOUNT_FRACTIONS[frac_idx] * max(int(avail), 0))))
+    """Units of an amount choice, as an int (the head's rule, :func:`agent.actions.amount_units`)."""
+    return int(amount_units(frac_idx, int(avail)))
 
 
 def quantise(amount, avail, cap=None):
