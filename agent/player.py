@@ -217,6 +217,45 @@ def resolve_agent_config(weights_dir=None, environ=None):
                 source=" + ".join(sources) or "defaults", note=note)
 
 
+BOT_PREFIX = "bot:"
+
+
+def policy_from_spec(spec, seed=0, greedy=False, net=None):
+    """The one policy-spec language of the kit, as a cell-action policy.
+
+    Args:
+        spec (str): ``random`` (the random-masked policy), ``scripted`` (agent/scripted.py) or the
+            path of a weights file (agent/net.py checkpoint, played by :class:`NetPolicy`).
+            ``bot:PATH`` (a protocol bot folder) is part of the language but runs as a subprocess:
+            ``training.botproc`` plays it, and this function refuses it.
+        seed (int): the policy's random stream (tie-breaking, sampling).
+        greedy (bool): a net plays its most likely legal choices instead of sampling.
+        net (GridNet | None): an already loaded net for a weights spec (shared between players).
+
+    Returns:
+        callable: ``policy(state) -> int64 (S, S, 7)`` cell actions (:mod:`agent.actions`); decode
+        them with :func:`agent.actions.decode`.
+
+    Raises:
+        ValueError: an unknown spec, a ``bot:`` spec, or the scripted agent is unavailable.
+        CheckpointError: the weights file is missing, unreadable or does not fit.
+    """
+    spec = str(spec)
+    if spec == "random":
+        return RandomMaskedPolicy(seed)
+    if spec == "scripted":
+        if ScriptedPolicy is None:
+            raise ValueError(f"policy 'scripted' is unavailable: agent/scripted.py failed to import ({_SCRIPTED_ERROR})")
+        return ScriptedPolicy(seed=seed)
+    if spec.startswith(BOT_PREFIX):
+        raise ValueError(f"{spec} is a protocol bot: it runs as a subprocess (training.botproc), not in-process")
+    if net is not None or os.path.isfile(spec):
+        if net is None:
+            net, _ = load_checkpoint(spec)
+        return NetPolicy(net, greedy=greedy, seed=seed)
+    raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted', 'bot:PATH' or an existing weights file")
+
+
 def load_policy_factory(config):
     """``factory(player, env_cfg) -> policy`` for a resolved config, and a one-line description.
 
@@ -235,16 +274,15 @@ def load_policy_factory(config):
         greedy = bool(config.get("greedy", True))
 
         def factory(player, env_cfg):
-            return NetPolicy(net, greedy=greedy, seed=int(player[-1]))
+            return policy_from_spec(path, seed=int(player[-1]), greedy=greedy, net=net)
 
         desc = (f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, "
                 f"{'greedy' if greedy else 'sampling'})")
         return factory, desc
-    if agent == "scripted":
-        if ScriptedPolicy is None:
-            raise ValueError(f"agent 'scripted' is unavailable: agent/scripted.py failed to import ({_SCRIPTED_ERROR})")
-        return (lambda player, env_cfg: ScriptedPolicy(seed=int(player[-1]))), "scripted"
-    return (lambda player, env_cfg: RandomMaskedPolicy(seed=int(player[-1]))), "random-masked"
+    spec = "scripted" if agent == "scripted" else "random"
+    policy_from_spec(spec)  # raises now if it is unavailable
+    return (lambda player, env_cfg: policy_from_spec(spec, seed=int(player[-1]))), \
+        ("scripted" if spec == "scripted" else "random-masked")
 
 
 def load_registry(weights_dir=None, environ=None, strict=False, bid=0):

@@ -107,16 +107,11 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
 
 
 def _teacher_cells(spec, seed):
-    """A ``state -> int (S, S, 7)`` teacher (cell actions, not the decoded dict)."""
-    if spec == "scripted":
-        from agent.scripted import ScriptedPolicy
+    """A ``state -> int (S, S, 7)`` teacher (cell actions, not the decoded dict): a spec of
+    :func:`agent.player.policy_from_spec`, nets played greedily."""
+    from agent.player import policy_from_spec
 
-        return ScriptedPolicy(seed=seed)
-    if os.path.isfile(spec):
-        from agent.player import NetPolicy
-
-        return NetPolicy.from_file(spec, greedy=True, seed=seed)
-    raise ValueError(f"teacher {spec!r} must be 'scripted' or a weights file")
+    return policy_from_spec(spec, seed=seed, greedy=True)
 
 
 def load_data(data):

@@ -32,8 +32,9 @@ import sys
 import threading
 import time
 
+from agent.player import BOT_PREFIX  # the bot:PATH form of the policy-spec language
+
 PLAYERS = ("player_0", "player_1")
-BOT_PREFIX = "bot:"
 
 
 class BotError(RuntimeError):
@@ -41,6 +42,7 @@ class BotError(RuntimeError):
 
 
 def is_bot_spec(spec):
+    """Whether a policy spec (:func:`agent.player.policy_from_spec`) names a protocol bot."""
     return isinstance(spec, str) and spec.startswith(BOT_PREFIX)
 
 

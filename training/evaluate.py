@@ -31,13 +31,16 @@ PLAYERS = ("player_0", "player_1")
 
 
 def make_policy(spec, seed=0, greedy=False):
-    """A ``policy(state) -> action dict`` for a spec (random | scripted | path to weights).
+    """A ``policy(state) -> action dict`` for a spec of :func:`agent.player.policy_from_spec`
+    (random | scripted | path to weights), or a stand-in that names the folder of a ``bot:PATH``
+    (the protocol driver plays those).
 
     Raises:
-        ValueError: unknown spec; agent.net.CheckpointError for a bad weights file.
+        ValueError: unknown spec, or a bot folder without main.py; agent.net.CheckpointError for a
+            bad weights file.
     """
     from agent.actions import decode
-    from agent.policy import RandomMaskedPolicy
+    from agent.player import policy_from_spec
     from training.botproc import bot_folder, is_bot_spec
 
     if is_bot_spec(spec):
@@ -48,22 +51,8 @@ def make_policy(spec, seed=0, greedy=False):
 
         played_by_the_driver.bot_folder = folder
         return played_by_the_driver
-    if spec == "random":
-        pol = RandomMaskedPolicy(seed)
-        return lambda state: decode(state, pol(state))
-    if spec == "scripted":
-        try:
-            from agent.scripted import ScriptedPolicy
-        except ImportError:
-            raise ValueError("opponent 'scripted' needs agent/scripted.py, which is not present") from None
-        pol = ScriptedPolicy(seed=seed)
-        return lambda state: decode(state, pol(state))
-    if os.path.isfile(spec):
-        from agent.player import NetPolicy
-
-        pol = NetPolicy.from_file(spec, greedy=greedy, seed=seed)
-        return lambda state: decode(state, pol(state))
-    raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted' or an existing weights file")
+    pol = policy_from_spec(spec, seed=seed, greedy=greedy)
+    return lambda state: decode(state, pol(state))
 
 
 def wilson_interval(wins, n, z=1.96):

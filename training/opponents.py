@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from agent.actions import decode
-from agent.net import CheckpointError, load_checkpoint
-from agent.player import NetPolicy
+from agent.net import CheckpointError
+from agent.player import policy_from_spec
 from wrappers.lux_env import RandomMaskedOpponent
 
 
@@ -48,11 +48,11 @@ class PoolOpponent:
         if path not in self._cache:
             try:
                 torch.set_num_threads(1)
-                net, _ = load_checkpoint(path)
+                policy = policy_from_spec(path, seed=int(self.rng.integers(1 << 30)), greedy=False)
             except CheckpointError:
                 self.current, self.current_name = self.random, "random"
                 return
-            self._cache = {path: NetPolicy(net, greedy=False, seed=int(self.rng.integers(1 << 30)))}
+            self._cache = {path: policy}
         self.current, self.current_name = self._cache[path], os.path.basename(path)
 
     def __call__(self, state):
