@@ -34,8 +34,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from luxai_s2.actions import move_deltas  # noqa: E402
 from luxai_s2.env import LuxAI_S2  # noqa: E402

@@ -23,7 +23,6 @@ import time
 import numpy as np
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def raw_engine_steps_per_s(rules, steps, seed=0):

@@ -24,10 +24,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-import package  # noqa: E402  (scripts/package.py)
+from training import submission as package
 
 
 def _ms(xs, q):

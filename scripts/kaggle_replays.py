@@ -37,9 +37,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from training.kaggle_api import API_ENDPOINT, INSTALL_HINT, SubmitError, check_reachable, find_credentials
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from submit import API_ENDPOINT, INSTALL_HINT, SubmitError, check_reachable, find_credentials  # noqa: E402
 
 COMPETITION = "lux-ai-season-2"
 PROG = "kaggle_replays.py"

@@ -19,7 +19,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from training.tblog import band  # noqa: E402
 
 COLORS = {"full": "tab:blue", "naive": "tab:orange", "penalty": "tab:green"}

@@ -54,6 +54,19 @@ fi
 
 "$VPY" "$ROOT/scripts/patch_luxai_runner.py"
 
+# luxkit itself, editable: agent/, training/ and wrappers/ of this checkout importable from anywhere
+# (setuptools from step 1; no build isolation, so nothing is downloaded)
+if ! (cd / && "$VPY" - "$ROOT" 2>/dev/null) <<'PY'
+import os, sys
+import agent
+sys.exit(0 if os.path.dirname(os.path.dirname(os.path.abspath(agent.__file__))) == os.path.abspath(sys.argv[1]) else 1)
+PY
+then
+    log "pip install --no-deps -e $ROOT (editable luxkit)"
+    (cd / && "$VPY" -m pip --disable-pip-version-check install -q --no-deps --no-build-isolation \
+        --config-settings editable_mode=compat -e "$ROOT")
+fi
+
 # Optional: Kaggle's own game host, kaggle-environments 1.14.17, for genuine Kaggle-format episodes
 # (scripts/kaggle_replays.py play). Its declared deps (transformers, gymnasium==0.29, sb3 2.1...)
 # cannot share this venv (numpy<2), and it needs none of them for lux_ai_s2: install it with

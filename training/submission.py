@@ -1,0 +1,546 @@
+"""Build the Kaggle submission and prove it plays: ``submission/`` and ``submission.tar.gz``.
+
+    python scripts/package.py --weights runs/<name>/<run>/checkpoints/latest.pt
+    python scripts/package.py --agent random            # no weights: the random-masked policy
+    python scripts/package.py --weights W --full         # prove it on the default 64x64 rules
+
+Steps (any failure prints one ``package.py: ...`` line and exits non-zero):
+
+1. **Check** the weights with the bot's own start-up loader (``agent.player.load_registry`` with
+   ``strict=True``): a missing file, a file that is not a luxkit checkpoint or tensors of the
+   wrong shape fail here, naming the file. The weights are re-saved as a plain
+   ``{"state_dict", "net_config", "step", "map_size"}`` dict, and the file is checked to use only
+   pickle globals that torch 1.11 (Kaggle) can load.
+2. **Build** ``<out>/``: ``main.py``, ``agent/*.py``, ``agent/weights/model.pt`` (net only) and
+   ``agent/weights/agent.json``. Nothing from training/, wrappers/ or tests/. Then
+   ``<out>.tar.gz`` with ``main.py`` at the archive root; its size is printed.
+3. **Python 3.7 floor**: ``vermin -t=3.7- --violations`` on the built files (when vermin is
+   installed).
+4. **Prove**: extract the archive twice into a temp dir and play a full game between the two
+   copies over the stdin/stdout protocol, driven here with the real engine
+   (:func:`play_protocol_game`). The bot processes run with ``python -I`` and an import blocker,
+   so importing luxai_s2, luxai_runner, gymnasium, gym, pettingzoo, stable_baselines3 or
+   sb3_contrib fails in them, as on Kaggle. Fails if a bot dies, times out (3 s per turn + 60 s
+   overage, as on Kaggle), answers with something other than a JSON object, logs an error
+   (``[luxkit] ERROR`` or a traceback), or if the engine rejects any action
+   (``wrappers.engine.RejectionAudit``, refused waterings, skipped queue updates, engine errors).
+   Default rules: 16x16 map (``tiny``), ``max_episode_length`` 100; ``--full``: the default rules
+   (64x64, 1000 turns).
+
+:func:`play_protocol_game` and :class:`ProtocolBot` are also used by ``benchmarks/turn_latency.py``;
+``scripts/package.py`` is the command line.
+"""
+
+import argparse
+import collections
+import dataclasses
+import io
+import json
+import os
+import pickle
+import queue
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BLOCKED_MODULES = ("luxai_s2", "luxai_runner", "gymnasium", "gym", "pettingzoo", "stable_baselines3", "sb3_contrib")
+KAGGLE_TURN_S = 3.0
+KAGGLE_OVERAGE_S = 60.0
+# pickle globals a checkpoint may use so that torch 1.11 loads it (all exist there)
+TORCH111_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2")} | {
+    ("torch", n) for n in ("FloatStorage", "DoubleStorage", "HalfStorage", "LongStorage", "IntStorage",
+                           "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage")}
+TORCH111_MAX_FILE_VERSION = 6  # caffe2/serialize/versions.h kMaxSupportedFileFormatVersion of torch 1.x
+
+# Runs in each bot process before main.py: the training-only libraries cannot be imported, the
+# folder of main.py is the only project code on sys.path (``python -I`` drops PYTHONPATH, the
+# user site and the working directory, so the folder is put back explicitly; the editable install
+# of this checkout, a .pth entry of the venv, is taken out, so the archive must be self-sufficient).
+BOT_BOOT = """
+import os, runpy, sys
+sys.path[:] = [p for p in sys.path if os.path.realpath(p) != {root!r}]
+class _Block:
+    BLOCKED = {blocked!r}
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in self.BLOCKED:
+            raise ImportError(name + " is blocked: it is not available on Kaggle")
+        return None
+sys.meta_path.insert(0, _Block())
+sys.path.insert(0, os.getcwd())
+sys.argv = ["main.py"]
+runpy.run_path("main.py", run_name="__main__")
+""".format(blocked=BLOCKED_MODULES, root=os.path.realpath(str(ROOT)))
+
+
+class PackageError(Exception):
+    """Packaging or the proof game failed; the message says why (and names the file)."""
+
+
+# ---------------------------------------------------------------------- weights
+def check_torch111_loadable(path):
+    """Check that a torch.save zip file uses only what torch 1.11 can read.
+
+    Reads the archive's ``version`` record and the pickle's globals (without running it).
+
+    Raises:
+        PackageError: naming the file and the first thing torch 1.11 could not load.
+    """
+    path = str(path)
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise PackageError(f"weights file {path} is not a torch zip archive") from None
+    with zf:
+        names = zf.namelist()
+        version = [n for n in names if n.endswith("/version")]
+        data = [n for n in names if n.endswith("/data.pkl")]
+        if not version or not data:
+            raise PackageError(f"weights file {path} lacks the version/data.pkl records of torch.save")
+        v = int(zf.read(version[0]).decode().strip())
+        if v > TORCH111_MAX_FILE_VERSION:
+            raise PackageError(f"weights file {path} has file format version {v}; torch 1.11 reads <= "
+                               f"{TORCH111_MAX_FILE_VERSION}")
+        seen, bad = set(), []
+
+        class _Any:  # stands in for every global: the pickle is read, never run
+            def __init__(self, *args, **kwargs):
+                pass
+
+            def __setstate__(self, state):
+                pass
+
+        class _Scan(pickle.Unpickler):
+            def find_class(self, module, name):
+                seen.add((module, name))
+                if (module, name) not in TORCH111_GLOBALS:
+                    bad.append(f"{module}.{name}")
+                if (module, name) == ("collections", "OrderedDict"):
+                    return collections.OrderedDict
+                if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+                    def rebuild(*args):
+                        if len(args) != 6:
+                            bad.append(f"_rebuild_tensor_v2 with {len(args)} arguments (torch 1.11 takes 6)")
+                        return _Any()
+                    return rebuild
+                return _Any
+
+            def persistent_load(self, pid):
+                return None
+
+        try:
+            _Scan(io.BytesIO(zf.read(data[0]))).load()
+        except Exception as e:
+            bad.append(f"an unreadable pickle ({type(e).__name__}: {e})")
+    if bad:
+        raise PackageError(f"weights file {path} uses {sorted(set(bad))[:3]}, which torch 1.11 cannot load")
+    return seen
+
+
+def write_weights(src, dst):
+    """Load ``src`` with the bot's loader (strict), re-save the plain dict the bot needs to ``dst``.
+
+    Raises:
+        PackageError: the weights are missing, unreadable or do not fit (the message names ``src``).
+    """
+    import torch
+
+    from agent.net import CheckpointError, load_checkpoint
+    from agent.player import check_net
+
+    try:
+        net, payload = load_checkpoint(src)
+        check_net(net, src)
+    except CheckpointError as e:
+        raise PackageError(str(e)) from None
+    out = {"state_dict": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
+           "net_config": dict(net.config), "step": payload.get("step"), "map_size": payload.get("map_size")}
+    torch.save(out, str(dst))
+    check_torch111_loadable(dst)
+    return payload
+
+
+# ---------------------------------------------------------------------- build
+def _default_weights_hint():
+    runs = sorted(ROOT.glob("runs/**/checkpoints/latest.pt"), key=lambda p: p.stat().st_mtime)
+    return f" (newest run: {runs[-1].relative_to(ROOT)})" if runs else ""
+
+
+def build(out, agent="net", weights=None, greedy=True):
+    """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
+
+    Raises:
+        PackageError: bad weights or a non-submission folder in the way.
+    """
+    from agent.player import AGENTS, load_registry
+
+    out = Path(out).resolve()
+    if agent not in AGENTS:
+        raise PackageError(f"unknown --agent {agent!r}; choose one of {AGENTS}")
+    if agent != "net" and weights is not None:
+        raise PackageError(f"--weights is for --agent net, not {agent!r}")
+    if agent == "net":
+        if weights is None:
+            default = ROOT / "agent" / "weights" / "model.pt"
+            if not default.is_file():
+                raise PackageError(f"no weights: pass --weights PATH (a checkpoints/latest.pt of a training run"
+                                   f"{_default_weights_hint()}), or --agent random")
+            weights = default
+        weights = Path(weights).resolve()
+    if out.exists():
+        looks_ours = (out / "main.py").is_file() and (out / "agent").is_dir()
+        only_readme = {p.name for p in out.iterdir()} <= {"README.md"}  # the repo's tracked submission/
+        if not looks_ours and not only_readme:
+            raise PackageError(f"{out} exists and is not a submission folder; remove it or pick another --out")
+    with tempfile.TemporaryDirectory(prefix="luxkit-weights-") as stage:
+        staged = Path(stage) / "model.pt"
+        if agent == "net":  # checked before anything is written to out
+            write_weights(weights, staged)
+        readme = (out / "README.md").read_text() if (out / "README.md").is_file() else None
+        if out.exists():
+            shutil.rmtree(out)
+        (out / "agent" / "weights").mkdir(parents=True)
+        if readme is not None:
+            (out / "README.md").write_text(readme)
+        if agent == "net":
+            shutil.copy2(staged, out / "agent" / "weights" / "model.pt")
+    shutil.copy2(ROOT / "main.py", out / "main.py")
+    for src in sorted((ROOT / "agent").glob("*.py")):
+        shutil.copy2(src, out / "agent" / src.name)
+    conf = {"agent": agent}
+    if agent == "net":
+        conf.update(weights="model.pt", greedy=bool(greedy))
+    (out / "agent" / "weights" / "agent.json").write_text(json.dumps(conf, indent=1) + "\n")
+    # the bot's own start-up path, strict: what the bot would log as an error fails here
+    try:
+        reg = load_registry(weights_dir=str(out / "agent" / "weights"), environ={}, strict=True)
+    except Exception as e:
+        raise PackageError(str(e)) from None
+    print(f"built {out}: {reg.description}")
+
+    archive = out.parent / (out.name + ".tar.gz")
+
+    def _clean(info):
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        return info
+
+    with tarfile.open(archive, "w:gz") as tar:
+        for path in sorted(out.rglob("*")):
+            if "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            tar.add(path, arcname=str(path.relative_to(out)), recursive=False, filter=_clean)
+    return out, archive
+
+
+def check_archive(archive):
+    """List the archive; ``main.py`` must be at its root. Returns the member names."""
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    if "main.py" not in names:
+        raise PackageError(f"{archive} has no main.py at its root (members: {names[:5]})")
+    return names
+
+
+def run_vermin(paths):
+    """``vermin -t=3.7- --violations`` on ``paths``; returns False when vermin is not installed."""
+    exe = Path(sys.executable).parent / "vermin"
+    exe = str(exe) if exe.is_file() else shutil.which("vermin")
+    if not exe:
+        return False
+    cmd = [exe, "-t=3.7-", "--no-tips", "--violations", "--eval-annotations"]
+    proc = subprocess.run(cmd + [str(p) for p in paths], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise PackageError("vermin: code newer than Python 3.7 in the submission:\n"
+                           + (proc.stdout + proc.stderr).strip())
+    return True
+
+
+# ---------------------------------------------------------------------- protocol driver
+def bot_command(blocked=True):
+    """The command that starts a bot in its folder (``python -I`` + the import blocker)."""
+    if blocked:
+        return [sys.executable, "-I", "-c", BOT_BOOT]
+    return [sys.executable, "main.py"]
+
+
+class ProtocolBot:
+    """A bot process spoken to over the Lux stdin/stdout protocol, one JSON line each way.
+
+    Args:
+        folder (str | Path): folder of ``main.py`` (the working directory).
+        player (str): ``player_0`` / ``player_1``.
+        command (list[str] | None): default :func:`bot_command`.
+        env (dict | None): environment (default: this one without PYTHONPATH).
+    """
+
+    def __init__(self, folder, player, command=None, env=None):
+        self.player = player
+        self.folder = str(folder)
+        if env is None:
+            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        self.t_start = time.perf_counter()
+        self.proc = subprocess.Popen(
+            command or bot_command(), cwd=self.folder, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, bufsize=1,
+        )
+        self.lines = queue.Queue()
+        self.answered = False
+        self.stderr = []
+        self.peak_rss_kb = 0
+        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append), daemon=True).start()
+
+    @staticmethod
+    def _pump(stream, put):
+        for line in stream:
+            put(line)
+        put(None)
+
+    def _sample_rss(self):
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
+        except OSError:
+            pass
+
+    def ask(self, message, timeout):
+        """Send one protocol message (dict); return (reply text or None, seconds taken)."""
+        t0 = time.perf_counter()
+        try:
+            self.proc.stdin.write(json.dumps(message) + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return None, time.perf_counter() - t0
+        try:
+            line = self.lines.get(timeout=max(timeout, 0.01))
+        except queue.Empty:
+            line = None
+        if not self.answered:  # the first turn counts from the process start (imports, weights)
+            t0, self.answered = self.t_start, True
+        dt = time.perf_counter() - t0
+        self._sample_rss()
+        return line, dt
+
+    def close(self, timeout=10):
+        """Close stdin and wait; returns the exit code (killed after ``timeout``: -9)."""
+        self._sample_rss()
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return -9
+
+    def error_lines(self):
+        """stderr lines that report an error (``[luxkit] ERROR`` or a traceback)."""
+        return [l.rstrip() for l in self.stderr if l and ("ERROR" in l or "Traceback" in l)]
+
+
+def to_json(obj):
+    """Plain-JSON copy of an engine observation (numpy arrays and scalars to Python)."""
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.floating):
+        return float(obj)
+    if isinstance(obj, (list, tuple)):
+        return [to_json(v) for v in obj]
+    if isinstance(obj, dict):
+        return {k: to_json(v) for k, v in obj.items()}
+    return obj
+
+
+def play_protocol_game(folders, rules="tiny", seed=42, command=None, env=None, turn_s=KAGGLE_TURN_S,
+                       overage_s=KAGGLE_OVERAGE_S, **env_overrides):
+    """Play one game between two bot folders over the stdin/stdout protocol, like the runner.
+
+    Each step both bots get the observation (the full state first, change observations after;
+    ``info.env_cfg`` on the first step), one after the other, and are timed. A turn may take
+    ``turn_s`` seconds; beyond that it draws from the bot's ``overage_s`` budget, which is sent
+    as ``remainingOverageTime`` (Kaggle: 3 s and 60 s).
+
+    Args:
+        folders (list): two folders holding ``main.py``.
+        rules (str), seed (int), **env_overrides: engine rules (``wrappers.engine.make_env``).
+        command (list[str] | None), env (dict | None): see :class:`ProtocolBot`.
+
+    Returns:
+        dict: ``problems`` (list[str], empty when all went well), ``steps``, ``rewards``,
+        ``times`` (player -> list of seconds per turn; the first includes start-up),
+        ``main_phase`` (list of bool per step: past bidding and placement),
+        ``units`` (max robots per player seen), ``factories`` (left at the end), ``audit``,
+        ``peak_rss_kb`` (player -> VmHWM), ``stderr`` (player -> lines).
+    """
+    import numpy as np
+
+    from wrappers.engine import RejectionAudit, make_env, queue_updates_skipped
+
+    players = ("player_0", "player_1")
+    eng = make_env(rules, **env_overrides)
+    engine_errors = []
+    eng.log_error = lambda *m: engine_errors.append(f"real step {eng.state.real_env_steps}: {' '.join(map(str, m))}")
+    problems = []
+    bots = {p: ProtocolBot(folders[i], p, command=command, env=env) for i, p in enumerate(players)}
+    times = {p: [] for p in players}
+    overage = {p: float(overage_s) for p in players}
+    units_max = {p: 0 for p in players}
+    rewards = {p: 0.0 for p in players}
+    main_phase = []
+    steps = 0
+    audit = RejectionAudit()
+    try:
+        with audit:
+            eng.reset(seed=seed)
+            cfg = dataclasses.asdict(eng.env_cfg)
+            state_obs = eng.state.get_compressed_obs()
+            obs = to_json(state_obs)
+            infos = {p: {"env_cfg": cfg} for p in players}
+            done = False
+            while not done and not problems:
+                actions = {}
+                main_phase.append(bool(eng.state.real_env_steps >= 0))
+                for p in players:
+                    msg = dict(obs=obs, step=int(eng.env_steps), remainingOverageTime=overage[p], player=p,
+                               reward=float(rewards[p]), info=infos[p])
+                    line, dt = bots[p].ask(msg, timeout=turn_s + overage[p])
+                    times[p].append(dt)
+                    overage[p] -= max(dt - turn_s, 0.0)
+                    if line is None:
+                        try:  # stdout closed: the process is exiting; give it a moment to report its code
+                            code = bots[p].proc.wait(timeout=5)
+                        except subprocess.TimeoutExpired:
+                            code = None
+                        why = f"exited with code {code}" if code is not None else f"no answer within {dt:.1f} s"
+                        problems.append(f"{p} at step {eng.env_steps}: {why}")
+                        break
+                    if overage[p] <= 0:
+                        problems.append(f"{p} at step {eng.env_steps}: ran out of overage time (turn took {dt:.2f} s)")
+                        break
+                    try:
+                        act = json.loads(line)
+                        if not isinstance(act, dict):
+                            raise ValueError("not a JSON object")
+                    except ValueError as e:
+                        problems.append(f"{p} at step {eng.env_steps}: bad reply {line.strip()[:200]!r} ({e})")
+                        break
+                    actions[p] = {k: (np.array(v) if isinstance(v, list) else v) for k, v in act.items()}
+                if problems:
+                    break
+                new_obs, rewards, term, trunc, infos = eng.step(actions)
+                steps += 1
+                for p in players:
+                    units_max[p] = max(units_max[p], len(eng.state.units.get(p, {})))
+                change = eng.state.get_change_obs(state_obs)
+                state_obs = new_obs["player_0"]
+                obs = to_json(change)
+                infos = {p: {} for p in players}
+                done = sum(bool(term[p] or trunc[p]) for p in players) > 0
+    except Exception as e:  # e.g. the engine choking on a malformed action
+        problems.append(f"the engine raised {type(e).__name__}: {e} at step {eng.env_steps}")
+    finally:
+        codes = {p: bots[p].close() for p in players}
+    for p in players:
+        if codes[p] not in (0, None) and not problems:
+            problems.append(f"{p} exited with code {codes[p]} at the end of the game")
+        errs = bots[p].error_lines()
+        if errs:
+            problems.append(f"{p} logged errors: " + " | ".join(errs[:5]))
+    if engine_errors:
+        problems.append("the engine reported: " + " | ".join(engine_errors[:5]))
+    if audit.total_rejected:
+        problems.append(f"the engine rejected actions: {dict(audit.rejected)}")
+    if audit.water_refused:
+        problems.append(f"the engine refused {audit.water_refused} waterings")
+    skipped = {p: n for p, n in queue_updates_skipped(eng).items() if n}
+    if skipped:
+        problems.append(f"queue updates skipped for lack of power: {skipped}")
+    return dict(problems=problems, steps=steps, rewards={p: float(rewards.get(p, 0)) for p in players},
+                times=times, main_phase=main_phase, units=units_max, factories={p: len(eng.state.factories.get(p, {})) for p in players},
+                audit=audit, checked=dict(audit.checked), peak_rss_kb={p: bots[p].peak_rss_kb for p in players},
+                stderr={p: [l.rstrip() for l in bots[p].stderr if l] for p in players},
+                real_env_steps=int(eng.state.real_env_steps))
+
+
+def prove(archive, full=False, seed=42, max_episode_length=100):
+    """Extract ``archive`` twice and play a blocked-imports protocol game between the copies.
+
+    Raises:
+        PackageError: listing every problem seen.
+    """
+    with tempfile.TemporaryDirectory(prefix="luxkit-prove-") as tmp:
+        folders = []
+        for name in ("a", "b"):
+            d = Path(tmp) / name
+            d.mkdir()
+            with tarfile.open(archive) as tar:
+                try:
+                    tar.extractall(d, filter="data")
+                except TypeError:  # Python without extraction filters
+                    tar.extractall(d)
+            folders.append(d)
+        kw = {} if full else dict(rules="tiny", max_episode_length=max_episode_length)
+        rules = kw.pop("rules", "neurips")
+        what = "default rules (64x64)" if full else f"16x16 map, max_episode_length {max_episode_length}"
+        print(f"proving {archive.name}: extracted bot vs extracted bot, {what}, seed {seed}, "
+              f"training libraries blocked", flush=True)
+        res = play_protocol_game(folders, rules=rules, seed=seed, **kw)
+    if res["problems"]:
+        raise PackageError("the proof game failed:\n  " + "\n  ".join(res["problems"]))
+    t = sorted(x for p in res["times"] for x in res["times"][p][1:]) or [0.0]
+    first = max(res["times"][p][0] for p in res["times"])
+    print(f"proof game OK: {res['steps']} steps (real step {res['real_env_steps']}), rewards {res['rewards']}, "
+          f"robots max {res['units']}, factories left {res['factories']}, actions checked {sum(res['checked'].values())}, "
+          f"0 rejected; first turn {first:.2f} s, later turns max {t[-1] * 1000:.0f} ms")
+    lost = [p for p, n in res["factories"].items() if n == 0]
+    if lost:
+        print(f"note: {' and '.join(lost)} lost all factories by real step {res['real_env_steps']} "
+              f"(how well the policy plays, not a packaging problem)")
+    return res
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--weights", help="checkpoint (.pt from train.py); default agent/weights/model.pt")
+    ap.add_argument("--agent", default="net", help="net (default), random or scripted")
+    ap.add_argument("--sample", action="store_true", help="sample from the policy instead of taking its most likely choices")
+    ap.add_argument("--out", default=str(ROOT / "submission"), help="output folder (default: submission); the archive is <out>.tar.gz")
+    ap.add_argument("--full", action="store_true", help="prove on the default rules (64x64, 1000 turns) instead of 16x16/100")
+    ap.add_argument("--seed", type=int, default=42, help="seed of the proof game")
+    ap.add_argument("--no-prove", action="store_true", help="build only (not recommended)")
+    args = ap.parse_args(argv)
+    try:
+        out, archive = build(args.out, agent=args.agent, weights=args.weights, greedy=not args.sample)
+        names = check_archive(archive)
+        size = archive.stat().st_size
+        print(f"wrote {archive} ({size / 1024:.1f} KiB, {len(names)} entries, main.py at the root)")
+        if run_vermin([out / "main.py", out / "agent"]):
+            print("vermin: the submission runs on Python 3.7")
+        else:
+            print("vermin not installed: Python 3.7 check skipped")
+        if not args.no_prove:
+            prove(archive, full=args.full, seed=args.seed)
+    except PackageError as e:
+        print(f"package.py: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
