@@ -64,7 +64,7 @@ from agent.actions import (
     A_MOVE, A_RECHARGE, F_LIGHT, F_NONE, F_WATER, KEEP, MOVE, NUM_COMPONENTS, PICKUP, RECHARGE, TRANSFER,
     component_slice,
 )
-from agent.early import manhattan_distance_map, placement_action
+from agent.early import placement_action
 from agent.masks import action_masks, water_cost_bound
 
 INF = 10**8  # 'unreachable' cost (int32-safe: 2 x INF + a step fits)

@@ -26,7 +26,6 @@ A game ends when a side has no factory left. Against random-masked this happens 
 
 import argparse
 import dataclasses
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -184,7 +183,7 @@ def scripted_sides(game):
 
 def summarize(name, games):
     """One table row (dict) for the scripted side(s) of ``games``."""
-    w = d = l = 0
+    w = d = ln = 0
     lichen, fac, lost, own, ms, rej, skip = [], [], [], [], [], 0, 0
     fac_lost = []
     survived = 0
@@ -197,7 +196,7 @@ def summarize(name, games):
                 elif g["winner"] is None:
                     d += 1
                 else:
-                    l += 1
+                    ln += 1
             lichen.append(g["lichen"][p])
             fac.append(g["factories"][p])
             fac_lost.append(g["placed"][p] - g["factories"][p])
@@ -209,7 +208,7 @@ def summarize(name, games):
         rej += sum(g["rejected"].values()) + g["water_refused"]
     n = len(lichen)
     return dict(
-        matchup=name, games=len(games), wdl=f"{w}/{d}/{l}" if w + d + l else "-",
+        matchup=name, games=len(games), wdl=f"{w}/{d}/{ln}" if w + d + ln else "-",
         lichen=np.mean(lichen), factories=np.mean(fac), fac_lost=np.mean(fac_lost), survived=f"{survived}/{n}",
         length=np.mean([g["turns"] for g in games]), lost=np.mean(lost), own=np.mean(own),
         rejected=rej, skipped=skip, ms=np.mean(ms),

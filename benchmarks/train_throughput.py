@@ -17,7 +17,6 @@ hits all of them alike. ``--nets-only`` prints only (4).
 import argparse
 import dataclasses
 import os
-import sys
 import time
 
 import numpy as np
@@ -45,7 +44,10 @@ def raw_engine_steps_per_s(rules, steps, seed=0):
             acts = {}
             for p, st in states.items():
                 st.update(obs[p], step=env.env_steps)
-                acts[p] = early_action(st) if st.step == 0 or st.is_early_phase else decode(st, sample_uniform_masked(action_masks(st), rng))
+                if st.step == 0 or st.is_early_phase:
+                    acts[p] = early_action(st)
+                else:
+                    acts[p] = decode(st, sample_uniform_masked(action_masks(st), rng))
             t = time.perf_counter()
             obs, _, term, trunc, _ = env.step(acts)
             total += time.perf_counter() - t
@@ -144,7 +146,8 @@ def main(argv=None):
     venv = build_venv(cfg, pool_dir="/nonexistent")
     model = MaskablePPO(GridPolicy, venv, device="cpu", seed=cfg.seed, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
                         n_epochs=cfg.n_epochs, learning_rate=cfg.learning_rate, ent_coef=cfg.ent_coef,
-                        policy_kwargs=dict(net_config=cfg.resolved_net(), map_size=S), rollout_buffer_class=PackedMaskDictRolloutBuffer)
+                        policy_kwargs=dict(net_config=cfg.resolved_net(), map_size=S),
+                        rollout_buffer_class=PackedMaskDictRolloutBuffer)
     from training.callbacks import TorchThreadsCallback
 
     cb = TorchThreadsCallback(1, cfg.torch_threads) if cfg.vec_env == "subproc" and cfg.n_envs > 1 else None

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-
 from training import submission as package
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _ms(xs, q):

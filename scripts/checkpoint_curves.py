@@ -13,7 +13,6 @@ JSON of the numbers next to it.
 import argparse
 import json
 import os
-import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -30,7 +30,6 @@ kept).
 
 import argparse
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -116,7 +115,10 @@ def download(args):
     api = connect(args.timeout)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = lambda s: print(f"{PROG}: {s}", file=sys.stderr, flush=True)
+
+    def log(s):
+        print(f"{PROG}: {s}", file=sys.stderr, flush=True)
+
     todo = list_episodes(api, args.competition, args.top, args.team, args.max_episodes, log)
     have = {p.name for p in out.glob("episode-*-replay.json")}
     missing = [(n, e) for n, e in todo if f"episode-{e}-replay.json" not in have]

@@ -11,7 +11,6 @@ more ice dug and more factories alive at the end than the baseline.
 
 import argparse
 import json
-import os
 import sys
 
 

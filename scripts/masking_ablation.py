@@ -29,7 +29,8 @@ def main(argv=None):
     ap.add_argument("--out", default="runs/ablation")
     ap.add_argument("extra", nargs="*", help="extra key=value overrides for train.py (after --)")
     args = ap.parse_args(argv)
-    base = ["init_weights=none", "rules=tiny", "n_envs=2", "n_steps=128", "batch_size=128", "n_epochs=4", "max_episode_length=300",
+    base = ["init_weights=none", "rules=tiny",
+            "n_envs=2", "n_steps=128", "batch_size=128", "n_epochs=4", "max_episode_length=300",
             "opponent=random", "eval_interval=0", "progress_bar=false", "checkpoint_interval=100000",
             f"total_timesteps={args.steps}"]
     log = []

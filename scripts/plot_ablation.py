@@ -12,7 +12,6 @@ penalty, so the penalty arm is compared on the same scale); ``--tag`` picks anot
 import argparse
 import glob
 import os
-import sys
 
 import matplotlib
 

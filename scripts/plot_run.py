@@ -11,7 +11,6 @@ table is the per-opponent report of ``train.py mode=test``.
 import argparse
 import json
 import os
-import sys
 
 import matplotlib
 

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Set up .venv (fast when already done) and run the test suite with it.
+# Set up .venv (fast when already done), lint with ruff (pyproject.toml [tool.ruff]) and run the
+# test suite with it.
 # Usage: bash scripts/test.sh [pytest args...]
 #   no args            -> pytest -q tests
 #   paths given        -> pytest -q <args>          (e.g. tests/test_runner_cli.py -x)
 #   only options given -> pytest -q tests <args>    (e.g. -k runner)
-# The exit code is pytest's.
+# The exit code is ruff's when it finds a problem, else pytest's.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
+"$ROOT/.venv/bin/ruff" check .
 
 has_path=0
 for a in "$@"; do

@@ -100,9 +100,9 @@ def brute_force_cell_entropy_and_kl(lp_cell, lq_cell, mask_cell):
     types = np.flatnonzero(comps[0][1]) if robot_present else [None]
     factory_choices = np.flatnonzero(comps[6][1]) if comps[6][1].any() else [None]
 
-    def logpk(l, k, c):
+    def logpk(ln, k, c):
         sl, m = comps[k]
-        z = np.where(m, l[sl], -np.inf)
+        z = np.where(m, ln[sl], -np.inf)
         z = z - z.max()
         return (z - np.log(np.exp(z).sum()))[c]
 

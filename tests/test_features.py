@@ -65,7 +65,7 @@ def played(request):
 def test_docstring_table_lists_plane_names():
     doc = features.__doc__
     lines = doc.splitlines()
-    start = next(i for i, l in enumerate(lines) if l.startswith("Planes ("))
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("Planes ("))
     rows = []
     for line in lines[start:]:
         if line.startswith("Global vector"):

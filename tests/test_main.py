@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -143,7 +142,7 @@ def test_bad_observation_mid_game_is_survived():
                                                         "action_queue": []}}
     proc = subprocess.run([sys.executable, "main.py"], cwd=ROOT, input="\n".join([first, bad, json.dumps(unknown)]) + "\n",
                           capture_output=True, text=True, timeout=60)
-    out = [json.loads(l) for l in proc.stdout.splitlines()]
+    out = [json.loads(ln) for ln in proc.stdout.splitlines()]
     assert out[0] == {"faction": "AlphaStrike", "bid": 0}
     assert out[1] == {} and out[2] == {}
     assert "missing the key 'units'" in proc.stderr

@@ -10,7 +10,6 @@ the recording.
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 import torch
 
+from training import kaggle_api as submit
+from training import submission as package
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-
-from training import submission as package
-from training import kaggle_api as submit
 
 PLAYERS = ("player_0", "player_1")
 
@@ -194,11 +194,11 @@ def test_bot_with_bad_weights_logs_and_still_plays(tmp_path, ckpt):
     bot = make_bot(tmp_path / "bot", conf={"agent": "net", "weights": "model.pt"})
     _wrong_shape(ckpt, bot / "agent" / "weights" / "model.pt")
     lines, main_index, _ = _recorded_lines(main_steps=2)
-    feed = [json.dumps(l) for l in lines]
+    feed = [json.dumps(ln) for ln in lines]
     proc = subprocess.run([sys.executable, "main.py"], cwd=bot, input="\n".join(feed) + "\n", capture_output=True,
                           text=True, timeout=120, env=_env_without_pythonpath())
     assert proc.returncode == 0, proc.stderr
-    out = [json.loads(l) for l in proc.stdout.splitlines()]
+    out = [json.loads(ln) for ln in proc.stdout.splitlines()]
     assert len(out) == len(feed) and out[0] == {"faction": "AlphaStrike", "bid": 0}
     first = proc.stderr.splitlines()[0]
     assert first.startswith("[luxkit] ERROR: weights file ") and "model.pt: tensor 'stem.weight' has shape" in first
@@ -459,7 +459,7 @@ def test_proof_game_catches_broken_bots(tmp_path, case, expect):
     res = package.play_protocol_game([bot, bot], rules="tiny", seed=1, max_episode_length=30)
     assert any(expect in p for p in res["problems"]), res["problems"]
     if case == "imports_luxai_s2":
-        assert any("luxai_s2 is blocked" in l for l in res["stderr"]["player_0"])
+        assert any("luxai_s2 is blocked" in ln for ln in res["stderr"]["player_0"])
 
 
 # ---------------------------------------------------------------------- bad input
@@ -481,11 +481,11 @@ def test_bad_input_never_kills_the_net_bot(tmp_path, ckpt):
     del no_units_key["obs"]["units"]
     bad = ["this is not json", json.dumps({"step": nxt["step"], "player": "player_0"}), json.dumps(no_units_key),
            json.dumps(unknown), json.dumps(no_units), json.dumps(nothing)]
-    feed = [json.dumps(l) for l in lines[:k + 1]] + bad + [json.dumps(l) for l in lines[k + 1:]]
+    feed = [json.dumps(ln) for ln in lines[:k + 1]] + bad + [json.dumps(ln) for ln in lines[k + 1:]]
     proc = subprocess.run([sys.executable, "main.py"], cwd=bot, input="\n".join(feed) + "\n", capture_output=True,
                           text=True, timeout=120, env=_env_without_pythonpath())
     assert proc.returncode == 0, proc.stderr
-    out = [json.loads(l) for l in proc.stdout.splitlines()]
+    out = [json.loads(ln) for ln in proc.stdout.splitlines()]
     assert len(out) == len(feed)
     got = out[k + 1:k + 1 + len(bad)]
     assert got[:4] == [{}, {}, {}, {}]

@@ -99,7 +99,8 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
 
         run_game(env, seed0 + g, act)
         print(f"game {g + 1}/{games}: seed {seed0 + g}, {env.state.real_env_steps} turns, "
-              f"{'vs random' if vs_random else 'vs teacher' if student_policy else 'self-play'}, {len(actions)} samples, {time.time() - t0:.0f} s", flush=True)
+              f"{'vs random' if vs_random else 'vs teacher' if student_policy else 'self-play'}, {len(actions)} samples, "
+              f"{time.time() - t0:.0f} s", flush=True)
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     np.savez(out, planes=np.stack(planes), globals=np.stack(globs), masks=np.stack(masks), actions=np.stack(actions),
              map_size=planes[0].shape[-1])

@@ -99,7 +99,7 @@ class CheckpointCallback(BaseCallback):
         n = self.model.num_timesteps
         tmp = os.path.join(self.ckpt_dir, ".tmp.pt")
         save_checkpoint(tmp, self.model.policy.net, step=n, **self.extra)
-        shutil.copyfile(tmp, os.path.join(self.ckpt_dir, f".tmp2.pt"))
+        shutil.copyfile(tmp, os.path.join(self.ckpt_dir, ".tmp2.pt"))
         os.replace(tmp, os.path.join(self.ckpt_dir, f"step_{n:09d}.pt"))
         os.replace(os.path.join(self.ckpt_dir, ".tmp2.pt"), os.path.join(self.ckpt_dir, "latest.pt"))
         tmpzip = os.path.join(self.ckpt_dir, ".tmp_model")

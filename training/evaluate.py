@@ -161,7 +161,10 @@ def summarize(games):
     wins = sum(g["result"] > 0 for g in games)
     draws = sum(g["result"] == 0 for g in games)
     lo, hi = wilson_interval(wins, n)
-    mean = lambda k: float(np.mean([g[k] for g in games])) if games else 0.0
+
+    def mean(k):
+        return float(np.mean([g[k] for g in games])) if games else 0.0
+
     return dict(games=n, wins=wins, draws=draws, losses=n - wins - draws, win_rate=wins / n if n else 0.0,
                 win_rate_95ci=[lo, hi], lichen=mean("lichen"), opp_lichen=mean("opp_lichen"),
                 factories_alive=mean("factories_alive"), opp_factories_alive=mean("opp_factories_alive"),
@@ -223,7 +226,8 @@ def format_table(report):
         ci = r["win_rate_95ci"]
         lines.append(f"{tag:<28} {r['games']:>5} {r['wins']:>3}/{r['draws']:>3}/{r['losses']:>3} "
                      f"{r['win_rate']:>8.2f} [{ci[0]:.2f}, {ci[1]:.2f}] {r['lichen']:>8.0f} {r['opp_lichen']:>10.0f} "
-                     f"{r['factories_alive']:>9.2f} {r['survival_rate']:>8.2f} {r['game_length']:>7.0f} {r['robots_lost_collisions']:>11.1f}")
+                     f"{r['factories_alive']:>9.2f} {r['survival_rate']:>8.2f} {r['game_length']:>7.0f} "
+                     f"{r['robots_lost_collisions']:>11.1f}")
     return "\n".join(lines)
 
 

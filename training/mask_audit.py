@@ -30,7 +30,8 @@ from agent.actions import (
 )
 from agent.masks import action_masks
 
-ROWS = ("keep_power", "keep_useless_dig", "move_dir", "transfer_dir", "transfer_res", "pickup", "pickup_res", "dig", "self_destruct",
+ROWS = ("keep_power", "keep_useless_dig", "move_dir", "transfer_dir", "transfer_res", "pickup", "pickup_res", "dig",
+        "self_destruct",
         "recharge", "build_light", "build_heavy", "water")
 REASONS = {
     "keep_power": "deliberate: a power-spending head that stays queued must leave Q after it, else the "

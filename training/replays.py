@@ -73,7 +73,7 @@ import numpy as np
 
 from agent.actions import (
     AMOUNT_FRACTIONS, C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, F_HEAVY, F_LIGHT,
-    F_NONE, F_WATER, KEEP, MOVE, NUM_COMPONENTS, NUM_LOGITS, NVEC, OFFSETS, PICKUP, RECHARGE, SELF_DESTRUCT,
+    F_NONE, F_WATER, KEEP, MOVE, NUM_COMPONENTS, NVEC, OFFSETS, PICKUP, RECHARGE, SELF_DESTRUCT,
     TRANSFER, amount_units,
 )
 from agent.obs import GameState, GameConfig, ObservationError
@@ -455,7 +455,8 @@ class Stats:
         f = max(self.factory_turns, 1)
         return (f"{self.files} replay(s), {self.steps} turns: {self.robot_turns} robot-turns seen, "
                 f"{self.labelled} labelled ({self.new_queue / r:.1%} new queues, rest keep), "
-                f"{self.exact} exactly expressible ({self.exact / r:.1%}{self._inexact_text()}), {self.legal} legal under our masks "
+                f"{self.exact} exactly expressible ({self.exact / r:.1%}{self._inexact_text()}), "
+                f"{self.legal} legal under our masks "
                 f"({self.legal / r:.1%}{self._illegal_text()}); {self.factory_turns} factory-turns ({self.factory_sent} acting, "
                 f"{self.factory_legal / f:.1%} legal); {self.samples} samples written; "
                 f"{self.steps / max(self.seconds, 1e-9):.0f} turns/s")

@@ -179,7 +179,8 @@ def train(cfg, argv_overrides=()):
         cbs.append(TorchThreadsCallback(collect=1, update=cfg.torch_threads))
     if cfg.eval_interval:
         opp = cfg.eval_opponent
-        if opp == "scripted" and not os.path.isfile(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agent", "scripted.py")):
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        if opp == "scripted" and not os.path.isfile(os.path.join(root, "agent", "scripted.py")):
             opp = "random"
         cbs.append(EvalCallback(run_dir, cfg.eval_interval, opp, parse_seed_range(cfg.eval_seeds, "eval_seeds"),
                                 cfg.rules, cfg.eval_max_turns, extra=extra))

@@ -347,7 +347,7 @@ class ProtocolBot:
 
     def error_lines(self):
         """stderr lines that report an error (``[luxkit] ERROR`` or a traceback)."""
-        return [l.rstrip() for l in self.stderr if l and ("ERROR" in l or "Traceback" in l)]
+        return [ln.rstrip() for ln in self.stderr if ln and ("ERROR" in ln or "Traceback" in ln)]
 
 
 def to_json(obj):
@@ -472,9 +472,10 @@ def play_protocol_game(folders, rules="tiny", seed=42, command=None, env=None, t
     if skipped:
         problems.append(f"queue updates skipped for lack of power: {skipped}")
     return dict(problems=problems, steps=steps, rewards={p: float(rewards.get(p, 0)) for p in players},
-                times=times, main_phase=main_phase, units=units_max, factories={p: len(eng.state.factories.get(p, {})) for p in players},
+                times=times, main_phase=main_phase, units=units_max,
+                factories={p: len(eng.state.factories.get(p, {})) for p in players},
                 audit=audit, checked=dict(audit.checked), peak_rss_kb={p: bots[p].peak_rss_kb for p in players},
-                stderr={p: [l.rstrip() for l in bots[p].stderr if l] for p in players},
+                stderr={p: [ln.rstrip() for ln in bots[p].stderr if ln] for p in players},
                 real_env_steps=int(eng.state.real_env_steps))
 
 
@@ -520,7 +521,8 @@ def main(argv=None):
     ap.add_argument("--weights", help="checkpoint (.pt from train.py); default agent/weights/model.pt")
     ap.add_argument("--agent", default="net", help="net (default), random or scripted")
     ap.add_argument("--sample", action="store_true", help="sample from the policy instead of taking its most likely choices")
-    ap.add_argument("--out", default=str(ROOT / "submission"), help="output folder (default: submission); the archive is <out>.tar.gz")
+    ap.add_argument("--out", default=str(ROOT / "submission"),
+                    help="output folder (default: submission); the archive is <out>.tar.gz")
     ap.add_argument("--full", action="store_true", help="prove on the default rules (64x64, 1000 turns) instead of 16x16/100")
     ap.add_argument("--seed", type=int, default=42, help="seed of the proof game")
     ap.add_argument("--no-prove", action="store_true", help="build only (not recommended)")

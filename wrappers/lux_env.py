@@ -30,7 +30,7 @@ import numpy as np
 from gymnasium import spaces
 
 from agent.actions import (
-    C_AMOUNT, C_FACTORY, C_TYPE, F_NONE, KEEP, NUM_COMPONENTS, RECHARGE, NUM_LOGITS, NVEC, OFFSETS, ROBOT_COMPONENTS, component_slice, decode,
+    C_AMOUNT, C_FACTORY, C_TYPE, F_NONE, KEEP, NUM_COMPONENTS, RECHARGE, NVEC, OFFSETS, ROBOT_COMPONENTS, component_slice, decode,
     used_components,
 )
 from agent.early import early_action
