@@ -36,7 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from training.kaggle_api import API_ENDPOINT, INSTALL_HINT, SubmitError, check_reachable, find_credentials
+from training import kaggle_api
+from training.kaggle_api import SubmitError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,23 +57,7 @@ def _get(obj, *names, default=None):
 
 def connect(timeout, environ=None):
     """An authenticated ``KaggleApi``; raises ``SubmitError`` (exit 2) when that is impossible."""
-    where = find_credentials(environ)
-    import importlib.util
-
-    if importlib.util.find_spec("kaggle") is None:
-        raise SubmitError(f"the kaggle package is not installed: {INSTALL_HINT}", 2)
-    check_reachable(API_ENDPOINT, timeout)
-    socket.setdefaulttimeout(max(60.0, timeout))
-    try:
-        from kaggle.api.kaggle_api_extended import KaggleApi
-    except ImportError as e:
-        raise SubmitError(f"the kaggle package does not import ({e}): {INSTALL_HINT}", 2) from None
-    api = KaggleApi()
-    try:
-        api.authenticate()
-    except SystemExit:
-        raise SubmitError(f"Kaggle authentication failed with the credentials in {where}", 2) from None
-    return api
+    return kaggle_api.connect(timeout, environ)[0]
 
 
 def list_episodes(api, competition, top, team, max_episodes, log):

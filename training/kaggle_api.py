@@ -121,9 +121,14 @@ def default_message(archive):
     return f"luxkit {sha or 'unknown commit'} ({archive.name})"
 
 
-def submit(archive, competition, message, timeout, environ=None):
-    """Check everything that can be checked here, then submit. Returns the API's message."""
-    check_archive(archive)
+def connect(timeout, environ=None):
+    """An authenticated ``KaggleApi`` and where its credentials came from.
+
+    Raises:
+        SubmitError: (exit code 2) no credentials, the ``kaggle`` package is missing or does not
+            import, ``api.kaggle.com`` does not answer within ``timeout`` seconds, or the
+            credentials are refused.
+    """
     where = find_credentials(environ)
     try:
         import importlib.util
@@ -143,6 +148,13 @@ def submit(archive, competition, message, timeout, environ=None):
         api.authenticate()
     except SystemExit:
         raise SubmitError(f"Kaggle authentication failed with the credentials in {where}", 2) from None
+    return api, where
+
+
+def submit(archive, competition, message, timeout, environ=None):
+    """Check everything that can be checked here, then submit. Returns the API's message."""
+    check_archive(archive)
+    api, where = connect(timeout, environ)
     print(f"submitting {archive} ({archive.stat().st_size / 1024:.1f} KiB) to {competition} "
           f"as {where}: {message!r}", flush=True)
     try:
