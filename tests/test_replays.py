@@ -314,3 +314,44 @@ def test_collect_with_a_crashing_bot_says_so_and_goes_on(tmp_path):
     text = p.stdout + p.stderr
     assert text.count("exited") == 2 and "game 1/2" in text and "game 2/2" in text and "Traceback" not in text
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_a_protocol_bot_in_the_training_opponent_pool(tmp_path, monkeypatch, capfd):
+    """pool_bots=bot:PATH: LuxGridEnv feeds the bot the protocol stream from the first step, the
+    bot's answers are played (its own bid and placement too), and a bot that dies hands its game to
+    the random-masked policy with one line, without ending the learner's episode."""
+    from agent.policy import sample_uniform_masked
+    from training.config import ConfigError, parse_overrides
+    from training.opponents import PoolOpponent
+    from wrappers.lux_env import LuxGridEnv
+
+    monkeypatch.setenv("LUXKIT_AGENT", "scripted")
+    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, bots=[f"bot:{ROOT}"], p_bot=1.0)
+    env = LuxGridEnv(rules="tiny", opponent=opp, map_seeds=[3], max_episode_length=60)
+    env.reset(seed=0)
+    assert opp.protocol and env.engine.state.teams["player_1"].bid == 0
+    rng = np.random.default_rng(0)
+    moved = 0
+    done = False
+    while not done:
+        before = {u: tuple(x.pos.pos) for u, x in env.engine.state.units["player_1"].items()}
+        _, _, terminated, truncated, _ = env.step(sample_uniform_masked(env.cell_masks(), rng))
+        after = {u: tuple(x.pos.pos) for u, x in env.engine.state.units["player_1"].items()}
+        moved += sum(1 for u in before if u in after and after[u] != before[u])
+        done = terminated or truncated
+    assert len(env.engine.state.factories["player_1"]) > 0 and moved > 0  # the bot played its side
+    assert "opponent failed" not in capfd.readouterr().err
+    # a bot that dies: one line, the random-masked policy plays on
+    dead = tmp_path / "dead"
+    dead.mkdir()
+    (dead / "main.py").write_text("import sys\nsys.exit(3)\n")
+    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, bots=[f"bot:{dead}"], p_bot=1.0)
+    env = LuxGridEnv(rules="tiny", opponent=opp, map_seeds=[3], max_episode_length=30)
+    env.reset(seed=0)
+    assert not opp.protocol
+    for _ in range(5):
+        env.step(sample_uniform_masked(env.cell_masks(), rng))
+    assert capfd.readouterr().err.count("opponent failed") == 1
+    with pytest.raises(ConfigError, match="pool_bots"):
+        parse_overrides([f"pool_bots={tmp_path}"])
+    assert parse_overrides([f"pool_bots=bot:{ROOT}", "init_weights=none"]).pool_bots == f"bot:{ROOT}"

@@ -41,6 +41,8 @@ class TrainConfig:
     opponent: str = "pool"                # pool (earlier checkpoints + random) | random
     pool_random_prob: float = 0.3         # chance a game is against the random-masked policy
     pool_interval: int = 4096             # steps between snapshots added to the opponent pool
+    pool_bots: str = ""                   # comma list of bot:PATH protocol bots in the opponent pool
+    pool_bot_prob: float = 0.3            # chance a game is against one of pool_bots (when given)
     # reward weights (see wrappers/lux_env.py REWARD_TERMS)
     reward: dict = field(default_factory=lambda: dict(DEFAULT_REWARD_WEIGHTS))
     invalid_penalty: float = 0.1          # reward per invalid choice (masking=penalty only)
@@ -178,6 +180,17 @@ def validate(cfg):
             check_disjoint(train, parse_seed_range(getattr(cfg, key), key))
         except ValueError as e:
             raise ConfigError(f"{key}: {e}") from None
+    for spec in [b for b in cfg.pool_bots.split(",") if b]:
+        from training.botproc import bot_folder, is_bot_spec
+
+        if not is_bot_spec(spec):
+            raise ConfigError(f"pool_bots: {spec!r} is not bot:PATH (a folder whose main.py speaks the Lux protocol)")
+        try:
+            bot_folder(spec)
+        except ValueError as e:
+            raise ConfigError(f"pool_bots: {e}") from None
+    if not 0.0 <= cfg.pool_bot_prob <= 1.0:
+        raise ConfigError(f"pool_bot_prob={cfg.pool_bot_prob} must be in [0, 1]")
     if cfg.eval_interval < 0:
         raise ConfigError(f"eval_interval={cfg.eval_interval} must be >= 0 (0 = off)")
     from agent.net import NET_PRESETS

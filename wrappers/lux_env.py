@@ -13,7 +13,10 @@
 * Bidding and placement happen inside ``reset`` for both players (heuristic placement of
   :mod:`agent.early`, bid from config): the learner acts from the first main-phase turn.
 * The opponent is any callable ``opponent(state: GameState) -> action dict`` (default: the
-  random-masked policy). ``invalid_action="noop"`` (default) turns a masked choice into keep/none
+  random-masked policy), or, when its ``protocol`` attribute is True for the game, an object whose
+  ``protocol_act(msg) -> action dict`` is sent the Lux protocol messages of every engine step, the
+  early phase included (a protocol bot, ``bot:PATH``, in the training opponent pool).
+  ``invalid_action="noop"`` (default) turns a masked choice into keep/none
   and counts it in ``info["invalid_choices"]``; ``"raise"`` raises instead.
 * Reward: a weighted sum of per-turn terms, each the change of one of the engine's own statistics
   (``LuxAI_S2(collect_stats=True)``), plus the game result; see :data:`GAME_STATS` and
@@ -204,6 +207,37 @@ class LuxGridEnv(gym.Env):
         a[factory_bad, C_FACTORY] = F_NONE
         return a, n_bad
 
+    def _protocol_opponent(self):
+        """Whether the opponent plays this game over the Lux protocol (``opponent.protocol`` True:
+        a bot:PATH of :class:`training.opponents.PoolOpponent`), fed every engine step."""
+        return bool(getattr(self.opponent, "protocol", False))
+
+    def _opponent_act(self, early=None):
+        """The opponent's action dict this engine step. A protocol opponent is sent the runner's
+        message (a full observation and ``info.env_cfg`` first, change observations after); its
+        answer is used, in the early phase too. Any failure: ``early`` (the early-phase default) or
+        nothing this turn, and one stderr line: the opponent never ends the learner's episode."""
+        try:
+            if not self._protocol_opponent():
+                return self.opponent(self.states[self.opp_player]) if early is None else early
+            from luxai_runner.utils import to_json
+
+            first = self._protocol_prev is None
+            st = self.engine.state
+            obs = st.get_compressed_obs() if first else st.get_change_obs(self._protocol_prev)
+            self._protocol_prev = st.get_obs()
+            msg = dict(obs=to_json(obs), step=int(self.engine.env_steps), remainingOverageTime=60.0,
+                       player=self.opp_player, reward=0.0,
+                       info={"env_cfg": dataclasses.asdict(self.engine.env_cfg)} if first else {})
+            return self.opponent.protocol_act(msg)
+        except Exception as e:  # the opponent must not kill the learner's episode
+            import sys
+
+            print(f"LuxGridEnv: opponent failed ({type(e).__name__}: {e}); "
+                  f"{'it plays the default early action' if early is not None else 'it does nothing this turn'}",
+                  file=sys.stderr)
+            return {} if early is None else early
+
     def _reward(self, before, after, done, rewards):
         r = 0.0
         w = self.reward_weights
@@ -239,11 +273,14 @@ class LuxGridEnv(gym.Env):
         cfg = dataclasses.asdict(self.engine.env_cfg)
         self.states = {p: GameState(cfg, p) for p in ("player_0", "player_1")}
         self._update_states(raw)
+        self._protocol_prev = None
         while self.engine.state.real_env_steps < 0:
             acts = {}
             for p in ("player_0", "player_1"):
                 st = self.states[p]
                 acts[p] = early_action(st, bid=self.bid if p == self.player else 0)
+            if self._protocol_opponent():
+                acts[self.opp_player] = self._opponent_act(early=acts[self.opp_player])
             raw, rewards, term, trunc, _ = self.engine.step(acts)
             self._update_states(raw)
             if term[self.player] or trunc[self.player]:
@@ -260,14 +297,7 @@ class LuxGridEnv(gym.Env):
         cell_actions, n_bad = self._sanitize(action)
         self._invalid_total += n_bad
         my_state = self.states[self.player]
-        acts = {self.player: decode(my_state, cell_actions)}
-        try:
-            acts[self.opp_player] = self.opponent(self.states[self.opp_player])
-        except Exception as e:  # the opponent must not kill the learner's episode
-            import sys
-
-            print(f"LuxGridEnv: opponent failed ({type(e).__name__}: {e}); it does nothing this turn", file=sys.stderr)
-            acts[self.opp_player] = {}
+        acts = {self.player: decode(my_state, cell_actions), self.opp_player: self._opponent_act()}
         raw, rewards, term, trunc, _ = self.engine.step(acts)
         done = bool(term[self.player] or trunc[self.player] or term[self.opp_player] or trunc[self.opp_player])
         self._update_states(raw)
