@@ -188,6 +188,22 @@ def _fill(reach, open_, from_any, into_free, from_own, into_own, growable):
     return (reach & growable).sum() if growable is not None else n
 
 
+def coarse_water_cost_bound(state):
+    """A cheap upper bound of :func:`water_cost_bound`, int64 (F,): every cell the fill can reach is
+    one of the 12 seed cells, a cell of the factory's strain, or a neighbour of a cell with lichen
+    >= MIN_LICHEN_TO_SPREAD (on either board), so ``ceil((12 + |own| + |dilate4(spreading)|) /
+    LICHEN_WATERING_COST_FACTOR)`` bounds its cost. A factory whose water covers it needs no fill."""
+    f = state.my_factories
+    cfg = state.cfg
+    b = state.board
+    spreading = (state.prev_lichen >= cfg.MIN_LICHEN_TO_SPREAD) | (b["lichen"] >= cfg.MIN_LICHEN_TO_SPREAD)
+    n_spread = int(_dilate4(spreading).sum()) if spreading.any() else 0
+    strains = np.concatenate([state.prev_lichen_strains.ravel(), b["lichen_strains"].ravel()])
+    own = np.array([int(np.count_nonzero(strains == s)) for s in f.strain], np.int64)  # counts both boards: still a bound
+    n = 12 + own + n_spread
+    return -(-n // cfg.LICHEN_WATERING_COST_FACTOR)
+
+
 def water_cost_bound(state, occupancy=None):
     """Upper bound of each of our factories' lichen-watering cost this turn.
 
@@ -373,6 +389,10 @@ def action_masks(state):
         fm[:, F_NONE] = True
         for choice, k in ((F_LIGHT, 0), (F_HEAVY, 1)):
             fm[:, choice] = (f.cargo[:, 3] >= cfg.robot["METAL_COST"][k]) & (f.power >= cfg.robot["POWER_COST"][k])
-        fm[:, F_WATER] = f.cargo[:, 2] >= np.maximum(water_cost_bound(state, occ), 1)
+        water = f.cargo[:, RES_WATER]
+        # the fill is only needed where the water does not already cover a coarse bound
+        fm[:, F_WATER] = water >= np.maximum(coarse_water_cost_bound(state), 1)
+        if not fm[:, F_WATER].all():
+            fm[:, F_WATER] = water >= np.maximum(water_cost_bound(state, occ), 1)
         masks[fx, fy, component_slice(C_FACTORY)] = fm
     return masks
