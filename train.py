@@ -5,6 +5,7 @@
     python train.py resume=runs/default/20261122-101500 total_timesteps=50000
     python train.py mode=test checkpoint=runs/.../checkpoints/latest.pt opponents=random,scripted
     python train.py sweep=sweeps/example.json index=3    # setting 3 mod N, seed 3 div N
+    python train.py sweep=sweeps/example.json index=0:8 backend=ray ray_address=auto   # on a Ray cluster
 
 Every key of training/config.py ``TrainConfig`` can be set as ``key=value`` (``reward.lichen=0.01``
 sets one reward weight); an unknown key or a bad value is an error listing the valid keys. By
@@ -37,12 +38,13 @@ def main(argv):
     if sweep or index:
         if not (sweep and index):
             fail("a sweep needs both sweep=FILE and index=i")
-        from training.sweep import run_index
+        from training.cluster import ClusterError
+        from training.sweep import parse_indices, run_indices
 
         rest = [a for a in argv if not a.startswith(("sweep=", "index="))]
         try:
-            run_index(sweep[-1], int(index[-1]), rest)
-        except ValueError as e:  # ConfigError included
+            run_indices(sweep[-1], parse_indices(index[-1]), rest)
+        except (ValueError, ClusterError) as e:  # ConfigError included
             fail(str(e))
         return 0
     try:

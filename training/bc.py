@@ -3,6 +3,7 @@ baseline).
 
     python -m training.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
     python -m training.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 out=runs/bc/dagger.npz
+    python -m training.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
 
@@ -29,82 +30,134 @@ PLAYERS = ("player_0", "player_1")
 
 
 def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_turns=1000, out="runs/bc/data.npz",
-            opponent_mix=0.5, student="", beta=0.0, threads=1):
+            opponent_mix=0.5, student="", beta=0.0, threads=1, backend="local", ray_address=""):
     """Play ``games`` games with the teacher on train seeds ``seed0...``; returns the npz path.
 
     Args:
         teacher (str): ``scripted``, a weights file (played greedily), or ``bot:PATH``, a folder whose
             main.py speaks the Lux protocol: its games are recorded as replays and imported
-            (:func:`training.botproc.collect_from_bot`); with ``student`` the bot labels the
-            student's states as a shadow.
+            (:func:`training.botproc.collect_from_bot`, local backend only); with ``student`` the
+            bot labels the student's states as a shadow.
         rules (str): a :data:`wrappers.engine.RULES` preset.
-        games (int): games to play; game ``g`` uses map seed ``seed0 + g``.
+        games (int): games to play; game ``g`` uses map seed ``seed0 + g`` and its own random
+            stream (seeded by ``(seed0, g)``), so a game's samples do not depend on the backend.
         stride (int): record every ``stride``-th turn (turns).
         max_turns (int): episode length (turns).
-        out (str): the npz written (planes float16 (N, 43, S, S), globals float32 (N, 12), masks
-            bit-packed uint8 (N, ceil(S*S*34/8)), actions int8 (N, S, S, 7), map_size).
+        out (str): the npz written by this process (planes float16 (N, C, S, S), globals float32
+            (N, G), masks bit-packed uint8 (N, ceil(S*S*34/8)), actions int8 (N, S, S, 7),
+            map_size), games in order.
         opponent_mix (float): probability that a game is against the random-masked policy.
         student (str): weights file of the student for DAgger ("" = plain teacher games).
         beta (float): DAgger only: probability that a turn plays the teacher's action.
         threads (int): torch CPU threads of the student (1: collectors run one per core).
+        backend (str): ``local`` (games one after another here) or ``ray`` (one Ray task per game,
+            training/cluster.py; local when Ray cannot start, after one line).
+        ray_address (str): with ``backend=ray``: "" (start Ray here), ``auto`` or ``HOST:PORT``.
 
     Raises:
-        ValueError: bad teacher or student, or ``beta`` outside [0, 1].
+        ValueError: bad teacher, student or backend, or ``beta`` outside [0, 1].
+        training.cluster.ClusterError: ``ray_address`` cannot be reached.
     """
+    if not 0.0 <= beta <= 1.0:
+        raise ValueError(f"beta={beta} must be in [0, 1]")
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend={backend!r}: choose local or ray")
+    if str(teacher).startswith("bot:"):  # a protocol bot: recorded games, or DAgger with the bot as shadow
+        from training.botproc import collect_from_bot
+
+        if backend == "ray":
+            print("collect: a bot: teacher plays its games on this machine (backend=local)", flush=True)
+        return collect_from_bot(teacher, rules=rules, games=games, seed0=seed0, stride=stride, max_turns=max_turns,
+                                out=out, opponent_mix=opponent_mix, student=student, beta=beta)
+    if student:
+        from agent.net import load_checkpoint
+
+        load_checkpoint(student)  # a bad student fails here, before any game (CheckpointError is a ValueError)
+    _teacher_cells(teacher, seed0)  # ValueError for an unknown teacher
+    ray = None
+    if backend == "ray":
+        from training.cluster import connect
+
+        ray = connect(ray_address)
+    items = [dict(teacher=_abs(teacher), rules=rules, seed0=seed0, g=g, stride=stride, max_turns=max_turns,
+                  opponent_mix=opponent_mix, student=_abs(student), beta=beta, threads=threads) for g in range(games)]
+    t0 = time.time()
+    per_game, samples = [None] * games, 0
+    if ray is not None:
+        from training.cluster import map_tasks
+
+        results = map_tasks(ray, _collect_game, items, describe=lambda it: f"collect game {it['g'] + 1} (seed {seed0 + it['g']})")
+    else:
+        results = ((it["g"], _collect_game(it)) for it in items)
+    for done, (g, res) in enumerate(results, 1):
+        if res is None:
+            continue
+        per_game[g] = res
+        samples += len(res["actions"])
+        print(f"game {g + 1}/{games}: seed {seed0 + g}, {res['turns']} turns, {res['kind']}, {len(res['actions'])} samples "
+              f"({samples} in {done} games), {time.time() - t0:.0f} s", flush=True)
+    parts = [r for r in per_game if r is not None and len(r["actions"])]
+    if not parts:
+        raise ValueError("no game produced samples")
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    np.savez(out, **{k: np.concatenate([r[k] for r in parts]) for k in ("planes", "globals", "masks", "actions")},
+             map_size=parts[0]["planes"].shape[-1])
+    return out
+
+
+def _abs(path):
+    """A weights file path made absolute (Ray workers need not share the driver's cwd)."""
+    return os.path.abspath(path) if path and os.path.isfile(path) else path
+
+
+def _collect_game(item):
+    """Play game ``item['g']`` of :func:`collect` (a local call or a Ray task); returns its samples
+    (planes, globals, masks, actions arrays), ``turns`` and ``kind``."""
     from agent.actions import decode
     from agent.features import encode
     from agent.masks import action_masks
     from agent.policy import sample_uniform_masked
     from wrappers.engine import make_env, run_game
 
-    if not 0.0 <= beta <= 1.0:
-        raise ValueError(f"beta={beta} must be in [0, 1]")
-    if str(teacher).startswith("bot:"):  # a protocol bot: recorded games, or DAgger with the bot as shadow
-        from training.botproc import collect_from_bot
-
-        return collect_from_bot(teacher, rules=rules, games=games, seed0=seed0, stride=stride, max_turns=max_turns,
-                                out=out, opponent_mix=opponent_mix, student=student, beta=beta)
+    teacher, seed0, g, stride, beta = item["teacher"], item["seed0"], item["g"], item["stride"], item["beta"]
+    torch.set_num_threads(item["threads"])
     student_policy = None
-    torch.set_num_threads(threads)
-    if student:
+    if item["student"]:
         from agent.player import NetPolicy
 
-        student_policy = NetPolicy.from_file(student, greedy=True, seed=seed0)
+        student_policy = NetPolicy.from_file(item["student"], greedy=True, seed=seed0 + g)
     planes, globs, masks, actions = [], [], [], []
-    rng = np.random.default_rng(seed0)
-    t0 = time.time()
-    for g in range(games):
-        env = make_env(rules, max_episode_length=max_turns)
-        vs_random = rng.random() < opponent_mix
-        teach = {p: _teacher_cells(teacher, seed0 + g + i) for i, p in enumerate(PLAYERS)}
-        # DAgger: one learner side driven by the student; the other side is a pure (unrecorded) teacher
-        learners = PLAYERS if not (vs_random or student_policy) else (PLAYERS[g % 2],)
+    rng = np.random.default_rng([seed0, g])
+    env = make_env(item["rules"], max_episode_length=item["max_turns"])
+    vs_random = rng.random() < item["opponent_mix"]
+    teach = {p: _teacher_cells(teacher, seed0 + g + i) for i, p in enumerate(PLAYERS)}
+    # DAgger: one learner side driven by the student; the other side is a pure (unrecorded) teacher
+    learners = PLAYERS if not (vs_random or student_policy) else (PLAYERS[g % 2],)
 
-        def act(p, st):
-            m = action_masks(st)
-            if p not in learners:
-                if vs_random:
-                    return decode(st, sample_uniform_masked(m, rng))
-                return decode(st, teach[p](st))
-            a = teach[p](st)
-            if st.real_env_steps % stride == 0 and (len(st.my_units) or len(st.my_factories)):
-                pl, gl = encode(st)
-                planes.append(pl.astype(np.float16))
-                globs.append(gl)
-                masks.append(np.packbits(m.reshape(-1)))
-                actions.append(a.astype(np.int8))
-            if student_policy is not None and rng.random() >= beta:
-                a = student_policy(st)
-            return decode(st, a)
+    def act(p, st):
+        m = action_masks(st)
+        if p not in learners:
+            if vs_random:
+                return decode(st, sample_uniform_masked(m, rng))
+            return decode(st, teach[p](st))
+        a = teach[p](st)
+        if st.real_env_steps % stride == 0 and (len(st.my_units) or len(st.my_factories)):
+            pl, gl = encode(st)
+            planes.append(pl.astype(np.float16))
+            globs.append(gl)
+            masks.append(np.packbits(m.reshape(-1)))
+            actions.append(a.astype(np.int8))
+        if student_policy is not None and rng.random() >= beta:
+            a = student_policy(st)
+        return decode(st, a)
 
-        run_game(env, seed0 + g, act)
-        print(f"game {g + 1}/{games}: seed {seed0 + g}, {env.state.real_env_steps} turns, "
-              f"{'vs random' if vs_random else 'vs teacher' if student_policy else 'self-play'}, {len(actions)} samples, "
-              f"{time.time() - t0:.0f} s", flush=True)
-    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-    np.savez(out, planes=np.stack(planes), globals=np.stack(globs), masks=np.stack(masks), actions=np.stack(actions),
-             map_size=planes[0].shape[-1])
-    return out
+    run_game(env, seed0 + g, act)
+    kind = "vs random" if vs_random else "vs teacher" if student_policy else "self-play"
+    if not actions:
+        return dict(planes=np.zeros((0,)), globals=np.zeros((0,)), masks=np.zeros((0,)), actions=np.zeros((0,)),
+                    turns=int(env.state.real_env_steps), kind=kind)
+    return dict(planes=np.stack(planes), globals=np.stack(globs), masks=np.stack(masks), actions=np.stack(actions),
+                turns=int(env.state.real_env_steps), kind=kind)
 
 
 def _teacher_cells(spec, seed):
@@ -281,8 +334,13 @@ def main(argv):
     except ConfigError as e:
         raise SystemExit(f"bad value: {e}") from None
     fn = collect if argv[0] == "collect" else fit
+    from training.cluster import ClusterError
+
     try:
         print(fn(**kw))
+    except ClusterError as e:
+        print(f"training.bc: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     except (TypeError, ValueError) as e:
         raise SystemExit(f"bad arguments for {argv[0]}: {e}")
 

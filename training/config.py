@@ -67,9 +67,12 @@ class TrainConfig:
     teacher_kl_coef: float = 0.05         # its weight at step 0 (needs ent_coef > 0)
     teacher_kl_decay_steps: int = 100000  # linear decay of that weight to 0
     torch_threads: int = 1                # 2 was measured slower on the 2-core machine (benchmarks/train_throughput.py)
-    vec_env: str = "subproc"              # subproc | dummy
+    vec_env: str = "subproc"              # subproc | dummy | ray (environments as Ray actors: training/cluster.py)
     device: str = "auto"                  # auto (cuda if available) | cpu | cuda: rollout policy and update (training/device.py)
     amp: str = "none"                     # none | bf16 (CUDA autocast of the net)
+    # where games run (training/cluster.py): test mode, sweeps (index=A:B), vec_env=ray
+    backend: str = "local"                # local | ray (one Ray task per test game / sweep run)
+    ray_address: str = ""                 # "" = start Ray on this machine | auto | HOST:PORT of a 'ray start --head'
     # test mode (training/evaluate.py) and periodic evaluation
     checkpoint: str = ""                  # weights to test (mode=test); empty = random-masked
     opponents: str = "random"             # comma list: random, scripted, paths to weights
@@ -163,8 +166,10 @@ def validate(cfg):
         raise ConfigError(f"mode={cfg.mode!r}: choose train or test")
     if cfg.opponent not in ("pool", "random"):
         raise ConfigError(f"opponent={cfg.opponent!r}: choose pool or random")
-    if cfg.vec_env not in ("subproc", "dummy"):
-        raise ConfigError(f"vec_env={cfg.vec_env!r}: choose subproc or dummy")
+    if cfg.vec_env not in ("subproc", "dummy", "ray"):
+        raise ConfigError(f"vec_env={cfg.vec_env!r}: choose subproc, dummy or ray")
+    if cfg.backend not in ("local", "ray"):
+        raise ConfigError(f"backend={cfg.backend!r}: choose local or ray")
     for key in ("n_envs", "n_steps", "batch_size", "n_epochs", "total_timesteps", "checkpoint_interval",
                 "pool_interval", "torch_threads", "max_episode_length", "test_workers"):
         if getattr(cfg, key) <= 0:

@@ -3,7 +3,8 @@
     python train.py mode=test checkpoint=runs/.../checkpoints/latest.pt \\
         opponents=random,scripted,runs/other/checkpoints/latest.pt test_seeds=1000:1100
 
-Every seed is played twice with sides swapped, in parallel over ``test_workers`` processes. Per
+Every seed is played twice with sides swapped, in parallel over ``test_workers`` processes (or,
+``backend=ray``, one Ray task per game: training/cluster.py). Per
 opponent it reports wins/draws/losses with a 95% Wilson interval of the win rate, mean final
 lichen (ours and theirs), factories alive at the end, mean game length and robots lost to
 collisions, writes ``results.json`` and (``replays=true``) one replay JSON per game that the Lux
@@ -143,16 +144,45 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
 
 
 def _play_task(task):
+    """(opponent, play_game result or None, message or None) of one test game (a pool or Ray task)."""
     import torch
 
     from training.botproc import BotError
 
     torch.set_num_threads(1)
     try:
-        return task["opponent"], play_game(**{k: v for k, v in task.items() if k != "opponent"})
+        return task["opponent"], play_game(**{k: v for k, v in task.items() if k != "opponent"}), None
     except BotError as e:  # the game ends; the evaluation goes on with the next one
-        print(f"seed {task['map_seed']} ({task['a_side']}): {e}; game left out", flush=True)
-        return task["opponent"], None
+        return task["opponent"], None, f"{_describe(task)}: {e}; game left out"
+
+
+def _abs_spec(spec):
+    """A weights path or bot:PATH made absolute (Ray workers need not share the driver's cwd)."""
+    if spec.startswith("bot:"):
+        return "bot:" + os.path.abspath(spec[4:])
+    return os.path.abspath(spec) if os.path.isfile(spec) else spec
+
+
+def _describe(task):
+    return f"game vs {task['opponent']}, seed {task['map_seed']} ({task['a_side']})"
+
+
+def _run_tasks(tasks, workers, ray):
+    """Yield (task, _play_task result) over a fork pool, this process, or Ray tasks (a game whose
+    Ray worker dies twice yields (task, None))."""
+    if ray is not None:
+        from training.cluster import map_tasks
+
+        for i, res in map_tasks(ray, _play_task, tasks, describe=_describe):
+            yield tasks[i], res
+    elif workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("fork").Pool(workers) as pool:
+            yield from zip(tasks, pool.imap(_play_task, tasks))
+    else:
+        for t in tasks:
+            yield t, _play_task(t)
 
 
 def summarize(games):
@@ -173,12 +203,16 @@ def summarize(games):
 
 
 def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000, workers=2, replay_dir=None,
-             progress=True, greedy=False):
+             progress=True, greedy=False, ray=None):
     """Play ``policy`` against each opponent on every seed, both sides; returns {opponent: summary}.
 
     ``greedy`` plays ``policy`` by its most likely legal choices (opponents always sample).
     ``survival_rate`` in a summary is the fraction of games that reached ``max_episode_length``
-    with at least one of the policy's factories alive.
+    with at least one of the policy's factories alive. ``ray`` (the module of
+    :func:`training.cluster.connect`) plays one Ray task per game instead of ``workers`` local
+    processes: the same games, so the same results; replays are written by the worker (on a
+    cluster, on the node that played the game). A game whose Ray worker died twice is left out and
+    counted in ``worker_failures``.
     """
     tasks = []
     for opp in opponents:
@@ -188,32 +222,30 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
                 if replay_dir:
                     tag = os.path.basename(opp.rstrip("/")) if (os.path.isfile(opp) or opp.startswith("bot:")) else opp
                     rp = os.path.join(replay_dir, f"{tag}_seed{s}_{side}.json")
-                tasks.append(dict(opponent=opp, spec_a=policy, spec_b=opp, map_seed=s, a_side=side, rules=rules,
-                                  max_episode_length=max_episode_length, replay_path=rp, policy_seed=s,
+                tasks.append(dict(opponent=opp, spec_a=_abs_spec(policy), spec_b=_abs_spec(opp), map_seed=s, a_side=side,
+                                  rules=rules, max_episode_length=max_episode_length, replay_path=rp, policy_seed=s,
                                   greedy=greedy))
     results = {opp: [] for opp in opponents}
+    worker_failures = {opp: 0 for opp in opponents}
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(tasks), desc="test games", unit="game")
-    if workers > 1:
-        import multiprocessing as mp
-
-        with mp.get_context("fork").Pool(workers) as pool:
-            for opp, res in pool.imap_unordered(_play_task, tasks):
-                results[opp].append(res)
-                bar and bar.update(1)
-    else:
-        for t in tasks:
-            opp, res = _play_task(t)
+    for task, out in _run_tasks(tasks, workers, ray):
+        if out is None:  # its Ray worker died twice (training.cluster.map_tasks said so)
+            worker_failures[task["opponent"]] += 1
+        else:
+            opp, res, msg = out
+            if msg:
+                print(msg, flush=True)
             results[opp].append(res)
-            bar and bar.update(1)
+        bar and bar.update(1)
     bar and bar.close()
     out = {}
     for opp, games in results.items():
         ok = [g for g in games if g is not None]
-        out[opp] = dict(summarize(ok), bot_errors=len(games) - len(ok),
+        out[opp] = dict(summarize(ok), bot_errors=len(games) - len(ok), worker_failures=worker_failures[opp],
                         per_game=sorted(ok, key=lambda g: (g["map_seed"], g["side"])))
     return out
 
@@ -249,14 +281,23 @@ def main_test(cfg):
     except Exception as e:
         print(f"train.py: {e}")
         return 2
-    out_dir = cfg.run_dir or os.path.join("runs", "test", time.strftime("%Y%m%d-%H%M%S"))
+    ray = None
+    if cfg.backend == "ray":
+        from training.cluster import ClusterError, connect
+
+        try:
+            ray = connect(cfg.ray_address)  # None: Ray cannot start here (one line said why); local backend
+        except ClusterError as e:
+            print(f"train.py: {e}")
+            return 2
+    out_dir = os.path.abspath(cfg.run_dir or os.path.join("runs", "test", time.strftime("%Y%m%d-%H%M%S")))
     os.makedirs(out_dir, exist_ok=True)
     t0 = time.time()
     report = evaluate(policy, opponents, test_seeds, rules=cfg.rules, max_episode_length=cfg.max_episode_length,
                       workers=cfg.test_workers, replay_dir=os.path.join(out_dir, "replays") if cfg.replays else None,
-                      progress=cfg.progress_bar, greedy=cfg.greedy)
+                      progress=cfg.progress_bar, greedy=cfg.greedy, ray=ray)
     out = dict(policy=policy, greedy=cfg.greedy, rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
-               report=report)
+               backend="ray" if ray is not None else "local", report=report)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(out, f, indent=1)
     print(format_table(report))

@@ -8,7 +8,8 @@ game statistics), ``checkpoints/`` (``step_<n>.pt`` weights loadable by main.py 
 
 Algorithm: sb3-contrib's MaskablePPO with luxkit's GridPolicy (agent/net.py GridNet +
 agent/distribution.py MaskedGridDistribution) and a bit-packed mask rollout buffer
-(training/policy.py). Environments: wrappers/lux_env.py LuxGridEnv in a SubprocVecEnv.
+(training/policy.py). Environments: wrappers/lux_env.py LuxGridEnv in a SubprocVecEnv
+(``vec_env=ray``: in Ray actors, training/cluster.py).
 ``device=auto|cpu|cuda`` places the policy (rollout and update) and ``amp=bf16`` autocasts the net
 on CUDA (training/device.py); checkpoints are written as CPU tensors either way.
 """
@@ -55,11 +56,33 @@ def make_env_fn(cfg, rank, pool_dir):
     return _make
 
 
-def build_venv(cfg, pool_dir):
+def connect_ray(cfg):
+    """For ``vec_env=ray``: the connected ``ray`` module, or None after one line when Ray cannot
+    start (the run then uses ``subproc``); exits 2 with one line when ``ray_address`` cannot be
+    reached (before the run folder is created)."""
+    from training.cluster import ClusterError, connect
+
+    try:
+        ray = connect(cfg.ray_address)
+    except ClusterError as e:
+        fail(str(e))
+    if ray is None:
+        cfg.vec_env = "subproc"
+    return ray
+
+
+def build_venv(cfg, pool_dir, ray=None):
+    """The VecEnv of ``cfg.vec_env``: ``subproc`` (one process per env, fork), ``dummy`` (in this
+    process) or ``ray`` (one Ray actor per env, :func:`training.cluster.make_ray_vec_env`; needs
+    ``ray`` from :func:`connect_ray`)."""
     from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
     fns = [make_env_fn(cfg, i, pool_dir) for i in range(cfg.n_envs)]
-    if cfg.vec_env == "subproc" and cfg.n_envs > 1:
+    if cfg.vec_env == "ray" and ray is not None:
+        from training.cluster import make_ray_vec_env
+
+        return make_ray_vec_env(ray, fns)
+    if cfg.vec_env in ("subproc", "ray") and cfg.n_envs > 1:
         return SubprocVecEnv(fns, start_method="fork")
     return DummyVecEnv(fns)
 
@@ -133,6 +156,7 @@ def train(cfg, argv_overrides=()):
         elif payload["net_config"] != build_net(cfg.net).config:
             fail(f"init_weights={cfg.init_weights}: its net_config {payload['net_config']} is not net={cfg.net} "
                  f"({build_net(cfg.net).config}); use net=auto")
+    ray = connect_ray(cfg) if cfg.vec_env == "ray" else None
     torch.set_num_threads(cfg.torch_threads)
     S = cfg.resolved_map_size()
     os.makedirs(run_dir, exist_ok=True)
@@ -140,7 +164,7 @@ def train(cfg, argv_overrides=()):
         f.write(cfg.to_json())
     pool_dir = os.path.join(run_dir, "pool")
     os.makedirs(pool_dir, exist_ok=True)
-    venv = build_venv(cfg, pool_dir)
+    venv = build_venv(cfg, pool_dir, ray)
     ppo_kwargs = dict(
         n_steps=cfg.n_steps, batch_size=cfg.batch_size, n_epochs=cfg.n_epochs,
         learning_rate=cfg.learning_rate, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda,
@@ -176,7 +200,7 @@ def train(cfg, argv_overrides=()):
     extra = dict(config=dataclasses.asdict(cfg), map_size=S)
     ckpt_cb = CheckpointCallback(run_dir, cfg.checkpoint_interval, cfg.pool_interval, extra=extra)
     cbs = [LuxStatsCallback(), ckpt_cb] + ([teacher_cb] if teacher_cb else [])
-    if cfg.vec_env == "subproc" and cfg.n_envs > 1:
+    if cfg.vec_env in ("subproc", "ray") and cfg.n_envs > 1:
         cbs.append(TorchThreadsCallback(collect=1, update=cfg.torch_threads))
     if cfg.eval_interval:
         opp = cfg.eval_opponent

@@ -7,7 +7,10 @@ grid axis, anything else is fixed for every run::
 
 The grid has N settings (the product of the list lengths, axes in sorted key order). Run index
 ``i`` (``python train.py sweep=FILE index=i``) trains setting ``i mod N`` with ``seed = i div N``,
-so any run can be repeated exactly and indices N..2N-1 are the second seed of every setting. Each
+so any run can be repeated exactly and indices N..2N-1 are the second seed of every setting.
+``index=A:B`` (or ``index=3,5,8``) runs several indices: one after another, or with
+``backend=ray`` one Ray task per index (training/cluster.py; each task reserves ``n_envs`` CPUs,
+at most the cluster's), the driver writing every results JSON. Each
 run goes to ``runs/sweeps/<file stem>/run_<i>/`` and, when done, writes
 ``runs/sweeps/<file stem>/results/run_<i>.json`` with its index, setting, seed, overrides and
 results (final training statistics from its TensorBoard log and an evaluation against the
@@ -102,3 +105,67 @@ def run_index(path, index, extra_overrides=()):
         json.dump(out, f, indent=1)
     print(f"sweep result: {path_out}")
     return path_out
+
+
+def parse_indices(text):
+    """``"3"`` -> [3]; ``"0:4"`` -> [0, 1, 2, 3]; ``"1,5"`` -> [1, 5].
+
+    Raises:
+        ConfigError: not an index, range or list of indices >= 0, or an empty range.
+    """
+    try:
+        if ":" in text:
+            a, b = text.split(":")
+            out = list(range(int(a), int(b)))
+        else:
+            out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(f"index={text!r}: expected i, A:B or i,j,k (integers >= 0)") from None
+    if not out or min(out) < 0:
+        raise ConfigError(f"index={text!r}: expected i, A:B or i,j,k (integers >= 0)")
+    return out
+
+
+def _index_task(args):
+    """A Ray task: run one sweep index in the driver's working directory; returns its results dict."""
+    cwd, path, index, extra = args
+    os.chdir(cwd)
+    with open(run_index(path, index, extra)) as f:
+        return json.load(f)
+
+
+def run_indices(path, indices, extra_overrides=(), log=print):
+    """Run the sweep ``indices`` of ``path``: locally one after another, or (``backend=ray`` among
+    the overrides) one Ray task per index; returns the list of results JSON paths written.
+
+    Raises:
+        ConfigError: a bad sweep file or override (checked for every index before anything runs).
+        training.cluster.ClusterError: ``ray_address`` cannot be reached.
+    """
+    from training.config import parse_overrides
+
+    extra = list(extra_overrides)
+    cfgs = {i: parse_overrides(setting_for_index(path, i)[2] + extra) for i in indices}
+    cfg = cfgs[indices[0]]
+    ray = None
+    if cfg.backend == "ray":
+        from training.cluster import cluster_cpus, connect, map_tasks
+
+        ray = connect(cfg.ray_address)  # None: one line said why; the indices run here
+    if ray is None:
+        return [run_index(path, i, extra) for i in indices]
+    root = os.path.abspath(sweep_root(path))
+    inner = extra + ["backend=local", "progress_bar=false"]
+    cpus = min(max(c.n_envs for c in cfgs.values()), cluster_cpus(ray))
+    written = []
+    tasks = [(os.getcwd(), os.path.abspath(path), i, inner) for i in indices]
+    for k, res in map_tasks(ray, _index_task, tasks, num_cpus=cpus, describe=lambda t: f"sweep index {t[2]}", log=log):
+        if res is None:
+            continue
+        os.makedirs(os.path.join(root, "results"), exist_ok=True)
+        out = os.path.join(root, "results", f"run_{indices[k]}.json")
+        with open(out, "w") as f:  # the driver's copy (the worker wrote one on its own node)
+            json.dump(res, f, indent=1)
+        log(f"sweep result: {out}")
+        written.append(out)
+    return written
