@@ -5,8 +5,9 @@
 
 Each checkpoint plays the opponent on every held-out seed, both sides (test mode's
 ``training.evaluate.evaluate``, 1000-turn 64x64 games by default). The x axis is the checkpoint's
-``grad_steps`` (written by ``python -m training.bc fit``; PPO checkpoints of train.py record
-``step``, their environment steps, and are plotted against that instead). Writes the PNG and a
+``grad_steps``: written by ``python -m training.bc fit``, and by train.py as the init weights'
+gradient steps plus PPO's epochs x minibatches, so BC, DAgger and PPO share one axis (older
+checkpoints without it are plotted against ``step``, their environment steps). Writes the PNG and a
 JSON of the numbers next to it.
 """
 
@@ -72,7 +73,7 @@ def main(argv=None):
     ax[2].set_ylim(-0.02, 1.02)
     ax[2].set_title("survival")
     ax[2].legend()
-    xlabel = "gradient steps (behaviour cloning)" if all_bc else "training steps"
+    xlabel = "gradient steps (BC, DAgger, PPO: epochs x minibatches)" if all_bc else "training steps"
     for a in ax:
         a.set_xlabel(xlabel)
         a.grid(alpha=0.3)

@@ -6,8 +6,13 @@
 #   3. DAgger rounds: the cloned net plays (the teacher's action on a fraction BETA of its turns)
 #      against the scripted baseline or the random-masked policy, the teacher labels every
 #      recorded state, and the net is refitted on all the data so far,
-#   4. test mode on 50 held-out seeds against random-masked and scripted, both sides,
-#   5. with --install, copy the result to agent/weights/model.pt.
+#   4. PPO from the cloned net (PPO_STEPS > 0; 0 = skip, the default until a run shows it helps):
+#      train.py with a decaying KL term toward the clone (teacher=init), the reward annealed from
+#      the dense terms to the game result over the run, against the self-play pool, the
+#      random-masked policy and the scripted baseline (pool_scripted_prob),
+#   5. test mode on 50 held-out seeds against random-masked and scripted, both sides, and the
+#      learning curve (win rate and lichen vs gradient steps) across BC, DAgger and PPO,
+#   6. with --install, copy the result to agent/weights/model.pt.
 # Each stage starts from the last one's file and is skipped when its output already exists, so a
 # stopped run resumes. Two collectors run in parallel (one per core).
 # Usage: bash scripts/train_agent.sh [--install]      (OUT=runs/agent by default; about 1 h 20 min on 2 cores)
@@ -21,6 +26,8 @@ GREEDY="${GREEDY:-true}"  # evaluate by the most likely legal choices (agent.jso
 RULES="${RULES:-neurips}"; GAMES="${GAMES:-12}"; MAX_TURNS="${MAX_TURNS:-1000}"
 EPOCHS="${EPOCHS:-8}"; DAGGER_EPOCHS="${DAGGER_EPOCHS:-4}"; WORKERS="${WORKERS:-2}"
 TEST_SEEDS="${TEST_SEEDS:-1000000:1000050}"; CURVE_SEEDS="${CURVE_SEEDS:-1000100:1000103}"
+# PPO stage (4): steps (0 = skip), its map rules (default RULES), and extra train.py key=value args
+PPO_STEPS="${PPO_STEPS:-0}"; PPO_RULES="${PPO_RULES:-$RULES}"; PPO_ARGS="${PPO_ARGS:-}"
 INSTALL=0
 case "${1:-}" in
   "") ;;
@@ -71,15 +78,33 @@ for r in $(seq 1 "$ROUNDS"); do
   fi
   LAST="$OUT/bc$r.pt"
 done
-# 4. held-out evaluation (test seeds 1000000+ never appear above) and the learning curve
+# 4. PPO from the clone (resumes a stopped run; the stage's wall time goes to $OUT/ppo.seconds)
+CLONE="$LAST"
+if (( PPO_STEPS > 0 )); then
+  if [[ ! -f "$OUT/ppo.done" ]]; then
+    t0=$(date +%s)
+    if [[ -f "$OUT/ppo/checkpoints/latest.zip" ]]; then
+      python train.py resume="$OUT/ppo" total_timesteps="$PPO_STEPS" progress_bar=false | tee -a "$OUT/ppo.log"
+    else
+      # shellcheck disable=SC2086  # PPO_ARGS is a list of key=value words
+      python train.py init_weights="$CLONE" teacher=init net=auto rules="$PPO_RULES" max_episode_length="$MAX_TURNS"         total_timesteps="$PPO_STEPS" reward_anneal_steps="$PPO_STEPS" teacher_kl_decay_steps="$PPO_STEPS"         pool_scripted_prob=0.3 pool_random_prob=0.1 eval_interval=0 progress_bar=false run_dir="$OUT/ppo" $PPO_ARGS         | tee "$OUT/ppo.log"
+    fi
+    cp "$OUT/ppo/checkpoints/latest.pt" "$OUT/ppo.pt"
+    echo $(( $(cat "$OUT/ppo.seconds" 2>/dev/null || echo 0) + $(date +%s) - t0 )) > "$OUT/ppo.seconds"
+    touch "$OUT/ppo.done"
+  fi
+  LAST="$OUT/ppo.pt"
+fi
+# 5. held-out evaluation (test seeds 1000000+ never appear above) and the learning curve
 python train.py mode=test checkpoint="$LAST" opponents=random,scripted test_seeds="$TEST_SEEDS" rules="$RULES" \
   max_episode_length="$MAX_TURNS" greedy="$GREEDY" test_workers="$WORKERS" replays=false progress_bar=false \
   run_dir="$OUT/test"
 CURVE=("$OUT/bc0_ep$((EPOCHS / 4)).pt" "$OUT/bc0_ep$((EPOCHS / 2)).pt" "$OUT/bc0_ep$EPOCHS.pt" "$OUT/bc$ROUNDS.pt")
+if (( PPO_STEPS > 0 )); then CURVE+=("$OUT/ppo.pt"); fi
 python scripts/checkpoint_curves.py "${CURVE[@]}" --opponent scripted --seeds "$CURVE_SEEDS" --rules "$RULES" \
   --max-episode-length "$MAX_TURNS" --workers "$WORKERS" --out "$OUT/curve.png" \
   $([[ "$GREEDY" == true ]] && echo --greedy)
-# 5. install
+# 6. install
 if [[ "$INSTALL" == 1 ]]; then
   cp "$LAST" agent/weights/model.pt
   echo "installed $LAST as agent/weights/model.pt"

@@ -255,3 +255,51 @@ def test_teacher_kl_term_rides_on_the_entropy_term_and_stays_out_of_the_state_di
     assert set(pol.state_dict()) == keys  # the teacher is not part of the saved policy
     with pytest.raises(ValueError, match="ent_coef > 0"):
         pol.set_teacher(other, coef=0.5, ent_coef=0.0)
+
+
+def test_reward_anneals_from_dense_terms_to_the_game_result(tmp_path):
+    """reward_anneal_steps: LuxGridEnv.set_dense_scale scales every term but win, and the callback
+    drives it to 0 over the given steps (logged as lux/dense_reward_scale)."""
+    from agent.policy import sample_uniform_masked
+    from training.tblog import read_scalars
+    from wrappers.lux_env import LuxGridEnv
+
+    rewards = {}
+    for scale in (1.0, 0.0):
+        env = LuxGridEnv(rules="tiny", max_episode_length=40, reward_weights={"win": 10.0})
+        env.set_dense_scale(scale)
+        env.reset(seed=3)
+        rs, done, rng = [], False, np.random.default_rng(0)
+        while not done:
+            _, r, term, trunc, _ = env.step(sample_uniform_masked(env.cell_masks(), rng).reshape(-1))
+            rs.append(r)
+            done = term or trunc
+        rewards[scale] = rs
+    assert any(r != 0 for r in rewards[1.0][:-1])  # dense terms pay along the way
+    assert all(r == 0 for r in rewards[0.0][:-1]) and rewards[0.0][-1] in (-10.0, 0.0, 10.0)
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        env.set_dense_scale(1.5)
+    with pytest.raises(ConfigError, match="reward_anneal_steps"):
+        parse_overrides(["reward_anneal_steps=-1"])
+    run = tmp_path / "anneal"
+    p = run_train(TINY + ["total_timesteps=96", "reward_anneal_steps=64", "init_weights=none", "eval_interval=0",
+                          f"run_dir={run}"], tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    steps, scale = read_scalars(str(run), "lux/dense_reward_scale")
+    assert list(scale) == pytest.approx([1.0, 0.5, 0.0])
+
+
+def test_pool_plays_the_scripted_baseline(tmp_path):
+    from agent.obs import GameState
+    from training.opponents import PoolOpponent
+    from wrappers.engine import make_env
+
+    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, p_scripted=1.0)
+    opp.reseed(1)
+    assert opp.current_name == "scripted"
+    env = make_env("tiny")
+    obs, _ = env.reset(seed=0)
+    st = GameState.from_obs(obs["player_1"], env.env_cfg, "player_1")
+    assert isinstance(opp(st), dict)
+    with pytest.raises(ConfigError, match="pool_scripted_prob"):
+        parse_overrides(["pool_scripted_prob=2"])

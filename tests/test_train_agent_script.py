@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "scripts" / "train_agent.sh")
 TINY = dict(RULES="tiny", GAMES="1", MAX_TURNS="40", EPOCHS="4", DAGGER_EPOCHS="1", WORKERS="1",
-            TEST_SEEDS="1000000:1000001", CURVE_SEEDS="1000100:1000101")
+            TEST_SEEDS="1000000:1000001", CURVE_SEEDS="1000100:1000101", PPO_STEPS="64",
+            PPO_ARGS="n_envs=1 vec_env=dummy n_steps=32 batch_size=32 n_epochs=1 checkpoint_interval=32 pool_interval=32")
 
 
 def test_train_agent_script_runs_every_stage(tmp_path):
@@ -21,12 +22,19 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     proc = subprocess.run(["bash", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for name in ("data_100.npz", "data_400.npz", "data_1200.npz", "data_1300.npz", "bc0.pt", "bc0_ep1.pt",
-                 "bc0_ep4.pt", "bc1.pt", "bc0.done", "bc1.done", "curve.png", "curve.json"):
+                 "bc0_ep4.pt", "bc1.pt", "bc0.done", "bc1.done", "ppo.pt", "ppo.done", "ppo.seconds", "curve.png",
+                 "curve.json"):
         assert (out / name).is_file(), name
+    import torch
+
+    bc1, ppo = (torch.load(out / n, weights_only=False) for n in ("bc1.pt", "ppo.pt"))
+    assert ppo["step"] == 64 and ppo["grad_steps"] == bc1["grad_steps"] + 2  # 2 rollouts x 1 epoch x 1 minibatch
+    assert ppo["config"]["init_weights"] == str(out / "bc1.pt") and ppo["config"]["reward_anneal_steps"] == 64
     assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
     res = json.loads((out / "test" / "results.json").read_text())
     assert res["greedy"] is True and set(res["report"]) == {"random", "scripted"}
-    assert len(json.loads((out / "curve.json").read_text())["rows"]) == 4
+    rows = json.loads((out / "curve.json").read_text())["rows"]
+    assert len(rows) == 5 and rows[-1]["checkpoint"].endswith("ppo.pt")
     # without --install the shipped weights are untouched
     assert (ROOT / "agent" / "weights" / "model.pt").read_bytes() == weights_before
 

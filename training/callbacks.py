@@ -62,8 +62,9 @@ class CheckpointCallback(BaseCallback):
     ``pool/`` for self-play. Files are written to a temporary name and renamed, so a kill never
     leaves a half-written checkpoint."""
 
-    def __init__(self, run_dir, interval, pool_interval, extra=None):
+    def __init__(self, run_dir, interval, pool_interval, extra=None, grad_steps0=0, minibatches=1):
         super().__init__()
+        self.grad_steps0, self.minibatches = int(grad_steps0), int(minibatches)
         self.run_dir = run_dir
         self.interval = int(interval)
         self.pool_interval = int(pool_interval)
@@ -75,6 +76,12 @@ class CheckpointCallback(BaseCallback):
         self._next_ckpt = None
         self._next_pool = None
 
+    def _meta(self):
+        """What every weights file records: env ``step``, ``grad_steps`` (those of the init weights,
+        ``grad_steps0``, plus PPO's epochs x minibatches so far) and the run's ``extra``."""
+        return dict(step=self.model.num_timesteps, grad_steps0=self.grad_steps0,
+                    grad_steps=self.grad_steps0 + self.model._n_updates * self.minibatches, **self.extra)
+
     def _init_callback(self):
         n = self.model.num_timesteps
         self._next_ckpt = (n // self.interval + 1) * self.interval
@@ -84,7 +91,7 @@ class CheckpointCallback(BaseCallback):
         n = self.model.num_timesteps
         if n >= self._next_pool:
             tmp = os.path.join(self.pool_dir, f".tmp_{n}.pt")
-            save_checkpoint(tmp, self.model.policy.net, step=n, **self.extra)
+            save_checkpoint(tmp, self.model.policy.net, **self._meta())
             os.replace(tmp, os.path.join(self.pool_dir, f"step_{n:09d}.pt"))
             self._next_pool = (n // self.pool_interval + 1) * self.pool_interval
         if n >= self._next_ckpt:
@@ -98,7 +105,7 @@ class CheckpointCallback(BaseCallback):
     def save(self):
         n = self.model.num_timesteps
         tmp = os.path.join(self.ckpt_dir, ".tmp.pt")
-        save_checkpoint(tmp, self.model.policy.net, step=n, **self.extra)
+        save_checkpoint(tmp, self.model.policy.net, **self._meta())
         shutil.copyfile(tmp, os.path.join(self.ckpt_dir, ".tmp2.pt"))
         os.replace(tmp, os.path.join(self.ckpt_dir, f"step_{n:09d}.pt"))
         os.replace(os.path.join(self.ckpt_dir, ".tmp2.pt"), os.path.join(self.ckpt_dir, "latest.pt"))
@@ -163,6 +170,24 @@ class TeacherKLCallback(BaseCallback):
         for name in ("last_teacher_kl", "last_entropy"):
             if hasattr(self.model.policy, name):
                 self.logger.record(f"kickstart/{name[5:]}", getattr(self.model.policy, name))
+
+    def _on_step(self):
+        return True
+
+
+class RewardAnnealCallback(BaseCallback):
+    """Anneal the reward from the dense terms to the game result: before each rollout, scale every
+    term but ``win`` by ``max(0, 1 - num_timesteps / steps)`` in every environment
+    (``LuxGridEnv.set_dense_scale``) and log it as ``lux/dense_reward_scale``."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = max(int(steps), 1)
+
+    def _on_rollout_start(self):
+        scale = max(0.0, 1.0 - self.model.num_timesteps / self.steps)
+        self.training_env.env_method("set_dense_scale", scale)
+        self.logger.record("lux/dense_reward_scale", scale)
 
     def _on_step(self):
         return True

@@ -43,9 +43,11 @@ class TrainConfig:
     pool_interval: int = 4096             # steps between snapshots added to the opponent pool
     pool_bots: str = ""                   # comma list of bot:PATH protocol bots in the opponent pool
     pool_bot_prob: float = 0.3            # chance a game is against one of pool_bots (when given)
+    pool_scripted_prob: float = 0.0       # chance a game is against the scripted baseline (agent/scripted.py)
     # reward weights (see wrappers/lux_env.py REWARD_TERMS)
     reward: dict = field(default_factory=lambda: dict(DEFAULT_REWARD_WEIGHTS))
     invalid_penalty: float = 0.1          # reward per invalid choice (masking=penalty only)
+    reward_anneal_steps: int = 0          # >0: every term but win decays linearly to 0 over these steps
     # algorithm (stable-baselines3 / sb3-contrib MaskablePPO)
     masking: str = "full"                 # full | naive | penalty (notes/masking.md)
     total_timesteps: int = 24576          # the default run: ~6 minutes on 2 cores
@@ -194,8 +196,11 @@ def validate(cfg):
             bot_folder(spec)
         except ValueError as e:
             raise ConfigError(f"pool_bots: {e}") from None
-    if not 0.0 <= cfg.pool_bot_prob <= 1.0:
-        raise ConfigError(f"pool_bot_prob={cfg.pool_bot_prob} must be in [0, 1]")
+    for key in ("pool_bot_prob", "pool_scripted_prob", "pool_random_prob"):
+        if not 0.0 <= getattr(cfg, key) <= 1.0:
+            raise ConfigError(f"{key}={getattr(cfg, key)} must be in [0, 1]")
+    if cfg.reward_anneal_steps < 0:
+        raise ConfigError(f"reward_anneal_steps={cfg.reward_anneal_steps} must be >= 0 (0 = off)")
     if cfg.eval_interval < 0:
         raise ConfigError(f"eval_interval={cfg.eval_interval} must be >= 0 (0 = off)")
     from agent.net import NET_PRESETS

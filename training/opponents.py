@@ -2,7 +2,8 @@
 
 ``PoolOpponent`` is given to each ``LuxGridEnv`` (it lives in the env's subprocess). At every
 episode start (``reseed``) it picks one of ``bots`` (``bot:PATH`` folders whose main.py speaks the
-Lux protocol, :mod:`training.botproc`) with probability ``p_bot``, else the random-masked policy
+Lux protocol, :mod:`training.botproc`) with probability ``p_bot``, else the scripted baseline
+(agent/scripted.py, in-process) with probability ``p_scripted``, else the random-masked policy
 with probability ``p_random``, else one of the ``*.pt`` snapshots in ``pool_dir`` (the newest half
 twice as likely), which the trainer adds every ``pool_interval`` steps. Snapshots are plain
 ``agent.net`` checkpoints, played by :class:`agent.player.NetPolicy` (sampling, one torch thread).
@@ -26,13 +27,14 @@ from wrappers.lux_env import RandomMaskedOpponent
 class PoolOpponent:
     """Opponent drawn per game from {random-masked} + checkpoints in ``pool_dir``."""
 
-    def __init__(self, pool_dir, p_random=0.3, seed=0, bots=(), p_bot=0.0):
+    def __init__(self, pool_dir, p_random=0.3, seed=0, bots=(), p_bot=0.0, p_scripted=0.0):
         from training.botproc import bot_folder
 
         self.pool_dir = pool_dir
         self.p_random = float(p_random)
         self.bots = [bot_folder(b) for b in bots]  # ValueError: a folder without main.py
         self.p_bot = float(p_bot) if self.bots else 0.0
+        self.p_scripted = float(p_scripted)
         self.bot = None  # the ProtocolBot of this game
         self.rng = np.random.default_rng(seed)
         self.random = RandomMaskedOpponent(seed)
@@ -72,6 +74,11 @@ class PoolOpponent:
             folder = self.bots[int(self.rng.integers(len(self.bots)))]
             self.bot = ProtocolBot(folder)
             self.current, self.current_name = None, "bot:" + folder
+            return
+        if self.p_scripted and self.rng.random() < self.p_scripted:
+            # a fresh one per game (its robot memory is per game); ValueError without agent/scripted.py
+            self.current = policy_from_spec("scripted", seed=int(self.rng.integers(1 << 30)))
+            self.current_name = "scripted"
             return
         files = sorted(glob.glob(os.path.join(self.pool_dir, "*.pt")), key=os.path.getmtime)
         if not files or self.rng.random() < self.p_random:

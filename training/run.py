@@ -40,7 +40,8 @@ def make_env_fn(cfg, rank, pool_dir):
         torch.set_num_threads(1)
         if cfg.opponent == "pool":
             opponent = PoolOpponent(pool_dir, p_random=cfg.pool_random_prob, seed=cfg.seed * 1000 + rank,
-                                    bots=[b for b in cfg.pool_bots.split(",") if b], p_bot=cfg.pool_bot_prob)
+                                    bots=[b for b in cfg.pool_bots.split(",") if b], p_bot=cfg.pool_bot_prob,
+                                    p_scripted=cfg.pool_scripted_prob)
         else:
             opponent = None
         env = LuxGridEnv(
@@ -126,8 +127,8 @@ def train(cfg, argv_overrides=()):
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import CallbackList
 
-    from training.callbacks import (CheckpointCallback, EvalCallback, LuxStatsCallback, TeacherKLCallback,
-                                    TorchThreadsCallback)
+    from training.callbacks import (CheckpointCallback, EvalCallback, LuxStatsCallback, RewardAnnealCallback,
+                                    TeacherKLCallback, TorchThreadsCallback)
     from training.config import parse_seed_range
     from training.device import autocast_net, resolve_device
     from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
@@ -198,8 +199,19 @@ def train(cfg, argv_overrides=()):
         teacher_cb = TeacherKLCallback(cfg.teacher_kl_coef, cfg.teacher_kl_decay_steps)
     remaining = cfg.total_timesteps - model.num_timesteps
     extra = dict(config=dataclasses.asdict(cfg), map_size=S)
-    ckpt_cb = CheckpointCallback(run_dir, cfg.checkpoint_interval, cfg.pool_interval, extra=extra)
+    grad_steps0 = int(payload.get("grad_steps", 0)) if init_net is not None else 0
+    if resume_ckpt:  # the init weights' gradient steps, as the run's first checkpoint recorded them
+        from agent.net import CheckpointError, load_checkpoint
+
+        try:
+            grad_steps0 = int(load_checkpoint(os.path.join(run_dir, "checkpoints", "latest.pt"))[1].get("grad_steps0", 0))
+        except CheckpointError:
+            grad_steps0 = 0
+    ckpt_cb = CheckpointCallback(run_dir, cfg.checkpoint_interval, cfg.pool_interval, extra=extra, grad_steps0=grad_steps0,
+                                 minibatches=-(-cfg.n_steps * cfg.n_envs // cfg.batch_size))
     cbs = [LuxStatsCallback(), ckpt_cb] + ([teacher_cb] if teacher_cb else [])
+    if cfg.reward_anneal_steps:
+        cbs.append(RewardAnnealCallback(cfg.reward_anneal_steps))
     if cfg.vec_env in ("subproc", "ray") and cfg.n_envs > 1:
         cbs.append(TorchThreadsCallback(collect=1, update=cfg.torch_threads))
     if cfg.eval_interval:

@@ -139,6 +139,7 @@ class LuxGridEnv(gym.Env):
                 raise ValueError(f"unknown reward term {k!r}; valid terms: {sorted(REWARD_TERMS)}")
             weights[k] = float(v)
         self.reward_weights = weights
+        self.dense_scale = 1.0  # factor on every term but win (set_dense_scale: reward annealing)
         self.map_seeds = None if map_seeds is None else list(map_seeds)
         self.bid = int(bid)
         self.invalid_action = invalid_action
@@ -238,11 +239,24 @@ class LuxGridEnv(gym.Env):
                   file=sys.stderr)
             return {} if early is None else early
 
+    def set_dense_scale(self, scale):
+        """Scale every reward term but ``win`` by ``scale`` in [0, 1] from the next step on (the
+        annealing from dense terms to the game result, ``train.py reward_anneal_steps=``).
+
+        Raises:
+            ValueError: ``scale`` outside [0, 1].
+        """
+        scale = float(scale)
+        if not 0.0 <= scale <= 1.0:
+            raise ValueError(f"dense reward scale {scale} must be in [0, 1]")
+        self.dense_scale = scale
+
     def _reward(self, before, after, done, rewards):
         r = 0.0
         w = self.reward_weights
         for k in GAME_STATS:
             r += w[k] * (after[k] - before[k])
+        r *= self.dense_scale
         if done:
             r += w["win"] * self._result(rewards)
         return float(r)
