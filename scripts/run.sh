@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job, end to end on a small default:
 #   1. set up .venv (fast when already done),
-#   2. train a masked PPO policy:  python train.py [key=value ...]   (defaults: ~6 minutes on 2 cores;
+#   2. train a masked PPO policy:  python train.py [key=value ...]   (defaults: ~9 minutes on 2 cores with the periodic evaluations;
 #      it continues from the shipped weights agent/weights/model.pt with a KL term toward them,
 #      init_weights=none trains from scratch),
 #   3. test mode: the new checkpoint against the shipped weights and the scripted baseline on 3

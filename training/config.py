@@ -50,7 +50,7 @@ class TrainConfig:
     reward_anneal_steps: int = 0          # >0: every term but win decays linearly to 0 over these steps
     # algorithm (stable-baselines3 / sb3-contrib MaskablePPO)
     masking: str = "full"                 # full | naive | penalty (notes/masking.md)
-    total_timesteps: int = 24576          # the default run: ~6 minutes on 2 cores
+    total_timesteps: int = 24576          # the default run: ~9 minutes on 2 cores (evaluations included)
     n_envs: int = 2
     n_steps: int = 256                    # per env per rollout
     batch_size: int = 128
