@@ -139,6 +139,7 @@ def test_unreachable_ray_address_is_one_line_and_exit_2(tmp_path):
     addr = f"ray_address=127.0.0.1:{port}"
     for args, module in ((TEST + ["backend=ray", addr, "run_dir=t"], None),
                          (PPO + ["vec_env=ray", addr, "run_dir=p"], None),
+                         ([f"sweep={os.path.join(ROOT, 'sweeps', 'example.json')}", "index=0:2", "backend=ray", addr], None),
                          (["collect", "teacher=scripted", "rules=tiny", "games=1", "backend=ray", addr, "out=c.npz"],
                           "training.bc")):
         p = run(args, tmp_path, module=module, timeout=120)
