@@ -303,3 +303,18 @@ def test_pool_plays_the_scripted_baseline(tmp_path):
     assert isinstance(opp(st), dict)
     with pytest.raises(ConfigError, match="pool_scripted_prob"):
         parse_overrides(["pool_scripted_prob=2"])
+
+
+def test_value_warmup_trains_only_the_value_head_first(tmp_path):
+    from training.config import SHIPPED_WEIGHTS
+
+    init = torch.load(SHIPPED_WEIGHTS, weights_only=True)["state_dict"]
+    for total, policy_moved in ((64, False), (96, True)):
+        run = tmp_path / f"warm{total}"
+        p = run_train(TINY + [f"total_timesteps={total}", "value_warmup_steps=64", "eval_interval=0", f"run_dir={run}"],
+                      tmp_path)
+        assert p.returncode == 0, p.stdout + p.stderr
+        sd = torch.load(run / "checkpoints" / "latest.pt", weights_only=False)["state_dict"]
+        assert not torch.equal(sd["value_head.0.weight"], init["value_head.0.weight"])
+        moved = [k for k in sd if not k.startswith("value_head") and not torch.equal(sd[k], init[k])]
+        assert bool(moved) == policy_moved, moved

@@ -191,3 +191,25 @@ class RewardAnnealCallback(BaseCallback):
 
     def _on_step(self):
         return True
+
+
+class ValueWarmupCallback(BaseCallback):
+    """Train only the value head for the first ``steps`` steps: before each rollout, every other
+    parameter of the net gets ``requires_grad=False`` while ``num_timesteps < steps`` (Adam then
+    skips them: their gradients stay None), and all train afterwards. Logged as
+    ``train/value_warmup`` (1 while frozen). Weights cloned from a teacher come with an untrained
+    critic, whose random advantages would otherwise push the policy away from the clone."""
+
+    def __init__(self, steps):
+        super().__init__()
+        self.steps = int(steps)
+
+    def _on_rollout_start(self):
+        frozen = self.model.num_timesteps < self.steps
+        for name, p in self.model.policy.net.named_parameters():
+            if not name.startswith("value_head"):
+                p.requires_grad_(not frozen)
+        self.logger.record("train/value_warmup", float(frozen))
+
+    def _on_step(self):
+        return True

@@ -68,6 +68,7 @@ class TrainConfig:
     teacher: str = "init"                 # KL(teacher || policy) term toward: init (the init weights) | none | a .pt file
     teacher_kl_coef: float = 0.05         # its weight at step 0 (needs ent_coef > 0)
     teacher_kl_decay_steps: int = 100000  # linear decay of that weight to 0
+    value_warmup_steps: int = 0           # >0: only the value head trains for these first steps (fit a cloned policy's critic)
     torch_threads: int = 1                # 2 was measured slower on the 2-core machine (benchmarks/train_throughput.py)
     vec_env: str = "subproc"              # subproc | dummy | ray (environments as Ray actors: training/cluster.py)
     device: str = "auto"                  # auto (cuda if available) | cpu | cuda: rollout policy and update (training/device.py)
@@ -199,6 +200,8 @@ def validate(cfg):
     for key in ("pool_bot_prob", "pool_scripted_prob", "pool_random_prob"):
         if not 0.0 <= getattr(cfg, key) <= 1.0:
             raise ConfigError(f"{key}={getattr(cfg, key)} must be in [0, 1]")
+    if cfg.value_warmup_steps < 0:
+        raise ConfigError(f"value_warmup_steps={cfg.value_warmup_steps} must be >= 0 (0 = off)")
     if cfg.reward_anneal_steps < 0:
         raise ConfigError(f"reward_anneal_steps={cfg.reward_anneal_steps} must be >= 0 (0 = off)")
     if cfg.eval_interval < 0:

@@ -128,7 +128,7 @@ def train(cfg, argv_overrides=()):
     from stable_baselines3.common.callbacks import CallbackList
 
     from training.callbacks import (CheckpointCallback, EvalCallback, LuxStatsCallback, RewardAnnealCallback,
-                                    TeacherKLCallback, TorchThreadsCallback)
+                                    TeacherKLCallback, TorchThreadsCallback, ValueWarmupCallback)
     from training.config import parse_seed_range
     from training.device import autocast_net, resolve_device
     from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
@@ -212,6 +212,8 @@ def train(cfg, argv_overrides=()):
     cbs = [LuxStatsCallback(), ckpt_cb] + ([teacher_cb] if teacher_cb else [])
     if cfg.reward_anneal_steps:
         cbs.append(RewardAnnealCallback(cfg.reward_anneal_steps))
+    if cfg.value_warmup_steps:
+        cbs.append(ValueWarmupCallback(cfg.value_warmup_steps))
     if cfg.vec_env in ("subproc", "ray") and cfg.n_envs > 1:
         cbs.append(TorchThreadsCallback(collect=1, update=cfg.torch_threads))
     if cfg.eval_interval:
