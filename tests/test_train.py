@@ -318,3 +318,23 @@ def test_value_warmup_trains_only_the_value_head_first(tmp_path):
         assert not torch.equal(sd["value_head.0.weight"], init["value_head.0.weight"])
         moved = [k for k in sd if not k.startswith("value_head") and not torch.equal(sd[k], init[k])]
         assert bool(moved) == policy_moved, moved
+
+
+def test_statistics_per_kind_of_opponent(tmp_path):
+    """info["lux"]["opponent"] names the kind of opponent, and TensorBoard gets lux_vs_<kind>/*."""
+    from training.opponents import PoolOpponent
+    from training.tblog import read_scalars
+    from wrappers.lux_env import LuxGridEnv, opponent_kind
+
+    pool = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, p_scripted=1.0)
+    pool.reseed(0)
+    assert opponent_kind(pool) == "scripted" and opponent_kind(LuxGridEnv(rules="tiny").opponent) == "random"
+    pool.current_name = "step_000004096.pt"
+    assert opponent_kind(pool) == "snapshot" and opponent_kind(lambda st: {}) == "other"
+    run = tmp_path / "vs"
+    p = run_train(TINY + ["total_timesteps=128", "max_episode_length=20", "pool_scripted_prob=0.5", "init_weights=none",
+                          "eval_interval=0", f"run_dir={run}"], tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    kinds = [k for k in ("random", "scripted") if len(read_scalars(str(run), f"lux_vs_{k}/win_rate")[1])]
+    assert kinds == ["random", "scripted"]
+    assert sum(read_scalars(str(run), "lux_vs_scripted/games")[1]) >= 1

@@ -37,7 +37,16 @@ class TorchThreadsCallback(BaseCallback):
 
 class LuxStatsCallback(BaseCallback):
     """Logs per-game Lux statistics (``info["lux"]`` at episode end) as ``lux/<key>`` means, the
-    win rate as ``lux/win_rate`` and invalid choices per step as ``lux/invalid_choices_per_step``."""
+    win rate as ``lux/win_rate`` and invalid choices per step as ``lux/invalid_choices_per_step``;
+    and per kind of opponent (random, scripted, bot, snapshot: the pool's mix changes as it fills,
+    so the overall means are no learning curve) ``lux_vs_<kind>/{win_rate,lichen,factories_alive,
+    ice_dug}`` and ``lux_vs_<kind>/games`` (games of that kind among this rollout's)."""
+
+    PER_OPPONENT = ("lichen", "factories_alive", "ice_dug")
+
+    def __init__(self):
+        super().__init__()
+        self._games = {}
 
     def _on_step(self):
         infos = self.locals.get("infos", [])
@@ -52,7 +61,21 @@ class LuxStatsCallback(BaseCallback):
                 if k in lux:
                     self.logger.record_mean(f"lux/{k}", float(lux[k]))
             self.logger.record_mean("lux/win_rate", float(lux.get("result", 0) > 0))
+            kind = lux.get("opponent")
+            if kind:
+                self.logger.record_mean(f"lux_vs_{kind}/win_rate", float(lux.get("result", 0) > 0))
+                for k in self.PER_OPPONENT:
+                    if k in lux:
+                        self.logger.record_mean(f"lux_vs_{kind}/{k}", float(lux[k]))
+                self._games[kind] = self._games.get(kind, 0) + 1
         return True
+
+    def _on_rollout_start(self):
+        self._games = {}
+
+    def _on_rollout_end(self):
+        for kind, n in self._games.items():
+            self.logger.record(f"lux_vs_{kind}/games", n)
 
 
 class CheckpointCallback(BaseCallback):

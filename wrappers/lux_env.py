@@ -22,8 +22,9 @@
   (``LuxAI_S2(collect_stats=True)``), plus the game result; see :data:`GAME_STATS` and
   :data:`REWARD_TERMS`.
 * At the end of an episode ``info["lux"]`` holds the game's statistics (ice/ore dug, water/metal
-  produced, lichen, robots built, factories alive, episode length, result vs the opponent) and
-  ``game_reward``, the episode's reward without the invalid-action penalty.
+  produced, lichen, robots built, factories alive, episode length, result vs the opponent),
+  ``game_reward``, the episode's reward without the invalid-action penalty, and ``opponent``, the
+  kind of opponent it was played against (:func:`opponent_kind`).
 """
 
 import dataclasses
@@ -90,6 +91,22 @@ class RandomMaskedOpponent(RandomMaskedPolicy):
 def _player_stats(env, player):
     """dict name -> value of :data:`GAME_STATS` for ``player``."""
     return {name: read(env, player) for name, (_, read) in GAME_STATS.items()}
+
+
+def opponent_kind(opponent):
+    """The kind of this game's opponent, for per-opponent statistics: ``random``, ``scripted``,
+    ``bot`` (a protocol bot), ``snapshot`` (a self-play checkpoint of the pool) or ``other``
+    (any other callable). Read from ``opponent.current_name`` (training.opponents.PoolOpponent)."""
+    if isinstance(opponent, RandomMaskedOpponent):
+        return "random"
+    name = getattr(opponent, "current_name", None)
+    if not isinstance(name, str):
+        return "other"
+    if name in ("random", "scripted"):
+        return name
+    if name.startswith("bot:"):
+        return "bot"
+    return "snapshot" if name.endswith(".pt") else "other"
 
 
 class LuxGridEnv(gym.Env):
@@ -328,5 +345,6 @@ class LuxGridEnv(gym.Env):
                                map_seed=self.map_seed, invalid_choices=self._invalid_total,
                                game_reward=self._game_reward,
                                opponent_lichen=_player_stats(self.engine, self.opp_player)["lichen"],
-                               opponent_factories_alive=len(self.engine.state.factories[self.opp_player]))
+                               opponent_factories_alive=len(self.engine.state.factories[self.opp_player]),
+                               opponent=opponent_kind(self.opponent))
         return self._obs(), reward, done, truncated, info
