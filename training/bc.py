@@ -74,13 +74,11 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
 
         load_checkpoint(student)  # a bad student fails here, before any game (CheckpointError is a ValueError)
     _teacher_cells(teacher, seed0)  # ValueError for an unknown teacher
-    ray = None
-    if backend == "ray":
-        from training.cluster import connect
+    from training.cluster import absolute_spec, connect
 
-        ray = connect(ray_address)
-    items = [dict(teacher=_abs(teacher), rules=rules, seed0=seed0, g=g, stride=stride, max_turns=max_turns,
-                  opponent_mix=opponent_mix, student=_abs(student), beta=beta, threads=threads) for g in range(games)]
+    ray = connect(ray_address) if backend == "ray" else None
+    items = [dict(teacher=absolute_spec(teacher), rules=rules, seed0=seed0, g=g, stride=stride, max_turns=max_turns,
+                  opponent_mix=opponent_mix, student=absolute_spec(student), beta=beta, threads=threads) for g in range(games)]
     t0 = time.time()
     per_game, samples = [None] * games, 0
     if ray is not None:
@@ -103,11 +101,6 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
     np.savez(out, **{k: np.concatenate([r[k] for r in parts]) for k in ("planes", "globals", "masks", "actions")},
              map_size=parts[0]["planes"].shape[-1])
     return out
-
-
-def _abs(path):
-    """A weights file path made absolute (Ray workers need not share the driver's cwd)."""
-    return os.path.abspath(path) if path and os.path.isfile(path) else path
 
 
 def _collect_game(item):

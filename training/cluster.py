@@ -46,6 +46,20 @@ def _log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
+def _first_line(e):
+    """The first line of an exception's message, else its type name."""
+    return str(e).splitlines()[0] if str(e) else type(e).__name__
+
+
+def absolute_spec(spec):
+    """A policy spec with its path made absolute: a weights file or ``bot:PATH`` (Ray workers need
+    not share the driver's working directory); ``random``, ``scripted``, "" and anything that is not
+    an existing file are returned unchanged."""
+    if spec.startswith("bot:"):
+        return "bot:" + os.path.abspath(spec[4:])
+    return os.path.abspath(spec) if spec and os.path.isfile(spec) else spec
+
+
 def _check_reachable(address, timeout=5.0):
     """Raise ClusterError unless something accepts TCP connections at ``HOST:PORT``."""
     host, sep, port = address.rpartition(":")
@@ -97,14 +111,12 @@ def connect(address="", log=_log):
         try:
             ray.init(address=address, **kw)
         except Exception as e:  # ConnectionError for auto without a head; anything Ray raises
-            raise ClusterError(f"ray_address={address}: cannot join the Ray cluster: "
-                               f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+            raise ClusterError(f"ray_address={address}: cannot join the Ray cluster: {_first_line(e)}") from None
         return ray
     try:
         ray.init(include_dashboard=False, **kw)
     except Exception as e:
-        log(f"ray: cannot start a local Ray instance ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-            f"running on the local backend")
+        log(f"ray: cannot start a local Ray instance ({type(e).__name__}: {_first_line(e)}); running on the local backend")
         return None
     return ray
 

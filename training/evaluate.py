@@ -156,13 +156,6 @@ def _play_task(task):
         return task["opponent"], None, f"{_describe(task)}: {e}; game left out"
 
 
-def _abs_spec(spec):
-    """A weights path or bot:PATH made absolute (Ray workers need not share the driver's cwd)."""
-    if spec.startswith("bot:"):
-        return "bot:" + os.path.abspath(spec[4:])
-    return os.path.abspath(spec) if os.path.isfile(spec) else spec
-
-
 def _describe(task):
     return f"game vs {task['opponent']}, seed {task['map_seed']} ({task['a_side']})"
 
@@ -214,6 +207,8 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
     cluster, on the node that played the game). A game whose Ray worker died twice is left out and
     counted in ``worker_failures``.
     """
+    from training.cluster import absolute_spec
+
     tasks = []
     for opp in opponents:
         for s in seeds:
@@ -222,7 +217,7 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
                 if replay_dir:
                     tag = os.path.basename(opp.rstrip("/")) if (os.path.isfile(opp) or opp.startswith("bot:")) else opp
                     rp = os.path.join(replay_dir, f"{tag}_seed{s}_{side}.json")
-                tasks.append(dict(opponent=opp, spec_a=_abs_spec(policy), spec_b=_abs_spec(opp), map_seed=s, a_side=side,
+                tasks.append(dict(opponent=opp, spec_a=absolute_spec(policy), spec_b=absolute_spec(opp), map_seed=s, a_side=side,
                                   rules=rules, max_episode_length=max_episode_length, replay_path=rp, policy_seed=s,
                                   greedy=greedy))
     results = {opp: [] for opp in opponents}
