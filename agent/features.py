@@ -4,7 +4,7 @@ Everything is from the acting player's point of view ("ours" / "theirs"); cells 
 ``[x, y]`` like the engine's boards; S = ``env_cfg.map_size`` (16, 32, 48 or 64). Values are
 scaled to roughly [0, 1] by the constants named below (from ``EnvConfig``).
 
-Planes (C = 51):
+Planes (C = 53):
 
 ====  ======================  ==========================================================
 ch    name                    meaning / normalisation
@@ -65,13 +65,18 @@ ch    name                    meaning / normalisation
 49    last_cargo_loss         1 where a robot's cargo (ice, ore, water, metal) shrank (it gave)
 50    last_power_pickup       1 where a robot's power grew by more than its solar CHARGE (it took
                               power from a factory)
+51    factory_lights          LIGHT robots of the factory's team whose nearest factory of that team
+                              (Manhattan distance to the center) is this one, / 5, on all 9 tiles
+52    factory_heavies         the same for HEAVY robots
 ====  ======================  ==========================================================
 
 The distance planes (40-43) let a 3x3 convolution read the direction home or to the nearest ice
 from its neighbours (the steepest descent of the plane), which a small receptive field cannot see
 otherwise: the ``small`` net sees 11x11 cells and a 64x64 map is much wider. The ``last_*``
 planes (44-50) are a one-turn memory of what each robot did (a robot sent a one-shot action has an
-empty queue again the next turn). The queue planes (19-30) show what keep would do: robots are
+empty queue again the next turn). The robot-count planes (51-52) let a factory's build choice depend
+on how many robots already work around it (the scripted baseline builds LIGHTs up to a cap per
+factory), which a convolution cannot count over a whole map. The queue planes (19-30) show what keep would do: robots are
 sent sticky actions (:mod:`agent.actions`), so a robot's queue head is the action it goes on with
 unless the policy chooses another one.
 
@@ -97,7 +102,8 @@ PLANE_NAMES = (
     "queue_resource", "queue_sticky", "factory_power", "factory_ice", "factory_ore", "factory_water",
     "factory_metal", "valid_spawn", "is_day", "turn", "on_map", "dist_factory_ours",
     "dist_factory_theirs", "dist_ice", "dist_ore", "last_move_up", "last_move_right", "last_move_down",
-    "last_move_left", "last_cargo_gain", "last_cargo_loss", "last_power_pickup",
+    "last_move_left", "last_cargo_gain", "last_cargo_loss", "last_power_pickup", "factory_lights",
+    "factory_heavies",
 )
 GLOBAL_NAMES = (
     "turn", "is_day", "cycle_phase", "factories_ours", "factories_theirs", "robots_ours",
@@ -110,6 +116,7 @@ P = {name: i for i, name in enumerate(PLANE_NAMES)}
 _FACTORY_SCALE = np.array([1000.0, 1000.0, 1000.0, 1000.0])
 DIST_CLIP = 48     # cells: distances beyond this read as this (distance planes)
 DIST_SCALE = 16.0  # cells per unit of a distance plane
+ROBOT_COUNT_SCALE = 5.0  # robots per unit of the factory_lights / factory_heavies planes
 
 
 _NINE = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)  # (9, 2)
@@ -126,6 +133,7 @@ def _tiles_3x3(centers, S):
 # planes written per factory (on its 3x3) and per robot (on its cell), in channel order
 _FACTORY_VALUE_PLANES = np.array([P[n] for n in (
     "factory_power", "factory_ice", "factory_ore", "factory_water", "factory_metal")])
+_COUNT_PLANES = np.array([P["factory_lights"], P["factory_heavies"]])
 _ROBOT_VALUE_PLANES = np.arange(P["robot_power"], P["queue_sticky"] + 1)  # 14 .. 30
 # queue-head plane by (engine action type + 1, direction): row 0 = empty queue; types the engine
 # does not have, self-destruct and moves to the center go to queue_other
@@ -137,6 +145,25 @@ _QUEUE_PLANE_BY_TYPE[A_MOVE + 1, 1:] = (P["queue_move_up"], P["queue_move_right"
 for _typ, _name in ((A_DIG, "queue_dig"), (A_TRANSFER, "queue_transfer"), (A_PICKUP, "queue_pickup"),
                     (A_RECHARGE, "queue_recharge")):
     _QUEUE_PLANE_BY_TYPE[_typ + 1, :] = P[_name]
+
+
+def factory_robot_counts(factories, units):
+    """Robots of each kind nearest to each factory: int64 (2, N) rows LIGHT, HEAVY.
+
+    Args:
+        factories (agent.obs.FactoryArrays): N >= 1 factories of one team (centers ``pos`` (N, 2)).
+        units (agent.obs.UnitArrays): R robots of the same team (``pos`` (R, 2), ``heavy`` (R,) bool).
+
+    A robot counts for the factory whose center is nearest in Manhattan distance (cells), the lowest
+    index on a tie: a stateless stand-in for the factory that built it.
+    """
+    n = len(factories)
+    if len(units) == 0:
+        return np.zeros((2, n), np.int64)
+    d = np.abs(units.pos[:, None, :] - factories.pos[None, :, :]).sum(axis=2)  # (R, N)
+    nearest = d.argmin(axis=1)
+    return np.stack([np.bincount(nearest[~units.heavy], minlength=n),
+                     np.bincount(nearest[units.heavy], minlength=n)])
 
 
 def _distance_plane(state, name, target):
@@ -189,7 +216,7 @@ def encode(state, out=None):
         out (np.ndarray | None): optional float32 (C, S, S) buffer to fill (avoids allocation).
 
     Returns:
-        (planes, globals): float32 (51, S, S) and float32 (12,); see the module table.
+        (planes, globals): float32 (53, S, S) and float32 (12,); see the module table.
 
     Raises:
         ValueError: ``out`` has the wrong shape.
@@ -215,7 +242,8 @@ def encode(state, out=None):
     lichen_theirs = isin_int(strains, opp_strains) & (strains >= 0)
     planes[P["lichen_ours"]] = lichen_ours
     planes[P["lichen_theirs"]] = lichen_theirs
-    for side, fa in (("ours", state.my_factories), ("theirs", state.opp_factories)):
+    for side, fa, units in (("ours", state.my_factories, state.my_units),
+                            ("theirs", state.opp_factories, state.opp_units)):
         if len(fa):
             x, y, owner = _tiles_3x3(fa.pos, S)
             planes[P["factory_" + side], x, y] = 1.0
@@ -224,6 +252,8 @@ def encode(state, out=None):
             values[0] = fa.power / 3000.0
             values[1:] = fa.cargo.T / _FACTORY_SCALE[:, None]
             planes[_FACTORY_VALUE_PLANES[:, None], x[None, :], y[None, :]] = values[:, owner]
+            counts = factory_robot_counts(fa, units) / ROBOT_COUNT_SCALE  # (2, N)
+            planes[_COUNT_PLANES[:, None], x[None, :], y[None, :]] = counts[:, owner]
     for side, u in (("ours", state.my_units), ("theirs", state.opp_units)):
         if len(u) == 0:
             continue

@@ -76,7 +76,7 @@ def test_docstring_table_lists_plane_names():
     assert [i for i, _ in rows] == list(range(len(rows)))
     assert tuple(name for _, name in rows) == PLANE_NAMES
     assert f"C = {NUM_PLANES}" in doc and f"G = {NUM_GLOBALS}" in doc
-    assert NUM_PLANES == 51 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
+    assert NUM_PLANES == 53 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
 
 
 def test_shapes_dtypes_finite(played):
@@ -132,6 +132,32 @@ def test_channels_agree_with_state(played):
         assert glob[0] == pytest.approx(t)
         assert glob[5] == pytest.approx(len(s.my_units) / 100) and glob[6] == pytest.approx(len(s.opp_units) / 100)
         assert (planes[P["valid_spawn"]] == 0).all()  # main phase
+
+
+def test_factory_robot_count_planes(played):
+    """factory_lights / factory_heavies: each robot counted once, for its nearest factory center of
+    its team (lowest index on a tie), written on the factory's 3x3; checked by brute force on dicts."""
+    rules, S, states = played
+    for p in PLAYERS:
+        s = states[p]
+        planes, _ = encode(s)
+        for team in (s.player, s.opponent):
+            facs = list(s.factories[team].values())
+            expect = {"LIGHT": np.zeros((S, S), np.float32), "HEAVY": np.zeros((S, S), np.float32)}
+            counts = [{"LIGHT": 0, "HEAVY": 0} for _ in facs]
+            for u in s.units[team].values():
+                dist = [abs(u["pos"][0] - f["pos"][0]) + abs(u["pos"][1] - f["pos"][1]) for f in facs]
+                counts[dist.index(min(dist))][u["unit_type"]] += 1
+            for f, c in zip(facs, counts):
+                x, y = f["pos"]
+                for kind in expect:
+                    expect[kind][max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = c[kind] / features.ROBOT_COUNT_SCALE
+            mine = planes[P["factory_ours" if team == s.player else "factory_theirs"]] > 0
+            for kind, name in (("LIGHT", "factory_lights"), ("HEAVY", "factory_heavies")):
+                np.testing.assert_allclose(planes[P[name]][mine], expect[kind][mine], rtol=1e-6, err_msg=name)
+        assert planes[P["factory_heavies"]].max() > 0  # both sides built a heavy by turn 12
+        on_factory = (planes[P["factory_ours"]] + planes[P["factory_theirs"]]) > 0
+        assert (planes[P["factory_lights"]][~on_factory] == 0).all()
 
 
 def _brute_distance(target):
