@@ -9,7 +9,9 @@ of a game in one process (module state is shared).
 Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read once at start-up:
 
 * ``agent/weights/agent.json`` if present, e.g. ``{"agent": "net", "weights": "model.pt",
-  "greedy": true}``; ``weights`` is relative to the folder holding ``agent.json``.
+  "greedy": true, "sample_factories": true}``; ``weights`` is relative to the folder holding
+  ``agent.json``; ``greedy`` plays the most likely legal choices, and ``sample_factories`` still
+  samples the factory head (builds and watering) when ``greedy`` is set.
 * environment variables (local runs), which win over the file: ``LUXKIT_AGENT``
   (``net``, ``random``, ``scripted``) and ``LUXKIT_WEIGHTS`` (a path, relative to the working
   directory).
@@ -45,7 +47,7 @@ from agent.features import NUM_GLOBALS, NUM_PLANES, encode
 from agent.masks import action_masks, water_cost_bound
 from agent.net import CheckpointError, load_checkpoint
 from agent.obs import GameState, ObservationError
-from agent.policy import RandomMaskedPolicy, sample_masked
+from agent.policy import RandomMaskedPolicy, component_greedy, sample_masked
 
 try:  # optional rule-based agent (agent/scripted.py); the bot must start without it
     from agent.scripted import ScriptedPolicy
@@ -59,7 +61,7 @@ WEIGHTS_DIR = os.path.join(AGENT_DIR, "weights")
 CONFIG_NAME = "agent.json"
 DEFAULT_WEIGHTS = "model.pt"
 AGENTS = ("net", "random", "scripted")
-CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool}
+CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool, "sample_factories": bool}
 
 # turn budget (seconds); Kaggle: actTimeout 3 s per turn, 60 s overage per game
 FAST_OVERAGE_S = 10.0
@@ -99,18 +101,20 @@ class NetPolicy:
         net (agent.net.GridNet): the network (eval mode).
         greedy (bool): take the most likely legal choice instead of sampling.
         seed (int): sampling seed.
+        sample_factories (bool): sample the factory head even when ``greedy``
+            (:func:`agent.policy.component_greedy`).
     """
 
-    def __init__(self, net, greedy=False, seed=0):
+    def __init__(self, net, greedy=False, seed=0, sample_factories=False):
         self.net = net
-        self.greedy = greedy
+        self.greedy = component_greedy(greedy, sample_factories)
         self.rng = np.random.default_rng(int(seed))
 
     @classmethod
-    def from_file(cls, path, greedy=False, seed=0):
+    def from_file(cls, path, greedy=False, seed=0, sample_factories=False):
         """Load weights written by ``agent.net.save_checkpoint`` (raises ``CheckpointError``)."""
         net, _ = load_checkpoint(path)
-        return cls(net, greedy=greedy, seed=seed)
+        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories)
 
     def logits(self, state):
         """float32 (S, S, 34) cell-major logits for ``state``."""
@@ -162,7 +166,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
 
     Returns:
         dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
-        ``source`` (str, where the choice came from), ``note`` (str or None: a message for the
+        ``sample_factories`` (bool), ``source`` (str, where the choice came from), ``note`` (str or None: a message for the
         log, e.g. "no weights").
 
     Raises:
@@ -192,6 +196,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
     agent = conf.get("agent")
     weights = os.path.join(weights_dir, conf["weights"]) if conf.get("weights") else None
     greedy = bool(conf.get("greedy", True))
+    sample_factories = bool(conf.get("sample_factories", False))
     if environ.get("LUXKIT_AGENT"):
         agent = environ["LUXKIT_AGENT"].strip()
         sources.append("LUXKIT_AGENT")
@@ -214,13 +219,13 @@ def resolve_agent_config(weights_dir=None, environ=None):
     if agent == "net" and weights is None:
         weights = default
     return dict(agent=agent, weights=weights if agent == "net" else None, greedy=greedy,
-                source=" + ".join(sources) or "defaults", note=note)
+                sample_factories=sample_factories, source=" + ".join(sources) or "defaults", note=note)
 
 
 BOT_PREFIX = "bot:"
 
 
-def policy_from_spec(spec, seed=0, greedy=False, net=None):
+def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False):
     """The one policy-spec language of the kit, as a cell-action policy.
 
     Args:
@@ -231,6 +236,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None):
         seed (int): the policy's random stream (tie-breaking, sampling).
         greedy (bool): a net plays its most likely legal choices instead of sampling.
         net (GridNet | None): an already loaded net for a weights spec (shared between players).
+        sample_factories (bool): a greedy net still samples its factory head.
 
     Returns:
         callable: ``policy(state) -> int64 (S, S, 7)`` cell actions (:mod:`agent.actions`); decode
@@ -252,7 +258,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None):
     if net is not None or os.path.isfile(spec):
         if net is None:
             net, _ = load_checkpoint(spec)
-        return NetPolicy(net, greedy=greedy, seed=seed)
+        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories)
     raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted', 'bot:PATH' or an existing weights file")
 
 
@@ -272,12 +278,14 @@ def load_policy_factory(config):
         net, payload = load_checkpoint(path)
         check_net(net, path)
         greedy = bool(config.get("greedy", True))
+        sample_factories = bool(config.get("sample_factories", False))
 
         def factory(player, env_cfg):
-            return policy_from_spec(path, seed=int(player[-1]), greedy=greedy, net=net)
+            return policy_from_spec(path, seed=int(player[-1]), greedy=greedy, net=net,
+                                    sample_factories=sample_factories)
 
-        desc = (f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, "
-                f"{'greedy' if greedy else 'sampling'})")
+        decoding = "sampling" if not greedy else ("greedy robots, sampled factories" if sample_factories else "greedy")
+        desc = f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, {decoding})"
         return factory, desc
     spec = "scripted" if agent == "scripted" else "random"
     policy_from_spec(spec)  # raises now if it is unavailable

@@ -7,7 +7,7 @@ play with.
 
 import numpy as np
 
-from agent.actions import NUM_COMPONENTS, NVEC, OFFSETS
+from agent.actions import C_FACTORY, NUM_COMPONENTS, NVEC, OFFSETS
 from agent.masks import action_masks
 
 
@@ -18,24 +18,54 @@ def sample_masked(logits, masks, rng, greedy=False):
         logits (np.ndarray): float (S, S, A) (cell-major) or None for uniform.
         masks (np.ndarray): bool (S, S, A), A = 34.
         rng (np.random.Generator): randomness source.
-        greedy (bool): take the argmax instead of sampling.
+        greedy (bool | sequence of bool): take the argmax instead of sampling; one bool for every
+            component, or K = 7 bools, one per component (:data:`agent.actions.COMPONENTS` order),
+            e.g. robots greedy and the factory head sampled (:func:`component_greedy`).
 
     Returns:
         np.ndarray: int64 (S, S, K), K = 7; a component with no legal choice yields 0.
+
+    Raises:
+        ValueError: ``greedy`` is a sequence whose length is not K.
     """
     S = masks.shape[0]
+    per_component = np.asarray(greedy, bool).reshape(-1)
+    if per_component.size == 1:
+        per_component = np.repeat(per_component, NUM_COMPONENTS)
+    elif per_component.size != NUM_COMPONENTS:
+        raise ValueError(f"greedy has {per_component.size} entries, expected 1 or {NUM_COMPONENTS} (one per component)")
     if logits is None:
-        scores = rng.random(masks.shape) if not greedy else np.zeros(masks.shape)
+        scores = rng.random(masks.shape) if not per_component.all() else np.zeros(masks.shape)
     else:
         scores = np.asarray(logits, np.float64)
-        if not greedy:
+        if per_component.all():
+            pass
+        elif not per_component.any():
             scores = scores - np.log(-np.log(rng.random(masks.shape) + 1e-300) + 1e-300)
+        else:  # Gumbel noise on the sampled components' logits only
+            sampled = np.repeat(~per_component, NVEC)  # (A,)
+            noise = -np.log(-np.log(rng.random((S, S, int(sampled.sum()))) + 1e-300) + 1e-300)
+            scores = scores.copy()
+            scores[:, :, sampled] += noise
     scores = np.where(masks, scores, -np.inf)
     out = np.zeros((S, S, NUM_COMPONENTS), np.int64)
     for k in range(NUM_COMPONENTS):
         sl = scores[:, :, OFFSETS[k]:OFFSETS[k] + NVEC[k]]
         out[:, :, k] = np.argmax(sl, axis=2)
     return out
+
+
+def component_greedy(greedy, sample_factories=False):
+    """Per-component ``greedy`` flags for :func:`sample_masked`: bool (K,), K = 7.
+
+    ``sample_factories`` samples the factory head (build LIGHT / HEAVY, water, nothing) even when
+    the robots play greedily: a cloned net that gives the teacher's occasional LIGHT build a
+    probability of 0.2 never builds one by argmax, but does when sampled (notes/training.md).
+    """
+    flags = np.full(NUM_COMPONENTS, bool(greedy))
+    if sample_factories:
+        flags[C_FACTORY] = False
+    return flags
 
 
 def sample_uniform_masked(masks, rng):

@@ -1,7 +1,7 @@
 """Learning curve of a series of checkpoints: win rate and mean lichen against gradient steps.
 
     python scripts/checkpoint_curves.py runs/agent/bc0_ep2.pt runs/agent/bc0_ep4.pt ... \\
-        --opponent scripted --seeds 1000100:1000105 --out notes/bc_curve.png [--greedy]
+        --opponent scripted --seeds 1000100:1000105 --out notes/bc_curve.png [--greedy [--sample-factories]]
 
 Each checkpoint plays the opponent on every held-out seed, both sides (test mode's
 ``training.evaluate.evaluate``, 1000-turn 64x64 games by default). The x axis is the checkpoint's
@@ -27,6 +27,8 @@ def main(argv=None):
     ap.add_argument("--max-episode-length", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--greedy", action="store_true", help="play the checkpoints' most likely legal choices")
+    ap.add_argument("--sample-factories", action="store_true",
+                    help="with --greedy: still sample the factory head (agent.json sample_factories)")
     ap.add_argument("--out", default="notes/checkpoint_curve.png")
     args = ap.parse_args(argv)
 
@@ -46,7 +48,8 @@ def main(argv=None):
     rows = []
     for c, x in sorted(zip(args.checkpoints, xs), key=lambda t: t[1]):
         r = evaluate(c, [args.opponent], seeds, rules=args.rules, max_episode_length=args.max_episode_length,
-                     workers=args.workers, progress=False, greedy=args.greedy)[args.opponent]
+                     workers=args.workers, progress=False, greedy=args.greedy,
+                     sample_factories=args.sample_factories)[args.opponent]
         rows.append(dict(checkpoint=c, x=x, win_rate=r["win_rate"], win_rate_95ci=r["win_rate_95ci"],
                          lichen=r["lichen"], opp_lichen=r["opp_lichen"], survival_rate=r["survival_rate"],
                          game_length=r["game_length"], games=r["games"]))
@@ -77,12 +80,14 @@ def main(argv=None):
     for a in ax:
         a.set_xlabel(xlabel)
         a.grid(alpha=0.3)
-    fig.suptitle(f"{len(seeds)} held-out seeds x 2 sides, {args.rules}" + (", greedy" if args.greedy else ""))
+    fig.suptitle(f"{len(seeds)} held-out seeds x 2 sides, {args.rules}" + (", greedy" if args.greedy else "")
+                 + (", factories sampled" if args.sample_factories else ""))
     fig.tight_layout()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     fig.savefig(args.out, dpi=110)
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
-        json.dump(dict(opponent=args.opponent, seeds=args.seeds, rules=args.rules, greedy=args.greedy, rows=rows), f,
+        json.dump(dict(opponent=args.opponent, seeds=args.seeds, rules=args.rules, greedy=args.greedy,
+                  sample_factories=args.sample_factories, rows=rows), f,
                   indent=1)
     print(f"wrote {args.out}")
 

@@ -88,6 +88,32 @@ def test_samples_are_legal_and_mode_is_argmax():
         assert torch.equal(torch.where(present, z.argmax(-1), 0), mode[..., k])
 
 
+def test_numpy_sampler_per_component_greedy():
+    """agent.policy.sample_masked with robots greedy and the factory head sampled
+    (agent.json "sample_factories"): robot components are the masked argmax on every draw, the
+    factory component is legal and its frequencies match the masked softmax."""
+    from agent.policy import component_greedy, sample_masked
+
+    logits, masks = random_case(5, B=1, H=4, W=4, p_factory=1.0)
+    lg = logits[0].permute(1, 2, 0).numpy()  # (S, S, A) cell-major
+    m = masks[0].numpy()
+    flags = component_greedy(True, sample_factories=True)
+    assert flags.tolist() == [True] * 6 + [False]
+    full_greedy = sample_masked(lg, m, np.random.default_rng(0), greedy=True)
+    rng = np.random.default_rng(1)
+    draws = np.stack([sample_masked(lg, m, rng, greedy=flags) for _ in range(4000)])  # (N, S, S, 7)
+    assert (draws[..., :6] == full_greedy[None, ..., :6]).all()
+    sl = slice(int(OFFSETS[6]), int(OFFSETS[6] + NVEC[6]))
+    z = np.where(m[..., sl], lg[..., sl], -np.inf)
+    p = np.exp(z - z.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    freq = np.stack([(draws[..., 6] == c).mean(0) for c in range(int(NVEC[6]))], -1)
+    assert (freq[~m[..., sl]] == 0).all()
+    assert np.abs(freq - p).max() < 0.04  # 4000 draws: standard error <= 0.008
+    with pytest.raises(ValueError, match="expected 1 or 7"):
+        sample_masked(lg, m, rng, greedy=[True, False])
+
+
 def brute_force_cell_entropy_and_kl(lp_cell, lq_cell, mask_cell):
     """Enumerate every joint action of one cell (distinct in used components) for H and KL."""
     comps = []

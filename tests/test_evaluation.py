@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,7 @@ def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_ch
     out_dir = tmp_path / "test"
     out = run([TRAIN, "mode=test", f"checkpoint={bc_checkpoint}", "opponents=random,scripted", "rules=tiny",
                "test_seeds=1000000:1000002", "max_episode_length=60", "test_workers=2", f"run_dir={out_dir}",
-               "progress_bar=false"], cwd=tmp_path)
+               "progress_bar=false", "sample_factories=true"], cwd=tmp_path)
     assert "win rate (95% CI)" in out
     res = json.loads((out_dir / "results.json").read_text())
     for opp in ("random", "scripted"):
@@ -83,7 +84,7 @@ def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_ch
         for g in r["per_game"]:
             assert g["survived"] == (g["factories_alive"] > 0 and g["length"] >= 60)
         assert r["survival_rate"] == pytest.approx(sum(g["survived"] for g in r["per_game"]) / 4)
-    assert res["greedy"] is False
+    assert res["greedy"] is False and res["sample_factories"] is True
     replays = sorted((out_dir / "replays").glob("*.json"))
     assert len(replays) == 8
     rep = json.loads(replays[0].read_text())
@@ -102,6 +103,14 @@ def test_greedy_test_policy_ignores_its_sampling_seed(bc_checkpoint):
     assert all(g == greedy[0] for g in greedy)
     sampled = [make_policy(str(bc_checkpoint), seed=s)(state) for s in range(8)]
     assert any(a != sampled[0] for a in sampled)  # a near-uniform 1-epoch net samples differently
+    # sample_factories: the robots' actions stay the greedy ones, the factories' choices vary
+    mixed = [make_policy(str(bc_checkpoint), seed=s, greedy=True, sample_factories=True)(state) for s in range(8)]
+
+    def part(actions, prefix):
+        return {k: np.asarray(v).tolist() for k, v in actions.items() if k.startswith(prefix)}
+
+    assert all(part(m, "unit_") == part(greedy[0], "unit_") for m in mixed)
+    assert any(part(m, "factory_") != part(mixed[0], "factory_") for m in mixed)
 
 
 def test_checkpoint_curves_plot_win_rate_and_lichen_against_grad_steps(tmp_path, bc_checkpoint):

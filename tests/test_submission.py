@@ -141,11 +141,16 @@ def test_default_weights_and_agent_json_and_env_overrides(tmp_path, ckpt, capsys
     reg = load_registry(weights_dir=str(tmp_path), environ={})  # nothing configured: model.pt found
     assert reg.config["agent"] == "net" and reg.config["weights"] == str(tmp_path / "model.pt")
     pol = reg.policy_factory("player_1", None)
-    assert isinstance(pol, NetPolicy) and pol.greedy is True
+    assert isinstance(pol, NetPolicy) and pol.greedy.tolist() == [True] * 7
     assert torch.get_num_threads() == 1
     (tmp_path / "agent.json").write_text(json.dumps({"agent": "net", "weights": "model.pt", "greedy": False}))
     reg = load_registry(weights_dir=str(tmp_path), environ={})
-    assert reg.policy_factory("player_0", None).greedy is False
+    assert reg.policy_factory("player_0", None).greedy.tolist() == [False] * 7
+    (tmp_path / "agent.json").write_text(json.dumps({"agent": "net", "weights": "model.pt", "greedy": True,
+                                                     "sample_factories": True}))
+    reg = load_registry(weights_dir=str(tmp_path), environ={})
+    assert reg.policy_factory("player_0", None).greedy.tolist() == [True] * 6 + [False]  # the factory head samples
+    assert reg.description.endswith("greedy robots, sampled factories)")
     reg = load_registry(weights_dir=str(tmp_path), environ={"LUXKIT_AGENT": "random"})
     assert isinstance(reg.policy_factory("player_0", None), RandomMaskedPolicy)
     other = tmp_path / "elsewhere.pt"
@@ -388,6 +393,13 @@ def test_package_builds_archive_and_proves_it(tmp_path, ckpt):
     payload = torch.load(out / "agent" / "weights" / "model.pt", map_location="cpu", weights_only=True)
     assert set(payload) == {"state_dict", "net_config", "step", "map_size"} and payload["step"] == torch.load(ckpt)["step"]
     package.check_torch111_loadable(out / "agent" / "weights" / "model.pt")
+
+
+def test_package_build_writes_sample_factories(tmp_path, ckpt, capsys):
+    out, archive = package.build(tmp_path / "submission", weights=str(ckpt), greedy=True, sample_factories=True)
+    assert json.loads((out / "agent" / "weights" / "agent.json").read_text()) == {
+        "agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True}
+    assert "greedy robots, sampled factories" in capsys.readouterr().out and archive.is_file()
 
 
 @pytest.mark.parametrize("case,expect", [

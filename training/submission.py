@@ -173,8 +173,10 @@ def _default_weights_hint():
     return f" (newest run: {runs[-1].relative_to(ROOT)})" if runs else ""
 
 
-def build(out, agent="net", weights=None, greedy=True):
+def build(out, agent="net", weights=None, greedy=True, sample_factories=False):
     """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
+
+    ``greedy`` and ``sample_factories`` go to the bot's ``agent.json`` (:mod:`agent.player`).
 
     Raises:
         PackageError: bad weights or a non-submission folder in the way.
@@ -217,6 +219,8 @@ def build(out, agent="net", weights=None, greedy=True):
     conf = {"agent": agent}
     if agent == "net":
         conf.update(weights="model.pt", greedy=bool(greedy))
+        if sample_factories:
+            conf["sample_factories"] = True
     (out / "agent" / "weights" / "agent.json").write_text(json.dumps(conf, indent=1) + "\n")
     # the bot's own start-up path, strict: what the bot would log as an error fails here
     try:
@@ -521,6 +525,8 @@ def main(argv=None):
     ap.add_argument("--weights", help="checkpoint (.pt from train.py); default agent/weights/model.pt")
     ap.add_argument("--agent", default="net", help="net (default), random or scripted")
     ap.add_argument("--sample", action="store_true", help="sample from the policy instead of taking its most likely choices")
+    ap.add_argument("--sample-factories", action="store_true",
+                    help="robots take their most likely choices, the factory head (builds, watering) samples")
     ap.add_argument("--out", default=str(ROOT / "submission"),
                     help="output folder (default: submission); the archive is <out>.tar.gz")
     ap.add_argument("--full", action="store_true", help="prove on the default rules (64x64, 1000 turns) instead of 16x16/100")
@@ -528,7 +534,8 @@ def main(argv=None):
     ap.add_argument("--no-prove", action="store_true", help="build only (not recommended)")
     args = ap.parse_args(argv)
     try:
-        out, archive = build(args.out, agent=args.agent, weights=args.weights, greedy=not args.sample)
+        out, archive = build(args.out, agent=args.agent, weights=args.weights, greedy=not args.sample,
+                              sample_factories=args.sample_factories)
         names = check_archive(archive)
         size = archive.stat().st_size
         print(f"wrote {archive} ({size / 1024:.1f} KiB, {len(names)} entries, main.py at the root)")
