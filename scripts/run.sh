@@ -6,7 +6,8 @@
 #      init_weights=none trains from scratch),
 #   3. test mode: the new checkpoint against the shipped weights and the scripted baseline on 3
 #      held-out seeds, both sides (a short table: did training help?),
-#   4. build submission/ and submission.tar.gz from the new weights and prove the archive plays
+#   4. build submission/ and submission.tar.gz from the new weights (played like the shipped bot:
+#      robots greedy, factory head sampled) and prove the archive plays
 #      with the training libraries blocked (scripts/package.py),
 #   5. watch it play itself: luxai-s2 on the packaged bot, replays/trained_selfplay.{json,html}.
 # Usage: bash scripts/run.sh [train.py key=value overrides...]
@@ -21,8 +22,9 @@ python train.py run_dir="$RUN_DIR" "$@"
 RULES=small
 for a in "$@"; do [[ "$a" == rules=* ]] && RULES="${a#rules=}"; done
 python train.py mode=test checkpoint="$RUN_DIR/checkpoints/latest.pt" opponents=agent/weights/model.pt,scripted \
-  test_seeds=1000000:1000003 rules="$RULES" greedy=true replays=false progress_bar=false run_dir="$RUN_DIR/test"
-python scripts/package.py --weights "$RUN_DIR/checkpoints/latest.pt" --sample
+  test_seeds=1000000:1000003 rules="$RULES" greedy=true sample_factories=true replays=false progress_bar=false \
+  run_dir="$RUN_DIR/test"
+python scripts/package.py --weights "$RUN_DIR/checkpoints/latest.pt" --sample-factories
 mkdir -p replays
 (cd submission && luxai-s2 main.py main.py -s 42 -v 1 -o ../replays/trained_selfplay.json \
   && luxai-s2 main.py main.py -s 42 -v 0 -o ../replays/trained_selfplay.html)
