@@ -85,8 +85,8 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
 
     env = make_env(rules, max_episode_length=max_episode_length)
     b_side = PLAYERS[1 - PLAYERS.index(a_side)]
-    pols = {a_side: make_policy(spec_a, seed=policy_seed, greedy=greedy,
-                                               sample_factories=sample_factories), b_side: make_policy(spec_b, seed=policy_seed + 1)}
+    pols = {a_side: make_policy(spec_a, seed=policy_seed, greedy=greedy, sample_factories=sample_factories),
+            b_side: make_policy(spec_b, seed=policy_seed + 1)}
     self_destructs = {p: 0 for p in PLAYERS}
     replay = dict(observations=[], actions=[]) if replay_path else None
 
@@ -294,7 +294,8 @@ def main_test(cfg):
     report = evaluate(policy, opponents, test_seeds, rules=cfg.rules, max_episode_length=cfg.max_episode_length,
                       workers=cfg.test_workers, replay_dir=os.path.join(out_dir, "replays") if cfg.replays else None,
                       progress=cfg.progress_bar, greedy=cfg.greedy, ray=ray, sample_factories=cfg.sample_factories)
-    out = dict(policy=policy, greedy=cfg.greedy, sample_factories=cfg.sample_factories, rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
+    out = dict(policy=policy, greedy=cfg.greedy, sample_factories=cfg.sample_factories, rules=cfg.rules,
+               test_seeds=cfg.test_seeds, seconds=time.time() - t0,
                backend="ray" if ray is not None else "local", report=report)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(out, f, indent=1)
