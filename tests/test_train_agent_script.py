@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "scripts" / "train_agent.sh")
-TINY = dict(RULES="tiny", GAMES="1", MAX_TURNS="40", EPOCHS="4", DAGGER_EPOCHS="1", WORKERS="1",
+TINY = dict(ROUNDS="1", RULES="tiny", GAMES="1", MAX_TURNS="40", EPOCHS="4", DAGGER_EPOCHS="1", WORKERS="1",
             TEST_SEEDS="1000000:1000001", CURVE_SEEDS="1000100:1000101", PPO_STEPS="64",
             PPO_ARGS="n_envs=1 vec_env=dummy n_steps=32 batch_size=32 n_epochs=1 checkpoint_interval=32 pool_interval=32")
 
@@ -32,7 +32,7 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     assert ppo["config"]["init_weights"] == str(out / "bc1.pt") and ppo["config"]["reward_anneal_steps"] == 64
     assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
     res = json.loads((out / "test" / "results.json").read_text())
-    assert res["greedy"] is True and set(res["report"]) == {"random", "scripted"}
+    assert res["greedy"] is True and res["sample_factories"] is True and set(res["report"]) == {"random", "scripted"}
     rows = json.loads((out / "curve.json").read_text())["rows"]
     assert len(rows) == 5 and rows[-1]["checkpoint"].endswith("ppo.pt")
     # without --install the shipped weights are untouched
