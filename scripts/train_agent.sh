@@ -15,7 +15,7 @@
 #   6. with --install, copy the result to agent/weights/model.pt.
 # Each stage starts from the last one's file and is skipped when its output already exists, so a
 # stopped run resumes. Two collectors run in parallel (one per core).
-# Usage: bash scripts/train_agent.sh [--install]      (OUT=runs/agent by default; about 1 h 40 min on 2 cores)
+# Usage: bash scripts/train_agent.sh [--install]      (OUT=runs/agent by default; about 1 h 30 min on 2 cores)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${OUT:-runs/agent}"
