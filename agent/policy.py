@@ -34,19 +34,16 @@ def sample_masked(logits, masks, rng, greedy=False):
         per_component = np.repeat(per_component, NUM_COMPONENTS)
     elif per_component.size != NUM_COMPONENTS:
         raise ValueError(f"greedy has {per_component.size} entries, expected 1 or {NUM_COMPONENTS} (one per component)")
-    if logits is None:
-        scores = rng.random(masks.shape) if not per_component.all() else np.zeros(masks.shape)
-    else:
+    sampled = np.repeat(~per_component, NVEC)  # (A,): the logits of the sampled components
+    if logits is None:  # uniform: random scores on the sampled components, argmax (first legal) elsewhere
+        scores = np.zeros(masks.shape)
+        if sampled.any():
+            scores[:, :, sampled] = rng.random((S, S, int(sampled.sum())))
+    else:  # Gumbel-max on the sampled components, argmax elsewhere
         scores = np.asarray(logits, np.float64)
-        if per_component.all():
-            pass
-        elif not per_component.any():
-            scores = scores - np.log(-np.log(rng.random(masks.shape) + 1e-300) + 1e-300)
-        else:  # Gumbel noise on the sampled components' logits only
-            sampled = np.repeat(~per_component, NVEC)  # (A,)
-            noise = -np.log(-np.log(rng.random((S, S, int(sampled.sum()))) + 1e-300) + 1e-300)
+        if sampled.any():
             scores = scores.copy()
-            scores[:, :, sampled] += noise
+            scores[:, :, sampled] += -np.log(-np.log(rng.random((S, S, int(sampled.sum()))) + 1e-300) + 1e-300)
     scores = np.where(masks, scores, -np.inf)
     out = np.zeros((S, S, NUM_COMPONENTS), np.int64)
     for k in range(NUM_COMPONENTS):

@@ -110,6 +110,9 @@ def test_numpy_sampler_per_component_greedy():
     freq = np.stack([(draws[..., 6] == c).mean(0) for c in range(int(NVEC[6]))], -1)
     assert (freq[~m[..., sl]] == 0).all()
     assert np.abs(freq - p).max() < 0.04  # 4000 draws: standard error <= 0.008
+    # uniform (logits None) with the same flags: robot components take the first legal choice
+    first_legal = sample_masked(None, m, rng, greedy=True)
+    assert (sample_masked(None, m, rng, greedy=flags)[..., :6] == first_legal[..., :6]).all()
     with pytest.raises(ValueError, match="expected 1 or 7"):
         sample_masked(lg, m, rng, greedy=[True, False])
 
