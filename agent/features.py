@@ -74,10 +74,10 @@ The distance planes (40-43) let a 3x3 convolution read the direction home or to 
 from its neighbours (the steepest descent of the plane), which a small receptive field cannot see
 otherwise: the ``small`` net sees 11x11 cells and a 64x64 map is much wider. The ``last_*``
 planes (44-50) are a one-turn memory of what each robot did (a robot sent a one-shot action has an
-empty queue again the next turn). The robot-count planes (51-52) let a factory's build choice depend
-on how many robots already work around it (the scripted baseline builds LIGHTs up to a cap per
-factory), which a convolution cannot count over a whole map. The queue planes (19-30) show what keep would do: robots are
-sent sticky actions (:mod:`agent.actions`), so a robot's queue head is the action it goes on with
+empty queue again the next turn). The robot-count planes (51-52) let a factory's build choice
+depend on how many robots already work around it (the scripted baseline builds LIGHTs up to a cap
+per factory), which a convolution cannot count over a whole map. The queue planes (19-30) show
+what keep would do: robots are sent sticky actions (:mod:`agent.actions`), so a robot's queue head is the action it goes on with
 unless the policy chooses another one.
 
 Global vector (G = 12): turn fraction, day flag, cycle phase (step % CYCLE_LENGTH / CYCLE_LENGTH),

@@ -166,8 +166,8 @@ def resolve_agent_config(weights_dir=None, environ=None):
 
     Returns:
         dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
-        ``sample_factories`` (bool), ``source`` (str, where the choice came from), ``note`` (str or None: a message for the
-        log, e.g. "no weights").
+        ``sample_factories`` (bool), ``source`` (str, where the choice came from), ``note`` (str
+        or None: a message for the log, e.g. "no weights").
 
     Raises:
         ValueError: ``agent.json`` is unreadable or has unknown keys / wrong types, or an

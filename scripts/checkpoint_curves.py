@@ -87,8 +87,7 @@ def main(argv=None):
     fig.savefig(args.out, dpi=110)
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
         json.dump(dict(opponent=args.opponent, seeds=args.seeds, rules=args.rules, greedy=args.greedy,
-                  sample_factories=args.sample_factories, rows=rows), f,
-                  indent=1)
+                       sample_factories=args.sample_factories, rows=rows), f, indent=1)
     print(f"wrote {args.out}")
 
 
