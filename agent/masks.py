@@ -396,3 +396,60 @@ def action_masks(state):
             fm[:, F_WATER] = water >= np.maximum(water_cost_bound(state, occ), 1)
         masks[fx, fy, component_slice(C_FACTORY)] = fm
     return masks
+
+
+WATER_GUARD_MARGIN = 30  # water kept above remaining_turns x consumption by a guarded watering
+
+
+def water_reserve_ok(state, costs=None, margin=WATER_GUARD_MARGIN):
+    """Which of our factories can water lichen this turn and still survive with no more ice.
+
+    A factory passes when ``water - cost >= remaining_turns x FACTORY_WATER_CONSUMPTION + margin``,
+    ``cost`` being :func:`water_cost_bound` (an upper bound of this turn's watering cost) and
+    ``remaining_turns = max_episode_length - real_env_steps``. The factory then still holds the water
+    it consumes every turn to the end of the game (``Factory.water_cost``, ``LuxAI_S2.step``: a
+    factory whose water falls below 0 is destroyed).
+
+    Args:
+        state (agent.obs.GameState): a main-phase state.
+        costs (np.ndarray | None): int64 (F,) watering cost bounds, computed if omitted.
+        margin (int): extra water kept, in water units.
+
+    Returns:
+        np.ndarray: bool (F,), in ``state.my_factories`` order.
+    """
+    f = state.my_factories
+    if len(f) == 0:
+        return np.zeros(0, bool)
+    cfg = state.cfg
+    costs = water_cost_bound(state) if costs is None else costs
+    remaining = cfg.max_episode_length - max(int(state.real_env_steps), 0)
+    return f.cargo[:, RES_WATER] - costs >= remaining * cfg.FACTORY_WATER_CONSUMPTION + margin
+
+
+def guard_water(state, masks, margin=WATER_GUARD_MARGIN):
+    """``masks`` with watering forbidden where it could starve the factory (:func:`water_reserve_ok`).
+
+    Not part of :func:`action_masks` (whose entries are exactly what the engine accepts): a decoding
+    option of the playing agent (agent.json ``water_guard``). The scripted baseline waters by the
+    same rule, so a net cloned from it loses none of its teacher's choices.
+
+    Args:
+        state (agent.obs.GameState): the state ``masks`` were made for.
+        masks (np.ndarray): bool (S, S, A), A = 34 (:func:`action_masks`).
+        margin (int): extra water kept, in water units.
+
+    Returns:
+        np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.
+    """
+    f = state.my_factories
+    if len(f) == 0:
+        return masks
+    unsafe = ~water_reserve_ok(state, margin=margin)
+    water = component_slice(C_FACTORY).start + F_WATER
+    unsafe &= masks[f.pos[:, 0], f.pos[:, 1], water]
+    if not unsafe.any():
+        return masks
+    masks = masks.copy()
+    masks[f.pos[unsafe, 0], f.pos[unsafe, 1], water] = False
+    return masks

@@ -9,9 +9,11 @@ of a game in one process (module state is shared).
 Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read once at start-up:
 
 * ``agent/weights/agent.json`` if present, e.g. ``{"agent": "net", "weights": "model.pt",
-  "greedy": true, "sample_factories": true}``; ``weights`` is relative to the folder holding
-  ``agent.json``; ``greedy`` plays the most likely legal choices, and ``sample_factories`` still
-  samples the factory head (builds and watering) when ``greedy`` is set.
+  "greedy": true, "sample_factories": true, "water_guard": true}``; ``weights`` is relative to the
+  folder holding ``agent.json``; ``greedy`` plays the most likely legal choices,
+  ``sample_factories`` still samples the factory head (builds and watering) when ``greedy`` is
+  set, and ``water_guard`` never waters lichen below the water the factory needs to live to the
+  last turn (:func:`agent.masks.guard_water`).
 * environment variables (local runs), which win over the file: ``LUXKIT_AGENT``
   (``net``, ``random``, ``scripted``) and ``LUXKIT_WEIGHTS`` (a path, relative to the working
   directory).
@@ -44,7 +46,7 @@ import torch
 from agent.actions import C_FACTORY, F_HEAVY, F_LIGHT, F_NONE, F_WATER, NUM_LOGITS, component_slice, decode
 from agent.early import early_action
 from agent.features import NUM_GLOBALS, NUM_PLANES, encode
-from agent.masks import action_masks, water_cost_bound
+from agent.masks import action_masks, guard_water, water_reserve_ok
 from agent.net import CheckpointError, load_checkpoint
 from agent.obs import GameState, ObservationError
 from agent.policy import RandomMaskedPolicy, component_greedy, sample_masked
@@ -61,7 +63,7 @@ WEIGHTS_DIR = os.path.join(AGENT_DIR, "weights")
 CONFIG_NAME = "agent.json"
 DEFAULT_WEIGHTS = "model.pt"
 AGENTS = ("net", "random", "scripted")
-CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool, "sample_factories": bool}
+CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool, "sample_factories": bool, "water_guard": bool}
 
 # turn budget (seconds); Kaggle: actTimeout 3 s per turn, 60 s overage per game
 FAST_OVERAGE_S = 10.0
@@ -103,18 +105,21 @@ class NetPolicy:
         seed (int): sampling seed.
         sample_factories (bool): sample the factory head even when ``greedy``
             (:func:`agent.policy.component_greedy`).
+        water_guard (bool): never water lichen below the factory's water reserve for the rest of
+            the game (:func:`agent.masks.guard_water`).
     """
 
-    def __init__(self, net, greedy=False, seed=0, sample_factories=False):
+    def __init__(self, net, greedy=False, seed=0, sample_factories=False, water_guard=False):
         self.net = net
         self.greedy = component_greedy(greedy, sample_factories)
+        self.water_guard = bool(water_guard)
         self.rng = np.random.default_rng(int(seed))
 
     @classmethod
-    def from_file(cls, path, greedy=False, seed=0, sample_factories=False):
+    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, water_guard=False):
         """Load weights written by ``agent.net.save_checkpoint`` (raises ``CheckpointError``)."""
         net, _ = load_checkpoint(path)
-        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories)
+        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard)
 
     def logits(self, state):
         """float32 (S, S, 34) cell-major logits for ``state``."""
@@ -125,7 +130,10 @@ class NetPolicy:
 
     def __call__(self, state, greedy=None):
         greedy = self.greedy if greedy is None else greedy
-        return sample_masked(self.logits(state), action_masks(state), self.rng, greedy=greedy)
+        masks = action_masks(state)
+        if self.water_guard:
+            masks = guard_water(state, masks)
+        return sample_masked(self.logits(state), masks, self.rng, greedy=greedy)
 
     def fast(self, state):
         """The turn-budget ``fast`` mode: most likely legal choices, no sampling."""
@@ -166,7 +174,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
 
     Returns:
         dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
-        ``sample_factories`` (bool), ``source`` (str, where the choice came from), ``note`` (str
+        ``sample_factories`` (bool), ``water_guard`` (bool), ``source`` (str, where the choice came from), ``note`` (str
         or None: a message for the log, e.g. "no weights").
 
     Raises:
@@ -197,6 +205,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
     weights = os.path.join(weights_dir, conf["weights"]) if conf.get("weights") else None
     greedy = bool(conf.get("greedy", True))
     sample_factories = bool(conf.get("sample_factories", False))
+    water_guard = bool(conf.get("water_guard", False))
     if environ.get("LUXKIT_AGENT"):
         agent = environ["LUXKIT_AGENT"].strip()
         sources.append("LUXKIT_AGENT")
@@ -219,13 +228,13 @@ def resolve_agent_config(weights_dir=None, environ=None):
     if agent == "net" and weights is None:
         weights = default
     return dict(agent=agent, weights=weights if agent == "net" else None, greedy=greedy,
-                sample_factories=sample_factories, source=" + ".join(sources) or "defaults", note=note)
+                sample_factories=sample_factories, water_guard=water_guard, source=" + ".join(sources) or "defaults", note=note)
 
 
 BOT_PREFIX = "bot:"
 
 
-def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False):
+def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, water_guard=False):
     """The one policy-spec language of the kit, as a cell-action policy.
 
     Args:
@@ -237,6 +246,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
         greedy (bool): a net plays its most likely legal choices instead of sampling.
         net (GridNet | None): an already loaded net for a weights spec (shared between players).
         sample_factories (bool): a greedy net still samples its factory head.
+        water_guard (bool): a net never waters below the factory's reserve (:func:`agent.masks.guard_water`).
 
     Returns:
         callable: ``policy(state) -> int64 (S, S, 7)`` cell actions (:mod:`agent.actions`); decode
@@ -258,7 +268,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
     if net is not None or os.path.isfile(spec):
         if net is None:
             net, _ = load_checkpoint(spec)
-        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories)
+        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard)
     raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted', 'bot:PATH' or an existing weights file")
 
 
@@ -279,12 +289,14 @@ def load_policy_factory(config):
         check_net(net, path)
         greedy = bool(config.get("greedy", True))
         sample_factories = bool(config.get("sample_factories", False))
+        water_guard = bool(config.get("water_guard", False))
 
         def factory(player, env_cfg):
             return policy_from_spec(path, seed=int(player[-1]), greedy=greedy, net=net,
-                                    sample_factories=sample_factories)
+                                    sample_factories=sample_factories, water_guard=water_guard)
 
         decoding = "sampling" if not greedy else ("greedy robots, sampled factories" if sample_factories else "greedy")
+        decoding += ", water guard" if water_guard else ""
         desc = f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, {decoding})"
         return factory, desc
     spec = "scripted" if agent == "scripted" else "random"
@@ -350,12 +362,9 @@ def cheap_action(state):
     cells[:, :, C_FACTORY] = F_NONE
     f = state.my_factories
     if len(f):
-        cfg = state.cfg
         u = state.my_units
         occupied = {(int(x), int(y)) for x, y in u.pos} if len(u) else set()
-        left = max(int(cfg.max_episode_length) - int(state.real_env_steps), 0)
-        need = left * float(cfg.FACTORY_WATER_CONSUMPTION) + CHEAP_WATER_MARGIN
-        cost = water_cost_bound(state)
+        reserve_ok = water_reserve_ok(state, margin=CHEAP_WATER_MARGIN)
         sl = component_slice(C_FACTORY)
         for i in range(len(f)):
             x, y = int(f.pos[i, 0]), int(f.pos[i, 1])
@@ -364,7 +373,7 @@ def cheap_action(state):
                 cells[x, y, C_FACTORY] = F_HEAVY
             elif (x, y) not in occupied and fm[F_LIGHT]:
                 cells[x, y, C_FACTORY] = F_LIGHT
-            elif fm[F_WATER] and f.cargo[i, 2] - cost[i] >= need:
+            elif fm[F_WATER] and reserve_ok[i]:
                 cells[x, y, C_FACTORY] = F_WATER
     return decode(state, cells)
 

@@ -65,12 +65,12 @@ from agent.actions import (
     component_slice,
 )
 from agent.early import placement_action
-from agent.masks import action_masks, water_cost_bound
+from agent.masks import WATER_GUARD_MARGIN, action_masks, water_cost_bound, water_reserve_ok
 
 INF = 10**8  # 'unreachable' cost (int32-safe: 2 x INF + a step fits)
 LIGHT_CAP = 4          # lights per factory
 HEAVY_CAP = 2          # heavies per factory
-WATER_MARGIN = 30      # water kept above remaining_turns x consumption before watering lichen
+WATER_MARGIN = WATER_GUARD_MARGIN  # water kept above remaining_turns x consumption before watering lichen
 URGENT_WATER = 40      # below this a heavy hands its ice in at once
 RUBBLE_RADIUS = 8      # rubble targets within this many steps of the factory
 POWER_MARGIN = (3, 40)  # extra power kept for the trip home (LIGHT, HEAVY)
@@ -247,7 +247,6 @@ class ScriptedPolicy:
                 here = np.full((S, S), -1, np.int64)
                 np.maximum.at(here, (o.pos[sel, 0], o.pos[sel, 1]), o.power[sel])
                 arr[:] = _dilate_max(here)
-        self.remaining = cfg.max_episode_length - state.real_env_steps
 
     # ------------------------------------------------------------------ roles and targets
     def _assign_homes(self, robots):
@@ -715,6 +714,7 @@ class ScriptedPolicy:
         cfg = self.cfg
         r = cfg.robot
         costs = water_cost_bound(self.state, self.occ)
+        reserve_ok = water_reserve_ok(self.state, costs, WATER_MARGIN)  # the rule of agent.masks.guard_water
         heavy_metal = r["METAL_COST"][1]
         for m in self._fac_mem.values():  # a gift not collected the next turn is void
             if "gift" in m and self.state.real_env_steps - m["gift"][1] > 1:
@@ -729,7 +729,7 @@ class ScriptedPolicy:
             rbs = by_home.get(fid, [])
             n_heavy = sum(rb.heavy for rb in rbs)
             n_light = len(rbs) - n_heavy
-            metal, power, water = int(f.cargo[fi, RES_METAL]), int(f.power[fi]), int(f.cargo[fi, RES_WATER])
+            metal, power = int(f.cargo[fi, RES_METAL]), int(f.power[fi])
             choice = F_NONE
             center_free = (x, y) not in occupied_next
             needy = [g for g in needs_heavy if g != fid]
@@ -748,7 +748,7 @@ class ScriptedPolicy:
                     (n_heavy > 0 or metal < r["METAL_COST"][1]) and \
                     power >= r["POWER_COST"][0] + (LIGHT_RESERVE if n_heavy else 0):
                 choice = F_LIGHT
-            elif fm[F_WATER] and water - costs[fi] >= self.remaining * cfg.FACTORY_WATER_CONSUMPTION + WATER_MARGIN:
+            elif fm[F_WATER] and reserve_ok[fi]:
                 choice = F_WATER
             if not fm[choice]:
                 self.fallbacks += 1

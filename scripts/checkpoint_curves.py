@@ -29,6 +29,8 @@ def main(argv=None):
     ap.add_argument("--greedy", action="store_true", help="play the checkpoints' most likely legal choices")
     ap.add_argument("--sample-factories", action="store_true",
                     help="with --greedy: still sample the factory head (agent.json sample_factories)")
+    ap.add_argument("--water-guard", action="store_true",
+                    help="factories never water below their reserve (agent.json water_guard)")
     ap.add_argument("--out", default="notes/checkpoint_curve.png")
     args = ap.parse_args(argv)
 
@@ -49,7 +51,7 @@ def main(argv=None):
     for c, x in sorted(zip(args.checkpoints, xs), key=lambda t: t[1]):
         r = evaluate(c, [args.opponent], seeds, rules=args.rules, max_episode_length=args.max_episode_length,
                      workers=args.workers, progress=False, greedy=args.greedy,
-                     sample_factories=args.sample_factories)[args.opponent]
+                     sample_factories=args.sample_factories, water_guard=args.water_guard)[args.opponent]
         rows.append(dict(checkpoint=c, x=x, win_rate=r["win_rate"], win_rate_95ci=r["win_rate_95ci"],
                          lichen=r["lichen"], opp_lichen=r["opp_lichen"], survival_rate=r["survival_rate"],
                          game_length=r["game_length"], games=r["games"]))
@@ -81,13 +83,14 @@ def main(argv=None):
         a.set_xlabel(xlabel)
         a.grid(alpha=0.3)
     fig.suptitle(f"{len(seeds)} held-out seeds x 2 sides, {args.rules}" + (", greedy" if args.greedy else "")
-                 + (", factories sampled" if args.sample_factories else ""))
+                 + (", factories sampled" if args.sample_factories else "")
+                 + (", water guard" if args.water_guard else ""))
     fig.tight_layout()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     fig.savefig(args.out, dpi=110)
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
         json.dump(dict(opponent=args.opponent, seeds=args.seeds, rules=args.rules, greedy=args.greedy,
-                       sample_factories=args.sample_factories, rows=rows), f, indent=1)
+                       sample_factories=args.sample_factories, water_guard=args.water_guard, rows=rows), f, indent=1)
     print(f"wrote {args.out}")
 
 

@@ -71,7 +71,7 @@ def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_ch
     out_dir = tmp_path / "test"
     out = run([TRAIN, "mode=test", f"checkpoint={bc_checkpoint}", "opponents=random,scripted", "rules=tiny",
                "test_seeds=1000000:1000002", "max_episode_length=60", "test_workers=2", f"run_dir={out_dir}",
-               "progress_bar=false", "sample_factories=true"], cwd=tmp_path)
+               "progress_bar=false", "sample_factories=true", "water_guard=true"], cwd=tmp_path)
     assert "win rate (95% CI)" in out
     res = json.loads((out_dir / "results.json").read_text())
     for opp in ("random", "scripted"):
@@ -84,7 +84,7 @@ def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_ch
         for g in r["per_game"]:
             assert g["survived"] == (g["factories_alive"] > 0 and g["length"] >= 60)
         assert r["survival_rate"] == pytest.approx(sum(g["survived"] for g in r["per_game"]) / 4)
-    assert res["greedy"] is False and res["sample_factories"] is True
+    assert res["greedy"] is False and res["sample_factories"] is True and res["water_guard"] is True
     replays = sorted((out_dir / "replays").glob("*.json"))
     assert len(replays) == 8
     rep = json.loads(replays[0].read_text())

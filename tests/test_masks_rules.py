@@ -29,7 +29,7 @@ from agent.actions import (
     TRANSFER, component_slice, decode,
 )
 from agent.early import early_action
-from agent.masks import action_masks, water_cost_bound
+from agent.masks import WATER_GUARD_MARGIN, action_masks, guard_water, water_cost_bound, water_reserve_ok
 from agent.obs import GameState
 from agent.policy import sample_masked
 from wrappers.engine import make_env
@@ -301,6 +301,39 @@ def test_factory_water_needs_water_cost_bound():
         st = make_state(board=board, my_factories=[factory(0, *MY_FACTORY, cargo=dict(water=w))])
         assert comp(action_masks(st), MY_FACTORY, C_FACTORY)[F_WATER] == ok
         assert comp(action_masks(st), MY_FACTORY, C_FACTORY)[F_NONE]
+
+
+@pytest.mark.parametrize("extra", [0, -1, 500])
+def test_water_guard_keeps_the_water_for_the_remaining_turns(extra):
+    # turn 10: the factory needs (max_episode_length - 10) x consumption + margin after paying the
+    # watering cost bound; one water less and the guard forbids watering (the engine would accept it)
+    lichen = {(x, 6): 30 for x in range(2, 12)}
+    board = dict(lichen=lichen, lichen_strains={k: 0 for k in lichen})
+    cost = int(water_cost_bound(make_state(board=board))[0])
+    need = (CFG.max_episode_length - 10) * CFG.FACTORY_WATER_CONSUMPTION + WATER_GUARD_MARGIN + cost
+    st = make_state(board=board, my_factories=[factory(0, *MY_FACTORY, cargo=dict(water=need + extra))])
+    masks = action_masks(st)
+    assert comp(masks, MY_FACTORY, C_FACTORY)[F_WATER]
+    guarded = guard_water(st, masks)
+    ok = extra >= 0
+    assert bool(water_reserve_ok(st)[0]) == ok
+    assert comp(guarded, MY_FACTORY, C_FACTORY)[F_WATER] == ok
+    assert int((guarded != masks).sum()) == (0 if ok else 1)  # nothing but the watering choice changes
+    assert comp(masks, MY_FACTORY, C_FACTORY)[F_WATER]  # the caller's masks are left as they were
+
+
+def test_net_policy_with_water_guard_never_waters_below_the_reserve(monkeypatch):
+    from agent.player import NetPolicy
+
+    st = make_state(my_factories=[factory(0, *MY_FACTORY, cargo=dict(water=400, metal=0))])  # can water, not build
+    assert comp(action_masks(st), MY_FACTORY, C_FACTORY)[F_WATER] and not water_reserve_ok(st)[0]
+    logits = np.zeros((S, S, NUM_LOGITS), np.float32)
+    logits[MY_FACTORY[0], MY_FACTORY[1], OFFSETS[C_FACTORY] + F_WATER] = 50.0  # the net wants to water
+    monkeypatch.setattr(NetPolicy, "logits", lambda self, state: logits)
+    for guard, want in ((False, F_WATER), (True, F_NONE)):
+        for greedy in (True, False):
+            pol = NetPolicy(net=None, greedy=greedy, seed=0, water_guard=guard)
+            assert pol(st)[MY_FACTORY[0], MY_FACTORY[1], C_FACTORY] == want
 
 
 def engine_water_cost(board, occupancy):

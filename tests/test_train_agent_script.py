@@ -32,7 +32,8 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     assert ppo["config"]["init_weights"] == str(out / "bc1.pt") and ppo["config"]["reward_anneal_steps"] == 64
     assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
     res = json.loads((out / "test" / "results.json").read_text())
-    assert res["greedy"] is True and res["sample_factories"] is True and set(res["report"]) == {"random", "scripted"}
+    assert res["greedy"] is True and res["sample_factories"] is True and res["water_guard"] is True
+    assert set(res["report"]) == {"random", "scripted"}
     rows = json.loads((out / "curve.json").read_text())["rows"]
     assert len(rows) == 5 and rows[-1]["checkpoint"].endswith("ppo.pt")
     # without --install the shipped weights are untouched

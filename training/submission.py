@@ -173,10 +173,11 @@ def _default_weights_hint():
     return f" (newest run: {runs[-1].relative_to(ROOT)})" if runs else ""
 
 
-def build(out, agent="net", weights=None, greedy=True, sample_factories=False):
+def build(out, agent="net", weights=None, greedy=True, sample_factories=False, water_guard=False):
     """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
 
-    ``greedy`` and ``sample_factories`` go to the bot's ``agent.json`` (:mod:`agent.player`).
+    ``greedy``, ``sample_factories`` and ``water_guard`` go to the bot's ``agent.json``
+    (:mod:`agent.player`).
 
     Raises:
         PackageError: bad weights or a non-submission folder in the way.
@@ -221,6 +222,8 @@ def build(out, agent="net", weights=None, greedy=True, sample_factories=False):
         conf.update(weights="model.pt", greedy=bool(greedy))
         if sample_factories:
             conf["sample_factories"] = True
+        if water_guard:
+            conf["water_guard"] = True
     (out / "agent" / "weights" / "agent.json").write_text(json.dumps(conf, indent=1) + "\n")
     # the bot's own start-up path, strict: what the bot would log as an error fails here
     try:
@@ -527,6 +530,8 @@ def main(argv=None):
     ap.add_argument("--sample", action="store_true", help="sample from the policy instead of taking its most likely choices")
     ap.add_argument("--sample-factories", action="store_true",
                     help="robots take their most likely choices, the factory head (builds, watering) samples")
+    ap.add_argument("--water-guard", action="store_true",
+                    help="factories never water lichen below the water they need to live to the last turn")
     ap.add_argument("--out", default=str(ROOT / "submission"),
                     help="output folder (default: submission); the archive is <out>.tar.gz")
     ap.add_argument("--full", action="store_true", help="prove on the default rules (64x64, 1000 turns) instead of 16x16/100")
@@ -535,7 +540,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         out, archive = build(args.out, agent=args.agent, weights=args.weights, greedy=not args.sample,
-                              sample_factories=args.sample_factories)
+                              sample_factories=args.sample_factories, water_guard=args.water_guard)
         names = check_archive(archive)
         size = archive.stat().st_size
         print(f"wrote {archive} ({size / 1024:.1f} KiB, {len(names)} entries, main.py at the root)")
