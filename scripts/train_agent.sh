@@ -15,11 +15,11 @@
 #   6. with --install, copy the result to agent/weights/model.pt.
 # Each stage starts from the last one's file and is skipped when its output already exists, so a
 # stopped run resumes. Two collectors run in parallel (one per core).
-# Usage: bash scripts/train_agent.sh [--install]      (OUT=runs/agent by default; about 1 h 30 min on 2 cores)
+# Usage: bash scripts/train_agent.sh [--install]      (OUT=runs/agent by default; about 2 h 10 min on 2 cores)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${OUT:-runs/agent}"
-ROUNDS="${ROUNDS:-2}"   # DAgger rounds (the shipped weights: 2)
+ROUNDS="${ROUNDS:-3}"   # DAgger rounds (the shipped weights: 3)
 BETA="${BETA:-0.3}"     # probability that a DAgger turn plays the teacher's action
 GREEDY="${GREEDY:-true}"  # evaluate by the most likely legal choices (agent.json "greedy")
 SAMPLE_FACTORIES="${SAMPLE_FACTORIES:-true}"  # ... but sample the factory head (agent.json "sample_factories")
