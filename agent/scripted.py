@@ -36,8 +36,8 @@ move to the nearest one.
   never counted on, so nights are safe. A heavy whose ice tile touches the factory transfers
   from the tile and only steps in for power.
 * **Water.** A factory waters lichen only when ``water - cost >= remaining_turns x
-  FACTORY_WATER_CONSUMPTION + WATER_MARGIN``. Here ``cost`` is the mask's upper bound of the
-  watering cost, so watering never endangers survival, even with no more ice. Below
+  FACTORY_WATER_CONSUMPTION + WATER_GUARD_MARGIN`` (30; :func:`agent.masks.water_reserve_ok`).
+  Here ``cost`` is the mask's upper bound of the watering cost, so watering never endangers survival, even with no more ice. Below
   :data:`URGENT_WATER`, a heavy hands its ice in at once.
 * **Moves.** Greedy steps that reduce the distance to the goal, cheapest rubble first: down the
   weighted cost-to-home maps going home, down BFS step maps (around opponent factories, cached)
@@ -65,12 +65,11 @@ from agent.actions import (
     component_slice,
 )
 from agent.early import placement_action
-from agent.masks import WATER_GUARD_MARGIN, action_masks, water_cost_bound, water_reserve_ok
+from agent.masks import action_masks, water_cost_bound, water_reserve_ok
 
 INF = 10**8  # 'unreachable' cost (int32-safe: 2 x INF + a step fits)
 LIGHT_CAP = 4          # lights per factory
 HEAVY_CAP = 2          # heavies per factory
-WATER_MARGIN = WATER_GUARD_MARGIN  # water kept above remaining_turns x consumption before watering lichen
 URGENT_WATER = 40      # below this a heavy hands its ice in at once
 RUBBLE_RADIUS = 8      # rubble targets within this many steps of the factory
 POWER_MARGIN = (3, 40)  # extra power kept for the trip home (LIGHT, HEAVY)
@@ -714,7 +713,7 @@ class ScriptedPolicy:
         cfg = self.cfg
         r = cfg.robot
         costs = water_cost_bound(self.state, self.occ)
-        reserve_ok = water_reserve_ok(self.state, costs, WATER_MARGIN)  # the rule of agent.masks.guard_water
+        reserve_ok = water_reserve_ok(self.state, costs)  # the rule of agent.masks.guard_water
         heavy_metal = r["METAL_COST"][1]
         for m in self._fac_mem.values():  # a gift not collected the next turn is void
             if "gift" in m and self.state.real_env_steps - m["gift"][1] > 1:

@@ -100,8 +100,7 @@ fi
 # 5. held-out evaluation (test seeds 1000000+ never appear above) and the learning curve
 python train.py mode=test checkpoint="$LAST" opponents=random,scripted test_seeds="$TEST_SEEDS" rules="$RULES" \
   max_episode_length="$MAX_TURNS" greedy="$GREEDY" sample_factories="$SAMPLE_FACTORIES" water_guard="$WATER_GUARD" \
-  test_workers="$WORKERS" \
-  replays=false progress_bar=false run_dir="$OUT/test"
+  test_workers="$WORKERS" replays=false progress_bar=false run_dir="$OUT/test"
 CURVE=("$OUT/bc0_ep$((EPOCHS / 4)).pt" "$OUT/bc0_ep$((EPOCHS / 2)).pt" "$OUT/bc0_ep$EPOCHS.pt" "$OUT/bc$ROUNDS.pt")
 if (( PPO_STEPS > 0 )); then CURVE+=("$OUT/ppo.pt"); fi
 python scripts/checkpoint_curves.py "${CURVE[@]}" --opponent scripted --seeds "$CURVE_SEEDS" --rules "$RULES" \

@@ -299,8 +299,7 @@ def main_test(cfg):
                       progress=cfg.progress_bar, greedy=cfg.greedy, ray=ray, sample_factories=cfg.sample_factories,
                       water_guard=cfg.water_guard)
     out = dict(policy=policy, greedy=cfg.greedy, sample_factories=cfg.sample_factories, water_guard=cfg.water_guard,
-               rules=cfg.rules,
-               test_seeds=cfg.test_seeds, seconds=time.time() - t0,
+               rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
                backend="ray" if ray is not None else "local", report=report)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(out, f, indent=1)
