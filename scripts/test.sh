@@ -2,9 +2,11 @@
 # Set up .venv (fast when already done), lint with ruff (pyproject.toml [tool.ruff]) and run the
 # test suite with it.
 # Usage: bash scripts/test.sh [pytest args...]
-#   no args            -> pytest -q tests
+#   no args            -> pytest -q tests -n auto --dist loadfile   (one worker per core, pytest-xdist;
+#                         each test file stays on one worker, so module fixtures run once)
 #   paths given        -> pytest -q <args>          (e.g. tests/test_runner_cli.py -x)
-#   only options given -> pytest -q tests <args>    (e.g. -k runner)
+#   only options given -> pytest -q tests -n auto --dist loadfile <args>    (e.g. -k runner)
+# LUXKIT_TEST_WORKERS=N sets the worker count (0 = no xdist, one process).
 # The exit code is ruff's when it finds a problem, else pytest's.
 set -euo pipefail
 
@@ -22,5 +24,5 @@ done
 if [[ $has_path == 1 ]]; then
     exec "$ROOT/.venv/bin/python" -m pytest -q "$@"
 else
-    exec "$ROOT/.venv/bin/python" -m pytest -q tests "$@"
+    exec "$ROOT/.venv/bin/python" -m pytest -q tests -n "${LUXKIT_TEST_WORKERS:-auto}" --dist loadfile "$@"
 fi
