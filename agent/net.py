@@ -9,7 +9,9 @@ Two trunks (``arch`` in the net_config):
 * ``grid`` (:class:`GridNet`, the default when a config has no ``arch``, so every checkpoint
   written before ConeNet loads unchanged): the globals broadcast over the map and concatenated to
   the planes, a 3x3 conv stem then ``blocks`` residual blocks (two 3x3 convs each), ``channels``
-  wide, all at full resolution; receptive field 3 + 4 * blocks cells across (11x11 for ``small``).
+  wide, all at full resolution; receptive field 3 + 4 * blocks cells across (11x11 for ``small``),
+  or 3 + 4 * sum(dilations) with dilated blocks (59x59 for ``dilated``; :func:`grow_net` appends
+  dilated blocks to a trained net without changing its output).
 * ``cone`` (:class:`ConeNet`, U-Net / "DoubleCone"): a short full-resolution stem, most blocks at
   1/4 resolution, skip connections back up; its receptive field covers a 64x64 map and it costs
   less per sample than ``small`` (notes/training.md has the measurements).
@@ -18,8 +20,9 @@ Policy: a 1x1 conv to A logits per cell. Value: mean- and max-pooled trunk featu
 globals) through a small MLP to one scalar per sample.
 
 Presets (``NET_PRESETS``), chosen by measurement on a 2-core CPU (``benchmarks/train_throughput.py``):
-``small`` (grid, 32 channels, 2 blocks), ``medium`` (64, 4), ``large`` (128, 6) and ``cone``
-(16 channels at full resolution, 32 at 1/2, 64 at 1/4 with 4 blocks).
+``small`` (grid, 32 channels, 2 blocks), ``medium`` (64, 4), ``large`` (128, 6), ``dilated`` (32, 4
+blocks of dilation 1, 1, 4, 8: twice the cost of ``small``) and ``cone`` (16 channels at full
+resolution, 32 at 1/2, 64 at 1/4 with 4 blocks).
 
 Weights travel as a plain ``torch.save({"state_dict", "net_config", ...})`` file of CPU tensors so
 that main.py can load them on Kaggle (torch 1.11) without stable-baselines3:
@@ -38,6 +41,7 @@ NET_PRESETS = {
     "small": dict(channels=32, blocks=2),
     "medium": dict(channels=64, blocks=4),
     "large": dict(channels=128, blocks=6),
+    "dilated": dict(channels=32, blocks=4, dilations=(1, 1, 4, 8)),
     "cone": dict(arch="cone", channels=16, mid_channels=64, blocks=4),
 }
 
@@ -47,10 +51,12 @@ class CheckpointError(ValueError):
 
 
 class _Block(nn.Module):
-    def __init__(self, c):
+    """Residual block: two 3x3 convs, both with ``dilation`` (1 = plain), ``relu(x + c2(relu(c1 x)))``."""
+
+    def __init__(self, c, dilation=1):
         super().__init__()
-        self.c1 = nn.Conv2d(c, c, 3, padding=1)
-        self.c2 = nn.Conv2d(c, c, 3, padding=1)
+        self.c1 = nn.Conv2d(c, c, 3, padding=dilation, dilation=dilation)
+        self.c2 = nn.Conv2d(c, c, 3, padding=dilation, dilation=dilation)
 
     def forward(self, x):
         return torch.relu(x + self.c2(torch.relu(self.c1(x))))
@@ -64,14 +70,27 @@ class GridNet(nn.Module):
         channels (int): trunk width.
         blocks (int): residual blocks.
         in_planes (int), in_globals (int): input sizes (defaults from agent.features).
+        dilations (sequence of int | None): one dilation per block (None = all 1). A block of
+            dilation d widens the receptive field by 4 d cells: ``(1, 1, 4, 8)`` sees 59x59 cells
+            against 19x19 for four plain blocks, at the same cost. Written to ``config`` only
+            when some dilation is not 1, so plain nets keep their checkpoints' configs.
+
+    Raises:
+        ValueError: ``dilations`` does not hold ``blocks`` integers >= 1.
     """
 
-    def __init__(self, channels=32, blocks=2, in_planes=NUM_PLANES, in_globals=NUM_GLOBALS):
+    def __init__(self, channels=32, blocks=2, in_planes=NUM_PLANES, in_globals=NUM_GLOBALS, dilations=None):
         super().__init__()
         self.config = dict(channels=int(channels), blocks=int(blocks), in_planes=int(in_planes),
                            in_globals=int(in_globals))
+        dil = [1] * int(blocks) if dilations is None else [int(d) for d in dilations]
+        if len(dil) != int(blocks) or min(dil, default=1) < 1:
+            raise ValueError(f"dilations={dilations!r}: need {blocks} integers >= 1 (one per block)")
+        if any(d != 1 for d in dil):
+            self.config["dilations"] = dil
+        self.receptive_field = 3 + 4 * sum(dil)  # cells across
         self.stem = nn.Conv2d(in_planes + in_globals, channels, 3, padding=1)
-        self.blocks = nn.Sequential(*[_Block(channels) for _ in range(blocks)])
+        self.blocks = nn.Sequential(*[_Block(channels, d) for d in dil])
         self.policy_head = nn.Conv2d(channels, NUM_LOGITS, 1)
         self.value_head = nn.Sequential(
             nn.Linear(2 * channels + in_globals, 64), nn.ReLU(), nn.Linear(64, 1)
@@ -195,12 +214,46 @@ def build_net(net_config):
     arch = net_config.pop("arch", "grid")
     if arch not in ARCHS:
         raise CheckpointError(f"net_config has unknown arch {arch!r}; choose one of {sorted(ARCHS)}")
-    allowed = {"channels", "blocks", "in_planes", "in_globals"} | ({"mid_channels"} if arch == "cone" else set())
+    allowed = {"channels", "blocks", "in_planes", "in_globals"} | ({"mid_channels"} if arch == "cone" else {"dilations"})
     extra = set(net_config) - allowed
     if extra:
         raise CheckpointError(f"net_config of arch {arch!r} has unknown keys {sorted(extra)}; "
                               f"allowed: {sorted(allowed | {'arch'})}")
-    return ARCHS[arch](**net_config)
+    try:
+        return ARCHS[arch](**net_config)
+    except ValueError as e:
+        raise CheckpointError(f"net_config {net_config}: {e}") from None
+
+
+def grow_net(net, dilations):
+    """A deeper copy of GridNet ``net`` that computes exactly the same logits and value: new
+    residual blocks of the given ``dilations`` appended after its blocks, each with its second
+    conv zero (so the block is the identity on the trunk's non-negative features). Fine-tuning
+    the grown net starts from the old policy and can learn to use the wider receptive field.
+
+    Args:
+        net (GridNet): the net to grow (unchanged).
+        dilations (sequence of int): one dilation per new block, e.g. ``(4, 8)``.
+
+    Returns:
+        GridNet with ``blocks + len(dilations)`` blocks, in eval mode.
+
+    Raises:
+        CheckpointError: ``net`` is not a GridNet, or a dilation is not an integer >= 1.
+    """
+    if not isinstance(net, GridNet):
+        raise CheckpointError(f"only a GridNet can grow blocks (got {type(net).__name__})")
+    old = [blk.c1.dilation[0] for blk in net.blocks]
+    cfg = {k: v for k, v in net.config.items() if k != "dilations"}
+    cfg["blocks"] = len(old) + len(dilations)
+    grown = build_net(dict(cfg, dilations=old + [int(d) for d in dilations]))
+    missing, unexpected = grown.load_state_dict(net.state_dict(), strict=False)
+    assert not unexpected and all(k.startswith("blocks.") for k in missing), (missing, unexpected)
+    with torch.no_grad():
+        for blk in list(grown.blocks)[len(old):]:
+            blk.c2.weight.zero_()
+            blk.c2.bias.zero_()
+    return grown.eval()
 
 
 def save_checkpoint(path, net, **extra):

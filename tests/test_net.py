@@ -1,12 +1,15 @@
 """agent/net.py: the GridNet presets keep their checkpoints; the ConeNet preset (U-Net / DoubleCone)
-works at every map size, sees the whole 64x64 map from every cell, and saves/loads like GridNet."""
+works at every map size, sees the whole 64x64 map from every cell, and saves/loads like GridNet;
+dilated GridNet blocks widen the receptive field, and grow_net appends them to a trained net
+without changing its output."""
 
 import pytest
 import torch
 
 from agent.actions import NUM_LOGITS
 from agent.features import NUM_GLOBALS, NUM_PLANES
-from agent.net import NET_PRESETS, CheckpointError, ConeNet, GridNet, build_net, load_checkpoint, save_checkpoint
+from agent.net import (NET_PRESETS, CheckpointError, ConeNet, GridNet, build_net, grow_net, load_checkpoint,
+                       save_checkpoint)
 
 
 def _inputs(B, S, requires_grad=False):
@@ -83,7 +86,54 @@ def test_cone_checkpoint_round_trip_and_clear_errors(tmp_path):
 
 
 def test_presets_build():
-    assert set(NET_PRESETS) >= {"small", "medium", "large", "cone"}
+    assert set(NET_PRESETS) >= {"small", "medium", "large", "cone", "dilated"}
+
+
+def _reach(net, S=64):
+    """Cells (Chebyshev radius) from the center whose planes move the center's logits."""
+    x, g = _inputs(1, S, requires_grad=True)
+    logits, _ = net(x, g)
+    logits[0, :, S // 2, S // 2].sum().backward()
+    hit = x.grad[0].abs().sum(0) > 0
+    ys, xs = torch.nonzero(hit, as_tuple=True)
+    return int(torch.maximum((ys - S // 2).abs(), (xs - S // 2).abs()).max())
+
+
+def test_dilated_blocks_widen_the_receptive_field_as_documented():
+    torch.manual_seed(2)
+    small, dilated = build_net("small"), build_net("dilated")
+    assert dilated.config["dilations"] == [1, 1, 4, 8] and "dilations" not in small.config
+    assert (small.receptive_field, dilated.receptive_field) == (11, 59)
+    assert _reach(small) == 5 and _reach(dilated) == 29
+    # same tensors as four plain blocks: a dilated checkpoint differs only in its config
+    assert {k: v.shape for k, v in dilated.state_dict().items()} == \
+        {k: v.shape for k, v in GridNet(32, 4).state_dict().items()}
+    with pytest.raises(CheckpointError, match=r"need 2 integers >= 1"):
+        build_net({"channels": 8, "blocks": 2, "dilations": [1]})
+
+
+def test_grow_net_keeps_the_policy_and_value_exactly_and_round_trips(tmp_path):
+    torch.manual_seed(3)
+    net = build_net("small").eval()
+    grown = grow_net(net, [4, 8])
+    assert grown.config == dict(net.config, blocks=4, dilations=[1, 1, 4, 8])
+    assert grown.receptive_field == 59 and net.config["blocks"] == 2  # the input net is unchanged
+    x, g = _inputs(2, 48)
+    with torch.no_grad():
+        (l0, v0), (l1, v1) = net(x, g), grown(x, g)
+    assert torch.equal(l0, l1) and torch.equal(v0, v1)
+    # the new blocks learn: the second conv of each gets a gradient, and then the output moves
+    grown.train()
+    grown(x, g)[0].pow(2).mean().backward()
+    assert all(float(b.c2.weight.grad.abs().sum()) > 0 for b in list(grown.blocks)[2:])
+    path = tmp_path / "grown.pt"
+    save_checkpoint(path, grown)
+    loaded, payload = load_checkpoint(path)
+    assert payload["net_config"]["dilations"] == [1, 1, 4, 8]
+    with torch.no_grad():
+        assert torch.equal(loaded(x, g)[0], l0)
+    with pytest.raises(CheckpointError, match="only a GridNet can grow"):
+        grow_net(build_net("cone"), [4])
 
 
 def test_cone_rejects_map_sides_not_multiple_of_4():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 QUEUE_BOT = ROOT / "tests" / "bots" / "queue_bot"
@@ -294,9 +295,19 @@ def test_collect_with_a_bot_teacher_then_fit(tmp_path):
                         f"out={tmp_path / 'bc.pt'}", "threads=1"], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0 and "agreement: robot type" in p.stdout, p.stdout + p.stderr
-    # DAgger with the bot as a shadow: the student plays, the bot labels its states
+    # grown by two dilated blocks (agent.net.grow_net), fitted on
+    fit = [sys.executable, "-m", "training.bc", "fit", f"data={out}", "epochs=1", "threads=1"]
+    p = subprocess.run(fit + [f"init={tmp_path / 'bc.pt'}", "grow=4,8", f"out={tmp_path / 'grown.pt'}"], cwd=ROOT,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "agreement: robot type" in p.stdout, p.stdout + p.stderr
+    grown = torch.load(tmp_path / "grown.pt", weights_only=True)
+    assert grown["net_config"]["dilations"] == [1, 1, 4, 8] and grown["grow"] == "4,8"
+    p = subprocess.run(fit + ["grow=4", f"out={tmp_path / 'x.pt'}"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode != 0 and "grow= needs init=CHECKPOINT" in p.stderr and "Traceback" not in p.stderr
+    # DAgger with the bot as a shadow: the (grown) student plays, the bot labels its states
     p = subprocess.run([sys.executable, "-m", "training.bc", "collect", f"teacher=bot:{ROOT}",
-                        f"student={tmp_path / 'bc.pt'}", "beta=0", "rules=tiny", "games=1", "max_turns=20",
+                        f"student={tmp_path / 'grown.pt'}", "beta=0", "rules=tiny", "games=1", "max_turns=20",
                         "opponent_mix=0", f"out={tmp_path / 'dagger.npz'}"], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0 and "student vs bot" in p.stdout, p.stdout + p.stderr

@@ -6,6 +6,7 @@ baseline).
     python -m training.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
+    python -m training.bc fit data=... init=runs/bc/bc.pt grow=4,8 out=runs/bc/grown.pt    # 2 dilated blocks more
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
 every ``stride`` turns, the teacher's observation (planes stored as float16), masks (bit-packed)
@@ -186,7 +187,7 @@ def load_data(data):
 
 
 def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3, seed=0, init="", threads=2,
-        keep_epochs=False, val="", device="auto", amp="none"):
+        keep_epochs=False, val="", device="auto", amp="none", grow=""):
     """Fit a network to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
 
     Adam with a cosine learning-rate decay from ``lr`` to 0 over all epochs; 10 % of the samples
@@ -204,6 +205,9 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         out (str): checkpoint path (:func:`agent.net.save_checkpoint`).
         net (str): a preset of :data:`agent.net.NET_PRESETS` (ignored with ``init``).
         init (str): a checkpoint to continue from ("" = fresh weights).
+        grow (str): comma-separated dilations of residual blocks appended to the ``init`` net before
+            fitting (:func:`agent.net.grow_net`: the grown net starts with the ``init`` policy
+            exactly), e.g. ``4,8``; "" = none.
         threads (int): torch CPU threads.
         keep_epochs (bool): also keep each epoch's checkpoint as ``<out without .pt>_epN.pt``
             (the points of a learning curve).
@@ -215,14 +219,23 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         ValueError: missing data files, mixed map sizes (also between ``data`` and ``val``), or a
             bad ``device``/``amp`` (e.g. ``device=cuda`` without CUDA; checked before anything is
             read or written).
-        agent.net.CheckpointError: bad ``init`` or ``net``.
+        agent.net.CheckpointError: bad ``init``, ``net`` or ``grow`` (checked before the data is read).
     """
     from agent.actions import MOVE, NUM_LOGITS
     from agent.distribution import MaskedGridDistribution
-    from agent.net import build_net, load_checkpoint, save_checkpoint
+    from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, save_checkpoint
     from training.device import autocast_net, resolve_device
 
     dev = resolve_device(device, amp)
+    try:
+        grow_dil = [int(d) for d in str(grow).split(",") if d.strip()]
+    except ValueError:
+        raise CheckpointError(f"grow={grow!r}: give comma-separated integer dilations, e.g. grow=4,8") from None
+    if grow_dil and not init:
+        raise CheckpointError("grow= needs init=CHECKPOINT (the net to grow); for fresh weights use net=dilated")
+    model, init_payload = load_checkpoint(init) if init else (build_net(net), {})
+    if grow_dil:
+        model = grow_net(model, grow_dil)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     planes, globs, packed, actions, S = load_data(data)
@@ -231,7 +244,6 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     held = load_data(val) if val else None
     if held is not None and held[4] != S:
         raise ValueError(f"val={val} is {held[4]}x{held[4]}, data is {S}x{S}")
-    model, init_payload = load_checkpoint(init) if init else (build_net(net), {})
     autocast_net(model.to(dev), amp)
     steps0 = int(init_payload.get("grad_steps", 0))  # gradient steps of the fits this one continues
     steps = 0
@@ -294,7 +306,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
               f"robot type {acc[0]:.3f}, move dir {acc[1]:.3f}, factory {acc[2]:.3f}, {time.time() - t0:.0f} s, "
               f"{len(trn) / max(t_train, 1e-9):.1f} train samples/s", flush=True)
         os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-        meta = dict(step=0, source=f"bc from {data}", epochs=ep + 1, init=init, grad_steps=steps0 + steps,
+        meta = dict(step=0, source=f"bc from {data}", epochs=ep + 1, init=init, grow=grow, grad_steps=steps0 + steps,
                     batch_size=batch_size, val=val, val_nll=float(np.mean(vls)),
                     agreement=dict(zip(("robot_type", "move_dir", "factory"), map(float, acc))))
         save_checkpoint(out, model, **meta)
