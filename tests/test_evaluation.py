@@ -67,6 +67,32 @@ def test_dagger_collect_labels_student_games_and_fit_concatenates(tmp_path, bc_c
     assert bad.returncode != 0 and "nope.npz" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_load_data_equals_concatenating_the_files(tmp_path):
+    """training.bc.load_data fills preallocated arrays file by file (half the peak memory of
+    np.concatenate); the result is the same arrays, dtypes included, and mixed map sizes fail."""
+    import numpy as np
+
+    from training.bc import load_data
+
+    rng = np.random.default_rng(0)
+    files = []
+    for i, n in enumerate((3, 5, 2)):
+        arrays = dict(planes=rng.random((n, 4, 8, 8)).astype(np.float16), globals=rng.random((n, 12), np.float32),
+                      masks=rng.integers(0, 255, (n, 9), dtype=np.uint8),
+                      actions=rng.integers(-1, 5, (n, 8, 8, 7), dtype=np.int8), map_size=np.int64(8))
+        files.append(tmp_path / f"d{i}.npz")
+        np.savez(files[-1], **arrays)
+    got = load_data(",".join(map(str, files)))
+    for k, a in zip(("planes", "globals", "masks", "actions"), got):
+        want = np.concatenate([np.load(f)[k] for f in files])
+        assert a.dtype == want.dtype and np.array_equal(a, want), k
+    assert got[4] == 8
+    np.savez(tmp_path / "big.npz", planes=np.zeros((1, 4, 16, 16), np.float16), globals=np.zeros((1, 12), np.float32),
+             masks=np.zeros((1, 9), np.uint8), actions=np.zeros((1, 16, 16, 7), np.int8), map_size=np.int64(16))
+    with pytest.raises(ValueError, match=r"mix map sizes \[8, 16\]"):
+        load_data(f"{files[0]},{tmp_path / 'big.npz'}")
+
+
 def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_checkpoint):
     out_dir = tmp_path / "test"
     out = run([TRAIN, "mode=test", f"checkpoint={bc_checkpoint}", "opponents=random,scripted", "rules=tiny",

@@ -182,7 +182,19 @@ def load_data(data):
     sizes = {int(d["map_size"]) for d in parts}
     if len(sizes) != 1:
         raise ValueError(f"data files mix map sizes {sorted(sizes)}; fit one size at a time")
-    cat = [np.concatenate([d[k] for d in parts]) for k in ("planes", "globals", "masks", "actions")]
+    # Filled file by file into preallocated arrays: the peak memory is the dataset plus one file's
+    # array, not twice the dataset as with np.concatenate (an npz member is read whole on access).
+    counts = [len(d["globals"]) for d in parts]
+    cat = []
+    for k in ("planes", "globals", "masks", "actions"):
+        first = parts[0][k]
+        out = np.empty((sum(counts),) + first.shape[1:], first.dtype)
+        i = 0
+        for j, (d, n) in enumerate(zip(parts, counts)):
+            out[i:i + n] = first if j == 0 else d[k]
+            i += n
+        del first
+        cat.append(out)
     return (*cat, sizes.pop())
 
 
