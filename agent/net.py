@@ -21,7 +21,7 @@ globals) through a small MLP to one scalar per sample.
 
 Presets (``NET_PRESETS``), chosen by measurement on a 2-core CPU (``benchmarks/train_throughput.py``):
 ``small`` (grid, 32 channels, 2 blocks), ``medium`` (64, 4), ``large`` (128, 6), ``dilated`` (32, 4
-blocks of dilation 1, 1, 4, 8: twice the cost of ``small``) and ``cone`` (16 channels at full
+blocks of dilation 1, 1, 4, 8: 1.75x the forward+backward time of ``small`` at 64x64) and ``cone`` (16 channels at full
 resolution, 32 at 1/2, 64 at 1/4 with 4 blocks).
 
 Weights travel as a plain ``torch.save({"state_dict", "net_config", ...})`` file of CPU tensors so

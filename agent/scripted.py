@@ -37,8 +37,8 @@ move to the nearest one.
   from the tile and only steps in for power.
 * **Water.** A factory waters lichen only when ``water - cost >= remaining_turns x
   FACTORY_WATER_CONSUMPTION + WATER_GUARD_MARGIN`` (30; :func:`agent.masks.water_reserve_ok`).
-  Here ``cost`` is the mask's upper bound of the watering cost, so watering never endangers survival, even with no more ice. Below
-  :data:`URGENT_WATER`, a heavy hands its ice in at once.
+  Here ``cost`` is the mask's upper bound of the watering cost, so watering never endangers
+  survival, even with no more ice. Below :data:`URGENT_WATER`, a heavy hands its ice in at once.
 * **Moves.** Greedy steps that reduce the distance to the goal, cheapest rubble first: down the
   weighted cost-to-home maps going home, down BFS step maps (around opponent factories, cached)
   going out; among equal steps, the direction of a sticky move the robot already has (free).

@@ -295,7 +295,7 @@ def test_collect_with_a_bot_teacher_then_fit(tmp_path):
                         f"out={tmp_path / 'bc.pt'}", "threads=1"], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0 and "agreement: robot type" in p.stdout, p.stdout + p.stderr
-    # grown by two dilated blocks (agent.net.grow_net), fitted on
+    # the fitted net grown by two dilated blocks (agent.net.grow_net) and fitted again
     fit = [sys.executable, "-m", "training.bc", "fit", f"data={out}", "epochs=1", "threads=1"]
     p = subprocess.run(fit + [f"init={tmp_path / 'bc.pt'}", "grow=4,8", f"out={tmp_path / 'grown.pt'}"], cwd=ROOT,
                        env=env, capture_output=True, text=True, timeout=300)

@@ -187,13 +187,13 @@ def load_data(data):
     counts = [len(d["globals"]) for d in parts]
     cat = []
     for k in ("planes", "globals", "masks", "actions"):
-        first = parts[0][k]
-        out = np.empty((sum(counts),) + first.shape[1:], first.dtype)
-        i = 0
-        for j, (d, n) in enumerate(zip(parts, counts)):
-            out[i:i + n] = first if j == 0 else d[k]
+        out, i = None, 0
+        for d, n in zip(parts, counts):
+            a = d[k]
+            if out is None:
+                out = np.empty((sum(counts),) + a.shape[1:], a.dtype)
+            out[i:i + n] = a
             i += n
-        del first
         cat.append(out)
     return (*cat, sizes.pop())
 
