@@ -4,7 +4,7 @@ Everything is from the acting player's point of view ("ours" / "theirs"); cells 
 ``[x, y]`` like the engine's boards; S = ``env_cfg.map_size`` (16, 32, 48 or 64). Values are
 scaled to roughly [0, 1] by the constants named below (from ``EnvConfig``).
 
-Planes (C = 53):
+Planes (C = 58):
 
 ====  ======================  ==========================================================
 ch    name                    meaning / normalisation
@@ -68,6 +68,15 @@ ch    name                    meaning / normalisation
 51    factory_lights          LIGHT robots of the factory's team whose nearest factory of that team
                               (Manhattan distance to the center) is this one, / 5, on all 9 tiles
 52    factory_heavies         the same for HEAVY robots
+53    ice_target              1 on each of our factories' cheapest ice cell: the ice cell off the
+                              factory tiles with the least HEAVY power cost to reach the factory
+                              (``path_planes``; ties: the lowest x * S + y)
+54    ore_target              the same for ore
+55    dist_ice_target         steps (around their factories) to the nearest ice_target cell,
+                              min(d, 48) / 16 (3 when there is none)
+56    dist_ore_target         the same for ore_target
+57    home_cost               HEAVY power cost of the cheapest path to our nearest factory tile,
+                              min(cost, 3000) / 1000 (3 when we have none or it is unreachable)
 ====  ======================  ==========================================================
 
 The distance planes (40-43) let a 3x3 convolution read the direction home or to the nearest ice
@@ -76,9 +85,13 @@ otherwise: the ``small`` net sees 11x11 cells and a 64x64 map is much wider. The
 planes (44-50) are a one-turn memory of what each robot did (a robot sent a one-shot action has an
 empty queue again the next turn). The robot-count planes (51-52) let a factory's build choice
 depend on how many robots already work around it (the scripted baseline builds LIGHTs up to a cap
-per factory), which a convolution cannot count over a whole map. The queue planes (19-30) show
-what keep would do: robots are sent sticky actions (:mod:`agent.actions`), so a robot's queue head is the action it goes on with
-unless the policy chooses another one.
+per factory), which a convolution cannot count over a whole map. The path planes (53-57) show
+what the scripted baseline plans with and a convolution cannot compute: which ice and ore cell
+each factory's heavies mine (the cheapest by power, often not the nearest: rubble costs power),
+the way there and the power-cheapest way home. They are a function of other planes only
+(``path_planes``), so stored data can be given them afterwards. The queue planes (19-30) show what
+keep would do: robots are sent sticky actions (:mod:`agent.actions`), so a robot's queue head is
+the action it goes on with unless the policy chooses another one.
 
 Global vector (G = 12): turn fraction, day flag, cycle phase (step % CYCLE_LENGTH / CYCLE_LENGTH),
 factories ours / 10, theirs / 10, robots ours / 100, theirs / 100, our total factory water / 1000,
@@ -92,6 +105,7 @@ import numpy as np
 from agent.action_queue import A_DIG, A_MOVE, A_PICKUP, A_RECHARGE, A_TRANSFER
 from agent.early import manhattan_distance_map
 from agent.obs import isin_int
+from agent.paths import INF, cost_to
 
 PLANE_NAMES = (
     "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
@@ -103,7 +117,7 @@ PLANE_NAMES = (
     "factory_metal", "valid_spawn", "is_day", "turn", "on_map", "dist_factory_ours",
     "dist_factory_theirs", "dist_ice", "dist_ore", "last_move_up", "last_move_right", "last_move_down",
     "last_move_left", "last_cargo_gain", "last_cargo_loss", "last_power_pickup", "factory_lights",
-    "factory_heavies",
+    "factory_heavies", "ice_target", "ore_target", "dist_ice_target", "dist_ore_target", "home_cost",
 )
 GLOBAL_NAMES = (
     "turn", "is_day", "cycle_phase", "factories_ours", "factories_theirs", "robots_ours",
@@ -117,6 +131,9 @@ _FACTORY_SCALE = np.array([1000.0, 1000.0, 1000.0, 1000.0])
 DIST_CLIP = 48     # cells: distances beyond this read as this (distance planes)
 DIST_SCALE = 16.0  # cells per unit of a distance plane
 ROBOT_COUNT_SCALE = 5.0  # robots per unit of the factory_lights / factory_heavies planes
+HOME_COST_CLIP = 3000.0  # power: home costs beyond this read as this (a HEAVY's BATTERY_CAPACITY)
+HOME_COST_SCALE = 1000.0  # power per unit of the home_cost plane
+PATH_PLANES = tuple(range(P["ice_target"], P["home_cost"] + 1))  # 53 .. 57, written by path_planes
 
 
 _NINE = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)  # (9, 2)
@@ -181,6 +198,63 @@ def _distance_plane(state, name, target):
     return plane
 
 
+def path_planes(planes, cfg):
+    """Write the path planes (``ice_target`` .. ``home_cost``, 53-57) of ``planes`` in place,
+    from its other planes only (``ice``, ``ore``, ``rubble``, ``factory_*``).
+
+    A HEAVY's power cost of stepping into a cell is ``floor(MOVE_COST + RUBBLE_MOVEMENT_COST *
+    rubble) + ACTION_QUEUE_POWER_COST`` (Lux S2 specs, "Movement" and "Action queue"; the cost the
+    scripted baseline plans with); their factory tiles cannot be entered. Rubble is read back from
+    its plane as ``rint(plane * MAX_RUBBLE)``, which is exact for float32 and float16 planes, so
+    planes stored as float16 (``training.bc collect``) get the same path planes as ``encode``.
+
+    Args:
+        planes (np.ndarray): float32 or float16 (C, S, S), C = NUM_PLANES.
+        cfg (agent.obs.GameConfig): ``robot`` constants and ``MAX_RUBBLE``.
+
+    Returns:
+        np.ndarray: ``planes`` (about 10 ms of CPU at 64x64 with 7 factories, in numpy).
+
+    Raises:
+        ValueError: ``planes`` is not (NUM_PLANES, S, S).
+    """
+    if planes.ndim != 3 or planes.shape[0] != NUM_PLANES:
+        raise ValueError(f"planes has shape {planes.shape}, expected ({NUM_PLANES}, S, S)")
+    S = planes.shape[-1]
+    rubble = np.rint(planes[P["rubble"]].astype(np.float64) * cfg.MAX_RUBBLE)
+    ours = planes[P["factory_ours"]] > 0
+    theirs = planes[P["factory_theirs"]] > 0
+    r = cfg.robot
+    step = np.floor(r["MOVE_COST"][1] + r["RUBBLE_MOVEMENT_COST"][1] * rubble) + r["ACTION_QUEUE_POWER_COST"][1]
+    step = np.where(theirs, INF, step)
+    walk = np.where(theirs, INF, 1)
+    for ch in PATH_PLANES:
+        planes[ch] = 0.0
+    centers = np.argwhere(planes[P["factory_center_ours"]] > 0)  # (F, 2)
+    F = len(centers)
+    home = np.full((S, S), INF, np.int64)
+    if F:
+        x, y, owner = _tiles_3x3(centers, S)
+        goals = np.zeros((F, S, S), bool)
+        goals[owner, x, y] = True
+        cost = cost_to(goals, step)  # (F, S, S): power from each cell to factory f
+        home = cost.min(axis=0)
+        free = ~ours & ~theirs
+        for name, res in (("ice_target", "ice"), ("ore_target", "ore")):
+            cand = (planes[P[res]] > 0) & free
+            if cand.any():
+                score = np.where(cand[None], cost, INF).reshape(F, -1)
+                k = score.argmin(axis=1)
+                k = k[score[np.arange(F), k] < INF]
+                planes[P[name], k // S, k % S] = 1.0
+    for name, target in (("dist_ice_target", "ice_target"), ("dist_ore_target", "ore_target")):
+        goal = planes[P[target]] > 0
+        d = cost_to(goal, walk) if goal.any() else np.full((S, S), INF)
+        planes[P[name]] = np.minimum(d, DIST_CLIP) * (1.0 / DIST_SCALE)
+    planes[P["home_cost"]] = np.minimum(home, HOME_COST_CLIP) * (1.0 / HOME_COST_SCALE)
+    return planes
+
+
 _LAST_MOVE_PLANES = {(0, -1): P["last_move_up"], (1, 0): P["last_move_right"], (0, 1): P["last_move_down"],
                      (-1, 0): P["last_move_left"]}
 
@@ -216,7 +290,7 @@ def encode(state, out=None):
         out (np.ndarray | None): optional float32 (C, S, S) buffer to fill (avoids allocation).
 
     Returns:
-        (planes, globals): float32 (53, S, S) and float32 (12,); see the module table.
+        (planes, globals): float32 (58, S, S) and float32 (12,); see the module table.
 
     Raises:
         ValueError: ``out`` has the wrong shape.
@@ -287,6 +361,7 @@ def encode(state, out=None):
                          ("dist_factory_theirs", planes[P["factory_theirs"]] > 0),
                          ("dist_ice", b["ice"] > 0), ("dist_ore", b["ore"] > 0)):
         planes[P[name]] = _distance_plane(state, name, target)
+    path_planes(planes, cfg)
     for u, prev in ((state.my_units, state.prev_my_units), (state.opp_units, state.prev_opp_units)):
         _last_turn_planes(planes, u, prev, cfg)
     lichen = b["lichen"]

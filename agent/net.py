@@ -256,6 +256,38 @@ def grow_net(net, dilations):
     return grown.eval()
 
 
+def widen_planes(net, in_planes=NUM_PLANES):
+    """A copy of ``net`` that reads ``in_planes`` feature planes and computes exactly the same
+    logits and value as ``net``: the new planes are appended after its ``in_planes`` planes
+    (:data:`agent.features.PLANE_NAMES` only ever grows at the end) with zero stem weights, so
+    fine-tuning starts from the old policy and can learn to use them.
+
+    Args:
+        net (GridNet | ConeNet): trained on the first ``net.config["in_planes"]`` planes.
+        in_planes (int): the new plane count (>= the old one).
+
+    Returns:
+        the widened net (``net`` itself when the count is already ``in_planes``), in eval mode.
+
+    Raises:
+        CheckpointError: ``in_planes`` is smaller than the net's plane count.
+    """
+    old = int(net.config["in_planes"])
+    if in_planes == old:
+        return net
+    if in_planes < old:
+        raise CheckpointError(f"cannot narrow a net from {old} to {in_planes} feature planes")
+    wide = build_net(dict(net.config, in_planes=int(in_planes)))
+    state = net.state_dict()
+    w = state["stem.weight"]  # (out, old [+ globals for GridNet], 3, 3)
+    new = torch.zeros(wide.state_dict()["stem.weight"].shape, dtype=w.dtype)
+    new[:, :old] = w[:, :old]
+    new[:, in_planes:] = w[:, old:]
+    state["stem.weight"] = new
+    wide.load_state_dict(state)
+    return wide.eval()
+
+
 def save_checkpoint(path, net, **extra):
     """Write ``{"state_dict", "net_config", **extra}`` with ``torch.save``: plain CPU tensors (also
     from a net on a GPU), so main.py and torch 1.11 load the file without a GPU."""

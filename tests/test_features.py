@@ -76,7 +76,7 @@ def test_docstring_table_lists_plane_names():
     assert [i for i, _ in rows] == list(range(len(rows)))
     assert tuple(name for _, name in rows) == PLANE_NAMES
     assert f"C = {NUM_PLANES}" in doc and f"G = {NUM_GLOBALS}" in doc
-    assert NUM_PLANES == 53 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
+    assert NUM_PLANES == 58 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
 
 
 def test_shapes_dtypes_finite(played):
@@ -362,3 +362,77 @@ def test_bad_action_shape():
         env.step(np.full((S, S, NUM_COMPONENTS), 9, np.int64))
     # the env is still usable after rejected actions
     env.step(np.zeros((S, S, NUM_COMPONENTS), np.int64))
+
+
+def _dijkstra(goal, step):
+    """Reference cheapest cost from every cell to the nearest goal cell: the sum of ``step`` over
+    the cells entered (heapq Dijkstra; ``step`` >= 10**8 = impassable)."""
+    import heapq
+
+    S = goal.shape[0]
+    dist = np.full((S, S), np.inf)
+    heap = [(0.0, int(x), int(y)) for x, y in zip(*np.nonzero(goal))]
+    for _, x, y in heap:
+        dist[x, y] = 0.0
+    while heap:
+        d, x, y = heapq.heappop(heap)
+        if d > dist[x, y]:
+            continue
+        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+            px, py = x + dx, y + dy
+            if 0 <= px < S and 0 <= py < S and step[x, y] < 10**8 and d + step[x, y] < dist[px, py]:
+                dist[px, py] = d + step[x, y]
+                heapq.heappush(heap, (dist[px, py], px, py))
+    return dist
+
+
+def test_path_planes_match_dijkstra_on_the_state(played):
+    """ice_target / ore_target / dist_*_target / home_cost rebuilt from the state's dicts with a
+    reference Dijkstra (a path from c costs the step cost of every cell entered, so the cost *to*
+    the goal from c is found by searching outward from the goal over the costs of the cells left
+    behind), and path_planes on the float16-stored planes gives the same planes."""
+    rules, S, states = played
+    for p in PLAYERS:
+        s = states[p]
+        planes, _ = encode(s)
+        rob = s.cfg.robot
+        step = (np.floor(rob["MOVE_COST"][1] + rob["RUBBLE_MOVEMENT_COST"][1] * s.board["rubble"])
+                + rob["ACTION_QUEUE_POWER_COST"][1]).astype(np.float64)
+        tiles = {}
+        for team in (s.player, s.opponent):
+            m = np.zeros((S, S), bool)
+            for f in s.factories[team].values():
+                x, y = f["pos"]
+                m[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = True
+            tiles[team] = m
+        step[tiles[s.opponent]] = 10**8
+        costs = []
+        for f in s.factories[s.player].values():
+            goal = np.zeros((S, S), bool)
+            x, y = f["pos"]
+            goal[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = True
+            costs.append(_dijkstra(goal, step))
+        assert costs, "every preset places factories"
+        free = ~tiles[s.player] & ~tiles[s.opponent]
+        walk = np.where(tiles[s.opponent], 10**8, 1.0)
+        for res in ("ice", "ore"):
+            expect = np.zeros((S, S), np.float32)
+            for c in costs:
+                score = np.where((s.board[res] > 0) & free, c, np.inf)
+                if np.isfinite(score.min()):
+                    expect.reshape(-1)[int(np.argmin(score))] = 1.0  # argmin: the lowest x * S + y on a tie
+            np.testing.assert_array_equal(planes[P[res + "_target"]], expect, err_msg=res)
+            d = _dijkstra(expect > 0, walk) if expect.any() else np.full((S, S), np.inf)
+            np.testing.assert_allclose(planes[P[f"dist_{res}_target"]],
+                                       np.minimum(d, features.DIST_CLIP) / features.DIST_SCALE, atol=1e-6)
+        home = np.min(costs, axis=0)
+        np.testing.assert_allclose(planes[P["home_cost"]],
+                                   np.minimum(home, features.HOME_COST_CLIP) / features.HOME_COST_SCALE, atol=1e-6)
+        assert planes[P["ice_target"]].sum() >= 1 and 0 < planes[P["home_cost"]][free].min() < 1
+        # stored data: the same path planes from float16 planes whose path planes are garbage
+        stored = planes.astype(np.float16)
+        stored[list(features.PATH_PLANES)] = 7.0
+        features.path_planes(stored, s.cfg)
+        np.testing.assert_array_equal(stored, planes.astype(np.float16))
+    with pytest.raises(ValueError, match="expected"):
+        features.path_planes(np.zeros((NUM_PLANES - 1, S, S), np.float32), s.cfg)

@@ -9,7 +9,7 @@ import torch
 from agent.actions import NUM_LOGITS
 from agent.features import NUM_GLOBALS, NUM_PLANES
 from agent.net import (NET_PRESETS, CheckpointError, ConeNet, GridNet, build_net, grow_net, load_checkpoint,
-                       save_checkpoint)
+                       save_checkpoint, widen_planes)
 
 
 def _inputs(B, S, requires_grad=False):
@@ -139,3 +139,25 @@ def test_grow_net_keeps_the_policy_and_value_exactly_and_round_trips(tmp_path):
 def test_cone_rejects_map_sides_not_multiple_of_4():
     with pytest.raises(ValueError, match=r"multiples of 4, got \(18, 18\)"):
         build_net("cone")(*_inputs(1, 18))
+
+
+@pytest.mark.parametrize("preset", ["small", "cone"])
+def test_widen_planes_keeps_the_policy_and_value_whatever_the_new_planes_hold(preset):
+    """A net of an older kit (fewer planes) widened to today's planes: the new planes get zero stem
+    weights, so the logits and value depend only on the old planes and equal the old net's."""
+    torch.manual_seed(4)
+    old_planes = NUM_PLANES - 5
+    old = build_net(dict(NET_PRESETS[preset], in_planes=old_planes)).eval()
+    wide = widen_planes(old, NUM_PLANES)
+    assert wide.config == dict(old.config, in_planes=NUM_PLANES) and old.config["in_planes"] == old_planes
+    x, g = _inputs(2, 32)
+    with torch.no_grad():
+        l0, v0 = old(x[:, :old_planes], g)
+        l1, v1 = wide(x, g)
+        l2, _ = wide(torch.cat([x[:, :old_planes], 5 * torch.rand(2, 5, 32, 32)], dim=1), g)
+    torch.testing.assert_close(l1, l0, rtol=0, atol=1e-5)
+    torch.testing.assert_close(v1, v0, rtol=0, atol=1e-5)
+    torch.testing.assert_close(l2, l1, rtol=0, atol=1e-5)
+    assert widen_planes(wide, NUM_PLANES) is wide
+    with pytest.raises(CheckpointError, match="cannot narrow"):
+        widen_planes(wide, old_planes)

@@ -17,7 +17,8 @@ from agent.actions import (
     component_slice,
 )
 from agent.masks import action_masks
-from agent.scripted import ScriptedPolicy, cost_to, scripted_placement
+from agent.paths import cost_to
+from agent.scripted import ScriptedPolicy, scripted_placement
 from benchmarks.scripted_games import play_game
 
 ROOT = Path(__file__).resolve().parents[1]

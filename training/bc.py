@@ -7,6 +7,7 @@ baseline).
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
     python -m training.bc fit data=... init=runs/bc/bc.pt grow=4,8 out=runs/bc/grown.pt    # 2 dilated blocks more
+    python -m training.bc replan data=runs/old/data.npz out=runs/bc/data.npz   # add new feature planes to old data
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
 every ``stride`` turns, the teacher's observation (planes stored as float16), masks (bit-packed)
@@ -235,7 +236,8 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     """
     from agent.actions import MOVE, NUM_LOGITS
     from agent.distribution import MaskedGridDistribution
-    from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, save_checkpoint
+    from agent.features import NUM_PLANES
+    from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, save_checkpoint, widen_planes
     from training.device import autocast_net, resolve_device
 
     dev = resolve_device(device, amp)
@@ -248,9 +250,16 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     model, init_payload = load_checkpoint(init) if init else (build_net(net), {})
     if grow_dil:
         model = grow_net(model, grow_dil)
+    widened = int(model.config["in_planes"])
+    if widened < NUM_PLANES:  # init from an older kit: new planes start with zero weights
+        model = widen_planes(model, NUM_PLANES)
+        print(f"init {init} reads {widened} planes: widened to {NUM_PLANES} (the new planes start unused)", flush=True)
     torch.manual_seed(seed)
     torch.set_num_threads(threads)
     planes, globs, packed, actions, S = load_data(data)
+    if planes.shape[1] != model.config["in_planes"]:
+        raise ValueError(f"{data} has {planes.shape[1]} feature planes, the net reads {model.config['in_planes']} "
+                         f"(data of an older kit? add the new planes with: python -m training.bc replan data=FILE out=NEW)")
     n = len(actions)
     print(f"{n} samples of {S}x{S} from {data}, device {dev}" + (f", amp {amp}" if amp != "none" else ""), flush=True)
     held = load_data(val) if val else None
@@ -318,13 +327,61 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
               f"robot type {acc[0]:.3f}, move dir {acc[1]:.3f}, factory {acc[2]:.3f}, {time.time() - t0:.0f} s, "
               f"{len(trn) / max(t_train, 1e-9):.1f} train samples/s", flush=True)
         os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-        meta = dict(step=0, source=f"bc from {data}", epochs=ep + 1, init=init, grow=grow, grad_steps=steps0 + steps,
+        meta = dict(step=0, source=f"bc from {data}", epochs=ep + 1, init=init, grow=grow, init_planes=widened,
+                    grad_steps=steps0 + steps,
                     batch_size=batch_size, val=val, val_nll=float(np.mean(vls)),
                     agreement=dict(zip(("robot_type", "move_dir", "factory"), map(float, acc))))
         save_checkpoint(out, model, **meta)
         if keep_epochs:
             save_checkpoint(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta)
     model.eval()
+    return out
+
+
+def replan(data, out):
+    """Give a ``collect`` file of an older kit (fewer feature planes) today's planes: the stored
+    planes are kept and the path planes (``agent.features.path_planes``, a function of the other
+    planes) are computed for every sample, so the file fits nets of this kit without replaying
+    the games.
+
+    Args:
+        data (str): the npz of :func:`collect` to read (its planes are the first planes of
+            :data:`agent.features.PLANE_NAMES`, which only ever grows at the end).
+        out (str): the npz to write (same members; planes float16 (N, NUM_PLANES, S, S)).
+
+    Returns:
+        str: ``out``.
+
+    Raises:
+        ValueError: ``data`` is missing, or holds planes this kit cannot derive (not the
+            planes before the path planes, nor all of them).
+    """
+    import dataclasses
+
+    from luxai_s2.config import EnvConfig
+
+    from agent.features import NUM_PLANES, PATH_PLANES, path_planes
+    from agent.obs import GameConfig
+
+    if not os.path.isfile(data):
+        raise ValueError(f"behaviour-cloning data {data!r} does not exist")
+    d = np.load(data)
+    old = d["planes"]
+    N, C, S = old.shape[0], old.shape[1], old.shape[-1]
+    if C not in (PATH_PLANES[0], NUM_PLANES):
+        raise ValueError(f"{data} has {C} feature planes; replan derives planes {PATH_PLANES[0]}..{NUM_PLANES - 1} "
+                         f"from the first {PATH_PLANES[0]}")
+    cfg = GameConfig(dataclasses.asdict(EnvConfig(map_size=S)))  # robot constants: the same on every preset
+    planes = np.zeros((N, NUM_PLANES, S, S), np.float16)
+    planes[:, :C] = old
+    del old
+    for i in range(N):
+        path_planes(planes[i], cfg)
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
+    tmp = out + ".tmp.npz"
+    np.savez(tmp, planes=planes, **{k: d[k] for k in d.files if k != "planes"})
+    os.replace(tmp, out)
+    print(f"{data}: {N} samples, planes {C} -> {NUM_PLANES}", flush=True)
     return out
 
 
@@ -339,7 +396,7 @@ def _kv(argv):
 
 
 def main(argv):
-    if not argv or argv[0] not in ("collect", "fit"):
+    if not argv or argv[0] not in ("collect", "fit", "replan"):
         raise SystemExit(__doc__)
     kw = _kv(argv[1:])
     from training.config import ConfigError, convert_value
@@ -350,7 +407,7 @@ def main(argv):
         kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
     except ConfigError as e:
         raise SystemExit(f"bad value: {e}") from None
-    fn = collect if argv[0] == "collect" else fit
+    fn = {"collect": collect, "fit": fit, "replan": replan}[argv[0]]
     from training.cluster import ClusterError
 
     try:
