@@ -22,6 +22,7 @@ from agent.obs import GameState
 from agent.policy import sample_uniform_masked
 from agent.scripted import ScriptedPolicy
 from wrappers.engine import make_env, quiet_engine, run_game
+from tests.test_paths import dijkstra
 from wrappers.lux_env import REWARD_TERMS, LuxGridEnv
 
 PLAYERS = ("player_0", "player_1")
@@ -364,28 +365,6 @@ def test_bad_action_shape():
     env.step(np.zeros((S, S, NUM_COMPONENTS), np.int64))
 
 
-def _dijkstra(goal, step):
-    """Reference cheapest cost from every cell to the nearest goal cell: the sum of ``step`` over
-    the cells entered (heapq Dijkstra; ``step`` >= 10**8 = impassable)."""
-    import heapq
-
-    S = goal.shape[0]
-    dist = np.full((S, S), np.inf)
-    heap = [(0.0, int(x), int(y)) for x, y in zip(*np.nonzero(goal))]
-    for _, x, y in heap:
-        dist[x, y] = 0.0
-    while heap:
-        d, x, y = heapq.heappop(heap)
-        if d > dist[x, y]:
-            continue
-        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            px, py = x + dx, y + dy
-            if 0 <= px < S and 0 <= py < S and step[x, y] < 10**8 and d + step[x, y] < dist[px, py]:
-                dist[px, py] = d + step[x, y]
-                heapq.heappush(heap, (dist[px, py], px, py))
-    return dist
-
-
 def test_path_planes_match_dijkstra_on_the_state(played):
     """ice_target / ore_target / dist_*_target / home_cost rebuilt from the state's dicts with a
     reference Dijkstra (a path from c costs the step cost of every cell entered, so the cost *to*
@@ -411,7 +390,7 @@ def test_path_planes_match_dijkstra_on_the_state(played):
             goal = np.zeros((S, S), bool)
             x, y = f["pos"]
             goal[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = True
-            costs.append(_dijkstra(goal, step))
+            costs.append(dijkstra(goal, step))
         assert costs, "every preset places factories"
         free = ~tiles[s.player] & ~tiles[s.opponent]
         walk = np.where(tiles[s.opponent], 10**8, 1.0)
@@ -422,7 +401,7 @@ def test_path_planes_match_dijkstra_on_the_state(played):
                 if np.isfinite(score.min()):
                     expect.reshape(-1)[int(np.argmin(score))] = 1.0  # argmin: the lowest x * S + y on a tie
             np.testing.assert_array_equal(planes[P[res + "_target"]], expect, err_msg=res)
-            d = _dijkstra(expect > 0, walk) if expect.any() else np.full((S, S), np.inf)
+            d = dijkstra(expect > 0, walk) if expect.any() else np.full((S, S), np.inf)
             np.testing.assert_allclose(planes[P[f"dist_{res}_target"]],
                                        np.minimum(d, features.DIST_CLIP) / features.DIST_SCALE, atol=1e-6)
         home = np.min(costs, axis=0)

@@ -17,7 +17,6 @@ from agent.actions import (
     component_slice,
 )
 from agent.masks import action_masks
-from agent.paths import cost_to
 from agent.scripted import ScriptedPolicy, scripted_placement
 from benchmarks.scripted_games import play_game
 
@@ -46,32 +45,6 @@ def test_scripted_imports_only_stdlib_numpy_and_agent():
             mods.add(node.module.split(".")[0])
     bad = {m for m in mods if m not in sys.stdlib_module_names and m not in ("numpy", "agent")}
     assert not bad
-
-
-def test_cost_to_matches_dijkstra():
-    import heapq
-
-    rng = np.random.default_rng(0)
-    S = 16
-    step = rng.integers(1, 40, (S, S)).astype(np.float64)
-    step[4:7, 3:12] = 10**8  # a wall
-    goal = np.zeros((S, S), bool)
-    goal[12, 2] = goal[1, 14] = True
-    got = cost_to(goal, step)
-    dist = np.full((S, S), 10**8)
-    heap = [(0, x, y) for x, y in zip(*np.nonzero(goal))]
-    for _, x, y in heap:
-        dist[x, y] = 0
-    while heap:
-        d, x, y = heapq.heappop(heap)
-        if d > dist[x, y]:
-            continue
-        for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1)):
-            px, py = x + dx, y + dy
-            if 0 <= px < S and 0 <= py < S and d + step[x, y] < dist[px, py]:
-                dist[px, py] = d + step[x, y]
-                heapq.heappush(heap, (dist[px, py], px, py))
-    np.testing.assert_array_equal(got, np.minimum(dist, 10**8))
 
 
 class TurnChecker:
