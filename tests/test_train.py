@@ -338,3 +338,26 @@ def test_statistics_per_kind_of_opponent(tmp_path):
     kinds = [k for k in ("random", "scripted") if len(read_scalars(str(run), f"lux_vs_{k}/win_rate")[1])]
     assert kinds == ["random", "scripted"]
     assert sum(read_scalars(str(run), "lux_vs_scripted/games")[1]) >= 1
+
+
+def test_weights_of_an_older_kit_start_a_run_widened_with_their_teacher_term(tmp_path):
+    """init_weights / teacher of a kit with fewer feature planes: train.py widens both (the new
+    planes start with zero weights, agent.net.widen_planes) and trains; more planes than the
+    features have is a one-line error."""
+    from agent.features import NUM_PLANES, PATH_PLANES
+    from agent.net import NET_PRESETS, build_net, load_checkpoint, save_checkpoint
+
+    old = tmp_path / "old.pt"
+    save_checkpoint(old, build_net(dict(NET_PRESETS["small"], in_planes=PATH_PLANES[0])))
+    assert parse_overrides([f"init_weights={old}"]).resolved_net()["in_planes"] == NUM_PLANES
+    run = tmp_path / "run"
+    p = run_train(TINY + ["total_timesteps=32", f"init_weights={old}", "teacher=init", "eval_interval=0",
+                          f"run_dir={run}"], tmp_path)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert f"reads {PATH_PLANES[0]} planes: widened to {NUM_PLANES}" in p.stdout
+    net, _ = load_checkpoint(run / "checkpoints" / "latest.pt")
+    assert net.config["in_planes"] == NUM_PLANES
+    wide = tmp_path / "wide.pt"
+    save_checkpoint(wide, build_net(dict(NET_PRESETS["small"], in_planes=NUM_PLANES + 1)))
+    p = run_train(TINY + ["total_timesteps=32", f"init_weights={wide}", f"run_dir={tmp_path / 'bad'}"], tmp_path)
+    assert p.returncode != 0 and f"takes {NUM_PLANES + 1} planes" in p.stderr and "Traceback" not in p.stderr

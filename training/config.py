@@ -108,7 +108,8 @@ class TrainConfig:
 
     def resolved_net(self):
         """The net to build: the preset named by ``net``, or for ``net=auto`` the net_config dict of
-        the starting weights (``small`` when training from scratch).
+        the starting weights (``small`` when training from scratch; the weights of an older kit
+        with fewer feature planes are widened to today's, :func:`agent.net.widen_planes`).
 
         Raises:
             agent.net.CheckpointError: the starting weights cannot be read.
@@ -118,9 +119,13 @@ class TrainConfig:
         path = self.resolved_init_weights()
         if not path:
             return "small"
+        from agent.features import NUM_PLANES
         from agent.net import load_checkpoint
 
-        return dict(load_checkpoint(path)[1]["net_config"])
+        net_config = dict(load_checkpoint(path)[1]["net_config"])
+        if net_config.get("in_planes", NUM_PLANES) < NUM_PLANES:  # train.py widens an older kit's weights
+            net_config["in_planes"] = NUM_PLANES
+        return net_config
 
     def resolved_teacher(self):
         """Path of the KL teacher ("" = none): ``init`` is the starting weights."""

@@ -139,7 +139,7 @@ def train(cfg, argv_overrides=()):
     init_path, teacher_path = cfg.resolved_init_weights(), cfg.resolved_teacher()
     net_config = "small" if cfg.net == "auto" else cfg.net
     if init_path and not resume_ckpt:
-        from agent.net import CheckpointError, build_net, load_checkpoint
+        from agent.net import CheckpointError, build_net, load_checkpoint, widen_planes
 
         try:
             init_net, payload = load_checkpoint(init_path)
@@ -148,14 +148,16 @@ def train(cfg, argv_overrides=()):
         from agent.features import NUM_GLOBALS, NUM_PLANES
 
         got = (payload["net_config"].get("in_planes"), payload["net_config"].get("in_globals"))
-        if got != (NUM_PLANES, NUM_GLOBALS):
+        if got[1] != NUM_GLOBALS or not isinstance(got[0], int) or got[0] > NUM_PLANES:
             fail(f"init_weights={cfg.init_weights}: {init_path} takes {got[0]} planes and {got[1]} globals, "
-                 f"the features are {NUM_PLANES} and {NUM_GLOBALS} (weights of an older kit?); "
-                 f"use init_weights=none or other weights")
+                 f"the features are {NUM_PLANES} and {NUM_GLOBALS}; use init_weights=none or other weights")
+        if got[0] < NUM_PLANES:  # weights of an older kit: the planes added since start with zero weights
+            init_net = widen_planes(init_net, NUM_PLANES)
+            print(f"init_weights: {init_path} reads {got[0]} planes: widened to {NUM_PLANES} (the new planes start unused)")
         if cfg.net == "auto":
-            net_config = dict(payload["net_config"])  # = cfg.resolved_net(), without reading the file twice
-        elif payload["net_config"] != build_net(cfg.net).config:
-            fail(f"init_weights={cfg.init_weights}: its net_config {payload['net_config']} is not net={cfg.net} "
+            net_config = dict(init_net.config)  # = cfg.resolved_net(), without reading the file twice
+        elif init_net.config != build_net(cfg.net).config:
+            fail(f"init_weights={cfg.init_weights}: its net_config {init_net.config} is not net={cfg.net} "
                  f"({build_net(cfg.net).config}); use net=auto")
     ray = connect_ray(cfg) if cfg.vec_env == "ray" else None
     torch.set_num_threads(cfg.torch_threads)
@@ -191,7 +193,10 @@ def train(cfg, argv_overrides=()):
         from agent.net import CheckpointError, load_checkpoint
 
         try:
-            teacher_net, _ = load_checkpoint(teacher_path)
+            from agent.features import NUM_PLANES
+            from agent.net import widen_planes
+
+            teacher_net = widen_planes(load_checkpoint(teacher_path)[0], NUM_PLANES)  # an older kit's: unchanged policy
             model.policy.set_teacher(autocast_net(teacher_net.to(model.device), cfg.amp), cfg.teacher_kl_coef,
                                      cfg.ent_coef)
         except (CheckpointError, ValueError) as e:
