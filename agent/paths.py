@@ -10,6 +10,16 @@ import numpy as np
 INF = 10**8  # 'unreachable' cost (int32-safe: 2 x INF + a step fits)
 
 
+def _sweep(d, c, e, nd):
+    """One Bellman-Ford sweep of every map at once: ``nd = min(d, min over the 4 neighbours n of
+    c[n] + d[n])``; ``e`` is a (..., S + 2, S + 2) scratch whose border stays ``2 * INF``."""
+    np.add(d, c, out=e[..., 1:-1, 1:-1])
+    np.minimum(e[..., :-2, 1:-1], e[..., 2:, 1:-1], out=nd)
+    np.minimum(nd, e[..., 1:-1, :-2], out=nd)
+    np.minimum(nd, e[..., 1:-1, 2:], out=nd)
+    np.minimum(nd, d, out=nd)
+
+
 def cost_to(targets, step_cost, max_iter=400):
     """Cheapest cost from every cell to the nearest target cell (Bellman-Ford sweeps in numpy).
 
@@ -30,14 +40,9 @@ def cost_to(targets, step_cost, max_iter=400):
     c = np.minimum(np.broadcast_to(step_cost, targets.shape), INF).astype(np.int32)
     d = np.where(targets, 0, INF).astype(np.int32)
     e = np.full(targets.shape[:-2] + (targets.shape[-2] + 2, targets.shape[-1] + 2), 2 * INF, np.int32)
-    inner = e[..., 1:-1, 1:-1]
     nd = np.empty_like(d)
     for it in range(max_iter):
-        np.add(d, c, out=inner)
-        np.minimum(e[..., :-2, 1:-1], e[..., 2:, 1:-1], out=nd)
-        np.minimum(nd, e[..., 1:-1, :-2], out=nd)
-        np.minimum(nd, e[..., 1:-1, 2:], out=nd)
-        np.minimum(nd, d, out=nd)
+        _sweep(d, c, e, nd)
         if it % 4 == 3 and np.array_equal(nd, d):
             break
         d, nd = nd, d
@@ -74,17 +79,12 @@ def cheapest_cells(goals, step_cost, candidates, max_iter=400):
     m = int(c[c < INF].min()) if (c < INF).any() else INF
     d = np.where(goals, 0, INF).astype(np.int32)
     e = np.full((F, S + 2, S + 2), 2 * INF, np.int32)
-    inner = e[:, 1:-1, 1:-1]
     nd = np.empty_like(d)
     for k in range(max_iter + 1):
         # the stop test holds from some k on, so testing every 4th sweep stays exact
         if (k % 4 == 0 or k == max_iter) and (_pick(d, cells, out, (k + 1) * m) or k == max_iter):
             break
-        np.add(d, c, out=inner)
-        np.minimum(e[:, :-2, 1:-1], e[:, 2:, 1:-1], out=nd)
-        np.minimum(nd, e[:, 1:-1, :-2], out=nd)
-        np.minimum(nd, e[:, 1:-1, 2:], out=nd)
-        np.minimum(nd, d, out=nd)
+        _sweep(d, c, e, nd)
         if np.array_equal(nd, d):  # converged: every cost is exact
             _pick(d, cells, out, INF)
             break
