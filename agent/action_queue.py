@@ -17,7 +17,8 @@ is invalid is therefore *stuck*: the engine rejects its head every turn until so
   keeps at least ``Q`` after paying ``Q`` and the action's cost (``P - Q - cost >= Q``); else it is
   sent one-shot and the queue is empty after this turn.
 * :func:`keep_allowed`: keep (send nothing) is allowed when the queue is empty, or when the head is
-  valid this turn, is useful (a dig head has something to dig: rubble, lichen, ice or ore), and,
+  valid this turn, is useful (a dig head would dig something, :func:`dig_useful`: rubble, lichen,
+  or ice or ore with room in the robot's cargo), and,
   if it costs power and stays in the queue after this turn, leaves at least ``Q``
   (``P - cost >= Q``). Next turn the robot can then always pay for a new queue, so a head that
   has turned invalid (no power to dig at night, a move off the map) can be replaced.
@@ -100,6 +101,26 @@ def sticky_ok(state, vecs, idx):
     return u.power[idx] - q - action_power_cost(state, vecs, idx) >= q
 
 
+def dig_useful(state):
+    """Whether a dig by each of our robots would change anything, bool (N,) in ``state.my_units`` order.
+
+    ``LuxAI_S2._handle_dig_actions`` takes, in this order: rubble if the tile has any, else lichen,
+    else ice, else ore; ice and ore go into the robot's cargo through ``Unit.add_resource``, which
+    caps each resource at ``CARGO_SPACE`` (LIGHT 100, HEAVY 1000) and drops the rest. So a dig on a
+    tile with no rubble, no lichen and no ice or ore, or on an ice (ore) tile by a robot whose ice
+    (ore) cargo is already full, only spends ``DIG_COST`` power. Cargo cannot shrink before the dig
+    within a turn (a robot sends one action; transfers only add to the receiver).
+    """
+    u = state.my_units
+    b = state.board
+    x, y = u.pos[:, 0], u.pos[:, 1]
+    cap = state.cfg.robot["CARGO_SPACE"][u.heavy.astype(np.int64)]
+    room_ice = u.cargo[:, 0] < cap
+    room_ore = u.cargo[:, 1] < cap
+    return (b["rubble"][x, y] > 0) | (b["lichen"][x, y] > 0) | ((b["ice"][x, y] > 0) & room_ice) | \
+        ((b["ore"][x, y] > 0) & room_ore)
+
+
 def _view(state, occupancy=None):
     """(head_valid, keep_allowed), bool (N,) each, computed once per turn: cached in
     ``state.my_units.derived`` (a fresh UnitArrays comes with every observation)."""
@@ -117,7 +138,6 @@ def _view(state, occupancy=None):
     idx = np.arange(n)
     heavy = u.heavy.astype(np.int64)
     r = state.cfg.robot
-    b = state.board
     x, y = u.pos[:, 0], u.pos[:, 1]
     typ = h[:, 0]
     cost = action_power_cost(state, h, idx)
@@ -141,8 +161,7 @@ def _view(state, occupancy=None):
     valid &= u.queue_len > 0
     # keep: valid, useful, and safe
     q = r["ACTION_QUEUE_POWER_COST"][heavy]
-    diggable = (b["rubble"][x, y] > 0) | (b["lichen"][x, y] > 0) | (b["ice"][x, y] > 0) | (b["ore"][x, y] > 0)
-    useful = (typ != A_DIG) | diggable
+    useful = (typ != A_DIG) | dig_useful(state)
     stays = (u.queue_len > 1) | (h[:, 4] > 0) | (h[:, 5] > 1)
     safe = (cost == 0) | ~stays | (u.power - cost >= q)
     keep = (u.queue_len == 0) | (valid & useful & safe)

@@ -16,8 +16,8 @@ choice                  allowed when                                            
 ======================  ====================================================================  ====================================
 any but keep            ``P >= Q``                                                            ``LuxAI_S2.step`` queue update
 keep                    queue empty, or its head is valid without paying ``Q``, (useful) a    ``validate_actions`` on the head;
-                        dig head has something to dig, and a power-spending head that stays   ``agent.action_queue.keep_allowed``
-                        queued leaves ``P - cost >= Q``
+                        dig head would dig something (as dig), and a power-spending head that ``agent.action_queue.keep_allowed``
+                        stays queued leaves ``P - cost >= Q``
 move dir d              target on the map; not an opponent factory tile;                      ``validate_actions`` move branch,
                         ``P - Q >= floor(MOVE_COST + RUBBLE_MOVEMENT_COST x rubble[target])``  ``Unit.move_power_cost``
 transfer dir d          target on the map; (useful) our factory or our robot is there         ``validate_actions`` transfer branch
@@ -27,7 +27,8 @@ pickup                  on a factory tile (always ours: robots cannot enter oppo
 pickup resource r       (useful) factory stock of r > 0 and free cargo / battery for it;      ``Factory.sub_resource``
                         water only if a full pickup leaves WATER_PICKUP_RESERVE (50) water
 dig                     not on a factory tile; ``P - Q >= DIG_COST``; (useful) the tile       ``validate_actions`` dig branch,
-                        has rubble, lichen, ice or ore                                        ``LuxAI_S2._handle_dig_actions``
+                        has rubble or lichen, or ice (ore) and the robot's ice (ore) cargo    ``LuxAI_S2._handle_dig_actions``,
+                        is below CARGO_SPACE                                                  ``Unit.add_resource``
 self_destruct           ``P - Q >= SELF_DESTRUCT_COST``                                       ``validate_actions``
 recharge                always (after ``P >= Q``)                                             ``validate_actions``
 factory build LIGHT /   ``metal >= METAL_COST`` and ``power >= POWER_COST`` of that type      ``validate_actions`` factory_build
@@ -37,8 +38,8 @@ factory water           ``water >=`` an upper bound of the watering cost (below)
 ======================  ====================================================================  ====================================
 
 "(useful)" rules are not engine checks: they remove choices the engine accepts but that only
-waste (a transfer into empty ground destroys the cargo, a dig on bare ground costs power for
-nothing).
+waste (a transfer into empty ground destroys the cargo, a dig on bare ground or on ice with a
+full ice cargo costs power for nothing).
 
 **Watering cost.** The engine prices watering at ``ceil(|grow| / LICHEN_WATERING_COST_FACTOR)``
 where ``grow`` is the set ``Factory.cache_water_info`` computed *mid-step of the previous turn*
@@ -87,11 +88,11 @@ all-False factory mask; the distribution treats an all-False component as absent
 import numpy as np
 
 from agent.actions import (
-    C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
+    A_DIG, A_MOVE, C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
     MOVE, NUM_LOGITS, NUM_ROBOT_TYPES, PICKUP, RECHARGE, RES_WATER, SELF_DESTRUCT, TRANSFER, F_HEAVY,
     F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
 )
-from agent.action_queue import keep_allowed
+from agent.action_queue import dig_useful, keep_allowed
 from agent.obs import isin_int
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
@@ -291,10 +292,11 @@ def _water_cost_bound(state, occupancy):
     return (-(-n // factor)).astype(np.int64)
 
 
-def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_factory_tile, own_unit_at):
+def _robot_choice_masks(state, power, occ, rubble, useful_dig, own_factory_tile, own_unit_at):
     """Validity of each robot choice for given available power (N,) after any queue cost.
 
-    ``own_factory_tile`` must be ``isin(occ, our strains) & (occ != -1)`` (as in :func:`action_masks`).
+    ``own_factory_tile`` must be ``isin(occ, our strains) & (occ != -1)`` (as in :func:`action_masks`);
+    ``useful_dig`` is bool (N,) :func:`agent.action_queue.dig_useful`.
 
     Returns dict of bool arrays: move (N, 4), tdir (N, 5), tres (N, 5), pres (N, 5),
     dig (N,), sd (N,), on_factory (N,).
@@ -329,7 +331,7 @@ def _robot_choice_masks(state, power, occ, rubble, ice_ore_rubble_lichen, own_fa
     pres = on_factory[:, None] & (stock > 0) & (cap > 0)
     # (useful) never take water a factory needs: even a 100% pickup must leave the reserve
     pres[:, RES_WATER] &= stock[:, RES_WATER] - np.minimum(stock[:, RES_WATER], cap[:, RES_WATER]) >= WATER_PICKUP_RESERVE
-    dig = (occ[x, y] == -1) & (power >= cfg.robot["DIG_COST"][heavy]) & ice_ore_rubble_lichen[x, y]
+    dig = (occ[x, y] == -1) & (power >= cfg.robot["DIG_COST"][heavy]) & useful_dig
     sd = power >= cfg.robot["SELF_DESTRUCT_COST"][heavy]
     return dict(move=move, tdir=tdir, tres=tres, pres=pres, dig=dig, sd=sd, on_factory=on_factory)
 
@@ -359,11 +361,10 @@ def action_masks(state):
         x, y = u.pos[:, 0], u.pos[:, 1]
         own_unit_at = np.zeros((S, S), bool)
         own_unit_at[x, y] = True
-        diggable = (b["rubble"] > 0) | (b["lichen"] > 0) | (b["ice"] > 0) | (b["ore"] > 0)
         heavy = u.heavy.astype(np.int64)
         q = cfg.robot["ACTION_QUEUE_POWER_COST"][heavy]
         can_update = u.power >= q
-        new = _robot_choice_masks(state, np.maximum(u.power - q, -1), occ, b["rubble"], diggable,
+        new = _robot_choice_masks(state, np.maximum(u.power - q, -1), occ, b["rubble"], dig_useful(state),
                                   own_factory_tile, own_unit_at)
         keep = keep_allowed(state, occ)
         t = np.zeros((len(u), NUM_ROBOT_TYPES), bool)
@@ -453,3 +454,85 @@ def guard_water(state, masks, margin=WATER_GUARD_MARGIN):
     masks = masks.copy()
     masks[f.pos[unsafe, 0], f.pos[unsafe, 1], water] = False
     return masks
+
+
+def guard_power(state, masks, home_cost, clip=3000):
+    """``masks`` with the HEAVY choices forbidden that would leave a robot short of the power to walk home.
+
+    For each of our HEAVY robots off our factory tiles, with ``h = home_cost[x, y]``, power ``P``,
+    ``Q = ACTION_QUEUE_POWER_COST`` and ``DIG_COST`` (Lux S2 specs, "Robots"):
+
+    * dig only if ``P - Q - DIG_COST >= h``;
+    * a move into cell ``n`` only if it heads home (``home_cost[n] < h``) or the power left after
+      it, ``P - home_step[n]``, still covers ``home_cost[n]``; ``home_step[n] = floor(MOVE_COST +
+      RUBBLE_MOVEMENT_COST x rubble[n]) + Q``;
+    * keeping a queued dig or move follows the same rules (recharge is then the way to stand
+      still);
+    * robots whose way home is unknown (``h >= clip``: no factory reachable within a battery) and
+      LIGHT robots are left alone.
+
+    ``home_cost`` prices every step with the queue cost ``Q`` (a new move each step), an upper
+    bound of what a sticky walk pays. Not part of :func:`action_masks` (the engine accepts these
+    choices): a decoding option of the playing agent (agent.json ``power_guard``), like
+    :func:`guard_water`. The scripted baseline keeps a larger reserve by the same reasoning, so a
+    net cloned from it loses none of its teacher's choices. It never leaves a robot without a
+    choice: recharge (or a forced keep) always stays.
+
+    Args:
+        state (agent.obs.GameState): the state ``masks`` were made for.
+        masks (np.ndarray): bool (S, S, A), A = 34 (:func:`action_masks`).
+        home_cost (np.ndarray): int64 (S, S), a HEAVY's power to our nearest factory tile, the
+            ``home_cost`` plane in power (:func:`agent.features.home_cost_map`).
+        clip (int): costs at or above this (power) count as unknown.
+
+    Returns:
+        np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.
+
+    Raises:
+        ValueError: ``home_cost`` is not (S, S).
+    """
+    u = state.my_units
+    S = state.cfg.map_size
+    home_cost = np.asarray(home_cost)
+    if home_cost.shape != (S, S):
+        raise ValueError(f"home_cost has shape {home_cost.shape}, expected ({S}, {S})")
+    if len(u) == 0 or not u.heavy.any():
+        return masks
+    r = state.cfg.robot
+    q, dig_cost = int(r["ACTION_QUEUE_POWER_COST"][1]), int(r["DIG_COST"][1])
+    rubble = state.board["rubble"]
+    occ = state.factory_occupancy()
+    own_tile = isin_int(occ, np.asarray(state.my_factories.strain, np.int64)) & (occ != -1)
+    idx = np.nonzero(u.heavy.astype(bool))[0]
+    x, y = u.pos[idx, 0], u.pos[idx, 1]
+    h = home_cost[x, y]
+    keep = ~own_tile[x, y] & (h < clip)
+    idx, x, y, h = idx[keep], x[keep], y[keep], h[keep]
+    if len(idx) == 0:
+        return masks
+    power = u.power[idx].astype(np.int64)
+    t0, m0 = component_slice(C_TYPE).start, component_slice(C_MOVE).start
+    out = masks.copy()
+    short = power - q - dig_cost < h
+    out[x[short], y[short], t0 + DIG] = False
+    queued = u.queue_len[idx] > 0
+    head_type, head_dir = u.head[idx, 0], u.head[idx, 1]
+    forbid_keep = short & queued & (head_type == A_DIG)
+    for d in range(4):
+        dx, dy = DIRECTION_DELTAS[d + 1]
+        nx, ny = x + int(dx), y + int(dy)
+        inb = (nx >= 0) & (ny >= 0) & (nx < S) & (ny < S)
+        cx, cy = np.clip(nx, 0, S - 1), np.clip(ny, 0, S - 1)
+        step = np.floor(r["MOVE_COST"][1] + r["RUBBLE_MOVEMENT_COST"][1] * rubble[cx, cy]).astype(np.int64) + q
+        hn = home_cost[cx, cy]
+        bad = inb & (hn >= h) & (power - step < hn)
+        out[x[bad], y[bad], m0 + d] = False
+        forbid_keep |= bad & queued & (head_type == A_MOVE) & (head_dir == d + 1)
+    no_move = ~out[x, y, m0:m0 + 4].any(axis=1)
+    out[x[no_move], y[no_move], t0 + MOVE] = False
+    # keep would run the queued dig or move: recharge is then the way to stand still
+    forbid_keep &= out[x, y, t0 + RECHARGE]
+    out[x[forbid_keep], y[forbid_keep], t0 + KEEP] = False
+    if np.array_equal(out, masks):
+        return masks
+    return out

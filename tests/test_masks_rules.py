@@ -22,6 +22,7 @@ from luxai_s2.config import EnvConfig
 from luxai_s2.env import LuxAI_S2
 from luxai_s2.factory import Factory
 from luxai_s2.team import FactionTypes, Team
+from luxai_s2.unit import Unit, UnitType
 
 from agent.actions import (
     C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, F_HEAVY, F_LIGHT, F_NONE,
@@ -29,7 +30,9 @@ from agent.actions import (
     TRANSFER, component_slice, decode,
 )
 from agent.early import early_action
-from agent.masks import WATER_GUARD_MARGIN, action_masks, guard_water, water_cost_bound, water_reserve_ok
+from agent.masks import (
+    WATER_GUARD_MARGIN, action_masks, guard_power, guard_water, water_cost_bound, water_reserve_ok,
+)
 from agent.obs import GameState
 from agent.policy import sample_masked
 from wrappers.engine import make_env
@@ -172,6 +175,30 @@ def test_dig_needs_something_to_dig(layer, value, allowed):
         board["lichen_strains"] = {(8, 8): 1}
     m = action_masks(make_state(my_units=[unit("unit_5", 8, 8)], board=board))
     assert rtype(m, (8, 8))[DIG] == allowed
+
+
+@pytest.mark.parametrize("heavy", [False, True])
+def test_dig_of_a_resource_the_cargo_has_no_room_for_masked(heavy):
+    """Unit.add_resource caps ice and ore at CARGO_SPACE each: a full robot digging bare ice only
+    spends DIG_COST. Rubble on the tile, or the other resource, is still worth a dig."""
+    cap = ucfg(heavy).CARGO_SPACE
+    sticky_dig = [3, 0, 0, 0, 1, 1]
+    for layer, cargo, allowed in (("ice", dict(ice=cap), False), ("ice", dict(ice=cap - 1), True),
+                                  ("ice", dict(ore=cap), True), ("ore", dict(ore=cap), False),
+                                  ("ore", dict(ice=cap), True)):
+        board = {layer: {(8, 8): 1}}
+        m = action_masks(make_state(my_units=[unit("unit_5", 8, 8, heavy, power=500, cargo=cargo)], board=board))
+        assert rtype(m, (8, 8))[DIG] == allowed, (layer, cargo)
+        st = make_state(my_units=[unit("unit_5", 8, 8, heavy, power=500, cargo=cargo, queue=[sticky_dig])], board=board)
+        assert rtype(action_masks(st), (8, 8))[KEEP] == allowed, ("keep", layer, cargo)
+    board = dict(ice={(8, 8): 1}, rubble={(8, 8): 5})  # the dig clears rubble first
+    assert rtype(action_masks(make_state(my_units=[unit("unit_5", 8, 8, heavy, power=500, cargo=dict(ice=cap))],
+                                         board=board)), (8, 8))[DIG]
+    # the engine's cap, which the rule is written from: a full robot gains nothing
+    robot = Unit(Team(0, "player_0", FactionTypes.AlphaStrike), UnitType.HEAVY if heavy else UnitType.LIGHT,
+                 "unit_5", CFG)
+    robot.cargo.ice = cap
+    assert robot.add_resource(0, ucfg(heavy).DIG_RESOURCE_GAIN) == 0 and robot.cargo.ice == cap
 
 
 def test_dig_on_factory_tile_masked():
@@ -329,11 +356,74 @@ def test_net_policy_with_water_guard_never_waters_below_the_reserve(monkeypatch)
     assert comp(action_masks(st), MY_FACTORY, C_FACTORY)[F_WATER] and not water_reserve_ok(st)[0]
     logits = np.zeros((S, S, NUM_LOGITS), np.float32)
     logits[MY_FACTORY[0], MY_FACTORY[1], OFFSETS[C_FACTORY] + F_WATER] = 50.0  # the net wants to water
-    monkeypatch.setattr(NetPolicy, "logits", lambda self, state: logits)
+    monkeypatch.setattr(NetPolicy, "_logits", lambda self, planes, glob: logits)
     for guard, want in ((False, F_WATER), (True, F_NONE)):
         for greedy in (True, False):
             pol = NetPolicy(net=None, greedy=greedy, seed=0, water_guard=guard)
             assert pol(st)[MY_FACTORY[0], MY_FACTORY[1], C_FACTORY] == want
+
+
+def home_costs(st):
+    from agent.features import encode, home_cost_map
+
+    return home_cost_map(encode(st)[0])
+
+
+def test_power_guard_keeps_a_heavy_the_power_to_walk_home():
+    """agent.masks.guard_power on a HEAVY at (9, 4), four steps east of our factory's tile (5, 4) on
+    open ground: each step in costs MOVE_COST + Q = 30, so h = 120 (the home_cost plane)."""
+    q, dig, step = HEAVY.ACTION_QUEUE_POWER_COST, HEAVY.DIG_COST, HEAVY.MOVE_COST + HEAVY.ACTION_QUEUE_POWER_COST
+    board = dict(ice={(9, 4): 1})
+
+    def guarded(power, heavy=True, xy=(9, 4), queue=()):
+        st = make_state(my_units=[unit("unit_5", *xy, heavy=heavy, power=power, queue=queue)], board=board)
+        masks = action_masks(st)
+        return masks, guard_power(st, masks, home_costs(st))
+
+    st = make_state(board=board)
+    h = int(home_costs(st)[9, 4])
+    assert h == 4 * step
+    # dig: only if the power after it still covers h
+    m, g = guarded(h + q + dig)
+    assert rtype(m, (9, 4))[DIG] and rtype(g, (9, 4))[DIG] and g is m
+    m, g = guarded(h + q + dig - 1)
+    assert rtype(m, (9, 4))[DIG] and not rtype(g, (9, 4))[DIG]
+    assert comp(g, (9, 4), C_MOVE)[LEFT]  # home is always a way out
+    # moves away from home need the power for the step and the longer way back
+    m, g = guarded(step + h + step)
+    assert comp(g, (9, 4), C_MOVE).all()
+    m, g = guarded(step + h + step - 1)
+    assert comp(m, (9, 4), C_MOVE)[RIGHT] and not comp(g, (9, 4), C_MOVE)[RIGHT]
+    assert comp(g, (9, 4), C_MOVE)[UP] and comp(g, (9, 4), C_MOVE)[LEFT]  # UP: as far from home, power for it
+    m, g = guarded(step + h - 1)
+    assert comp(g, (9, 4), C_MOVE).tolist() == [False, False, False, True]
+    # a queued dig is not kept when the guard forbids the dig: recharge stands still instead
+    sticky_dig = [3, 0, 0, 0, 1, 1]
+    m, g = guarded(h + q + dig + 200, queue=[sticky_dig])
+    assert rtype(g, (9, 4))[KEEP]
+    m, g = guarded(h + q + dig - 1, queue=[sticky_dig])
+    assert rtype(m, (9, 4))[KEEP] and not rtype(g, (9, 4))[KEEP] and rtype(g, (9, 4))[RECHARGE]
+    # LIGHT robots and robots on our factory are left alone
+    for kw in (dict(heavy=False, power=10), dict(xy=(5, 4), power=h)):
+        m, g = guarded(**kw)
+        assert g is m
+    with pytest.raises(ValueError, match="home_cost has shape"):
+        guard_power(st, action_masks(st), np.zeros((S + 1, S), np.int64))
+
+
+def test_net_policy_with_power_guard_walks_home_instead_of_digging(monkeypatch):
+    from agent.player import NetPolicy
+
+    st = make_state(my_units=[unit("unit_5", 9, 4, heavy=True, power=149)], board=dict(ice={(9, 4): 1}))
+    logits = np.zeros((S, S, NUM_LOGITS), np.float32)
+    logits[9, 4, OFFSETS[C_TYPE] + DIG] = 50.0  # the net wants to dig on
+    logits[9, 4, OFFSETS[C_TYPE] + MOVE] = 10.0
+    monkeypatch.setattr(NetPolicy, "_logits", lambda self, planes, glob: logits)
+    for guard, want in ((False, DIG), (True, MOVE)):
+        pol = NetPolicy(net=None, greedy=True, seed=0, power_guard=guard)
+        a = pol(st)[9, 4]
+        assert a[C_TYPE] == want
+    assert a[C_MOVE] == LEFT  # the only move the guard leaves at 149 power (h = 120, a step 30)
 
 
 def engine_water_cost(board, occupancy):
