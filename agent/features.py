@@ -252,6 +252,13 @@ def path_planes(planes, cfg):
     return planes
 
 
+def home_cost_map(planes):
+    """A HEAVY's power to our nearest factory tile, int64 (S, S), read back from the ``home_cost``
+    plane of ``planes`` (float (C, S, S), :func:`encode`); ``HOME_COST_CLIP`` where farther or
+    unreachable. Exact: the plane holds ``min(cost, HOME_COST_CLIP) / HOME_COST_SCALE``."""
+    return np.rint(planes[P["home_cost"]].astype(np.float64) * HOME_COST_SCALE).astype(np.int64)
+
+
 _LAST_MOVE_PLANES = {(0, -1): P["last_move_up"], (1, 0): P["last_move_right"], (0, 1): P["last_move_down"],
                      (-1, 0): P["last_move_left"]}
 

@@ -9,11 +9,12 @@ of a game in one process (module state is shared).
 Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read once at start-up:
 
 * ``agent/weights/agent.json`` if present, e.g. ``{"agent": "net", "weights": "model.pt",
-  "greedy": true, "sample_factories": true, "water_guard": true}``; ``weights`` is relative to the
+  "greedy": true, "sample_factories": true, "water_guard": true, "power_guard": true}``; ``weights`` is relative to the
   folder holding ``agent.json``; ``greedy`` plays the most likely legal choices,
   ``sample_factories`` still samples the factory head (builds and watering) when ``greedy`` is
   set, and ``water_guard`` never waters lichen below the water the factory needs to live to the
-  last turn (:func:`agent.masks.guard_water`).
+  last turn (:func:`agent.masks.guard_water`), and ``power_guard`` never lets a HEAVY dig or step
+  away below the power it needs to walk home (:func:`agent.masks.guard_power`).
 * environment variables (local runs), which win over the file: ``LUXKIT_AGENT``
   (``net``, ``random``, ``scripted``) and ``LUXKIT_WEIGHTS`` (a path, relative to the working
   directory).
@@ -45,8 +46,8 @@ import torch
 
 from agent.actions import C_FACTORY, F_HEAVY, F_LIGHT, F_NONE, F_WATER, NUM_LOGITS, component_slice, decode
 from agent.early import early_action
-from agent.features import NUM_GLOBALS, NUM_PLANES, encode
-from agent.masks import action_masks, guard_water, water_reserve_ok
+from agent.features import NUM_GLOBALS, NUM_PLANES, encode, home_cost_map
+from agent.masks import action_masks, guard_power, guard_water, water_reserve_ok
 from agent.net import CheckpointError, load_checkpoint
 from agent.obs import GameState, ObservationError
 from agent.policy import RandomMaskedPolicy, component_greedy, sample_masked
@@ -63,7 +64,8 @@ WEIGHTS_DIR = os.path.join(AGENT_DIR, "weights")
 CONFIG_NAME = "agent.json"
 DEFAULT_WEIGHTS = "model.pt"
 AGENTS = ("net", "random", "scripted")
-CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool, "sample_factories": bool, "water_guard": bool}
+CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool, "sample_factories": bool, "water_guard": bool,
+               "power_guard": bool}
 
 # turn budget (seconds); Kaggle: actTimeout 3 s per turn, 60 s overage per game
 FAST_OVERAGE_S = 10.0
@@ -107,33 +109,42 @@ class NetPolicy:
             (:func:`agent.policy.component_greedy`).
         water_guard (bool): never water lichen below the factory's water reserve for the rest of
             the game (:func:`agent.masks.guard_water`).
+        power_guard (bool): a HEAVY never digs or steps away below the power to walk home
+            (:func:`agent.masks.guard_power`).
     """
 
-    def __init__(self, net, greedy=False, seed=0, sample_factories=False, water_guard=False):
+    def __init__(self, net, greedy=False, seed=0, sample_factories=False, water_guard=False, power_guard=False):
         self.net = net
         self.greedy = component_greedy(greedy, sample_factories)
         self.water_guard = bool(water_guard)
+        self.power_guard = bool(power_guard)
         self.rng = np.random.default_rng(int(seed))
 
     @classmethod
-    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, water_guard=False):
+    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, water_guard=False, power_guard=False):
         """Load weights written by ``agent.net.save_checkpoint`` (raises ``CheckpointError``)."""
         net, _ = load_checkpoint(path)
-        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard)
+        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard,
+                   power_guard=power_guard)
 
-    def logits(self, state):
-        """float32 (S, S, 34) cell-major logits for ``state``."""
-        planes, glob = encode(state)
+    def _logits(self, planes, glob):
         with torch.no_grad():
             logits, _ = self.net(torch.from_numpy(planes)[None], torch.from_numpy(glob)[None])
         return logits[0].permute(1, 2, 0).numpy()
 
+    def logits(self, state):
+        """float32 (S, S, 34) cell-major logits for ``state``."""
+        return self._logits(*encode(state))
+
     def __call__(self, state, greedy=None):
         greedy = self.greedy if greedy is None else greedy
+        planes, glob = encode(state)
         masks = action_masks(state)
         if self.water_guard:
             masks = guard_water(state, masks)
-        return sample_masked(self.logits(state), masks, self.rng, greedy=greedy)
+        if self.power_guard:
+            masks = guard_power(state, masks, home_cost_map(planes))
+        return sample_masked(self._logits(planes, glob), masks, self.rng, greedy=greedy)
 
     def fast(self, state):
         """The turn-budget ``fast`` mode: most likely legal choices, no sampling."""
@@ -174,8 +185,8 @@ def resolve_agent_config(weights_dir=None, environ=None):
 
     Returns:
         dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
-        ``sample_factories`` (bool), ``water_guard`` (bool), ``source`` (str, where the choice came from), ``note`` (str
-        or None: a message for the log, e.g. "no weights").
+        ``sample_factories`` (bool), ``water_guard`` (bool), ``power_guard`` (bool), ``source`` (str,
+        where the choice came from), ``note`` (str or None: a message for the log, e.g. "no weights").
 
     Raises:
         ValueError: ``agent.json`` is unreadable or has unknown keys / wrong types, or an
@@ -206,6 +217,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
     greedy = bool(conf.get("greedy", True))
     sample_factories = bool(conf.get("sample_factories", False))
     water_guard = bool(conf.get("water_guard", False))
+    power_guard = bool(conf.get("power_guard", False))
     if environ.get("LUXKIT_AGENT"):
         agent = environ["LUXKIT_AGENT"].strip()
         sources.append("LUXKIT_AGENT")
@@ -228,13 +240,15 @@ def resolve_agent_config(weights_dir=None, environ=None):
     if agent == "net" and weights is None:
         weights = default
     return dict(agent=agent, weights=weights if agent == "net" else None, greedy=greedy,
-                sample_factories=sample_factories, water_guard=water_guard, source=" + ".join(sources) or "defaults", note=note)
+                sample_factories=sample_factories, water_guard=water_guard, power_guard=power_guard,
+                source=" + ".join(sources) or "defaults", note=note)
 
 
 BOT_PREFIX = "bot:"
 
 
-def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, water_guard=False):
+def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, water_guard=False,
+                     power_guard=False):
     """The one policy-spec language of the kit, as a cell-action policy.
 
     Args:
@@ -247,6 +261,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
         net (GridNet | None): an already loaded net for a weights spec (shared between players).
         sample_factories (bool): a greedy net still samples its factory head.
         water_guard (bool): a net never waters below the factory's reserve (:func:`agent.masks.guard_water`).
+        power_guard (bool): a net's HEAVY robots keep the power to walk home (:func:`agent.masks.guard_power`).
 
     Returns:
         callable: ``policy(state) -> int64 (S, S, 7)`` cell actions (:mod:`agent.actions`); decode
@@ -268,7 +283,8 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
     if net is not None or os.path.isfile(spec):
         if net is None:
             net, _ = load_checkpoint(spec)
-        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard)
+        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard,
+                         power_guard=power_guard)
     raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted', 'bot:PATH' or an existing weights file")
 
 
@@ -290,13 +306,16 @@ def load_policy_factory(config):
         greedy = bool(config.get("greedy", True))
         sample_factories = bool(config.get("sample_factories", False))
         water_guard = bool(config.get("water_guard", False))
+        power_guard = bool(config.get("power_guard", False))
 
         def factory(player, env_cfg):
             return policy_from_spec(path, seed=int(player[-1]), greedy=greedy, net=net,
-                                    sample_factories=sample_factories, water_guard=water_guard)
+                                    sample_factories=sample_factories, water_guard=water_guard,
+                                    power_guard=power_guard)
 
         decoding = "sampling" if not greedy else ("greedy robots, sampled factories" if sample_factories else "greedy")
         decoding += ", water guard" if water_guard else ""
+        decoding += ", power guard" if power_guard else ""
         desc = f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, {decoding})"
         return factory, desc
     spec = "scripted" if agent == "scripted" else "random"

@@ -31,6 +31,8 @@ def main(argv=None):
                     help="with --greedy: still sample the factory head (agent.json sample_factories)")
     ap.add_argument("--water-guard", action="store_true",
                     help="factories never water below their reserve (agent.json water_guard)")
+    ap.add_argument("--power-guard", action="store_true",
+                    help="HEAVY robots keep the power to walk home (agent.json power_guard)")
     ap.add_argument("--out", default="notes/checkpoint_curve.png")
     args = ap.parse_args(argv)
 
@@ -51,7 +53,8 @@ def main(argv=None):
     for c, x in sorted(zip(args.checkpoints, xs), key=lambda t: t[1]):
         r = evaluate(c, [args.opponent], seeds, rules=args.rules, max_episode_length=args.max_episode_length,
                      workers=args.workers, progress=False, greedy=args.greedy,
-                     sample_factories=args.sample_factories, water_guard=args.water_guard)[args.opponent]
+                     sample_factories=args.sample_factories, water_guard=args.water_guard,
+                     power_guard=args.power_guard)[args.opponent]
         rows.append(dict(checkpoint=c, x=x, win_rate=r["win_rate"], win_rate_95ci=r["win_rate_95ci"],
                          lichen=r["lichen"], opp_lichen=r["opp_lichen"], survival_rate=r["survival_rate"],
                          game_length=r["game_length"], games=r["games"]))
@@ -84,13 +87,15 @@ def main(argv=None):
         a.grid(alpha=0.3)
     fig.suptitle(f"{len(seeds)} held-out seeds x 2 sides, {args.rules}" + (", greedy" if args.greedy else "")
                  + (", factories sampled" if args.sample_factories else "")
-                 + (", water guard" if args.water_guard else ""))
+                 + (", water guard" if args.water_guard else "")
+                 + (", power guard" if args.power_guard else ""))
     fig.tight_layout()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     fig.savefig(args.out, dpi=110)
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
         json.dump(dict(opponent=args.opponent, seeds=args.seeds, rules=args.rules, greedy=args.greedy,
-                       sample_factories=args.sample_factories, water_guard=args.water_guard, rows=rows), f, indent=1)
+                       sample_factories=args.sample_factories, water_guard=args.water_guard,
+                       power_guard=args.power_guard, rows=rows), f, indent=1)
     print(f"wrote {args.out}")
 
 

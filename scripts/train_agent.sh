@@ -24,6 +24,7 @@ BETA="${BETA:-0.3}"     # probability that a DAgger turn plays the teacher's act
 GREEDY="${GREEDY:-true}"  # evaluate by the most likely legal choices (agent.json "greedy")
 SAMPLE_FACTORIES="${SAMPLE_FACTORIES:-true}"  # ... but sample the factory head (agent.json "sample_factories")
 WATER_GUARD="${WATER_GUARD:-true}"  # never water below the factory's reserve (agent.json "water_guard")
+POWER_GUARD="${POWER_GUARD:-true}"  # HEAVY robots keep the power to walk home (agent.json "power_guard")
 # sizes (defaults = the shipped recipe; the test suite runs a tiny version of this script)
 RULES="${RULES:-neurips}"; GAMES="${GAMES:-12}"; MAX_TURNS="${MAX_TURNS:-1000}"
 EPOCHS="${EPOCHS:-8}"; DAGGER_EPOCHS="${DAGGER_EPOCHS:-4}"; WORKERS="${WORKERS:-2}"
@@ -99,14 +100,14 @@ if (( PPO_STEPS > 0 )); then
 fi
 # 5. held-out evaluation (test seeds 1000000+ never appear above) and the learning curve
 python train.py mode=test checkpoint="$LAST" opponents=random,scripted test_seeds="$TEST_SEEDS" rules="$RULES" \
-  max_episode_length="$MAX_TURNS" greedy="$GREEDY" sample_factories="$SAMPLE_FACTORIES" water_guard="$WATER_GUARD" \
+  max_episode_length="$MAX_TURNS" greedy="$GREEDY" sample_factories="$SAMPLE_FACTORIES" water_guard="$WATER_GUARD" power_guard="$POWER_GUARD" \
   test_workers="$WORKERS" replays=false progress_bar=false run_dir="$OUT/test"
 CURVE=("$OUT/bc0_ep$((EPOCHS / 4)).pt" "$OUT/bc0_ep$((EPOCHS / 2)).pt" "$OUT/bc0_ep$EPOCHS.pt" "$OUT/bc$ROUNDS.pt")
 if (( PPO_STEPS > 0 )); then CURVE+=("$OUT/ppo.pt"); fi
 python scripts/checkpoint_curves.py "${CURVE[@]}" --opponent scripted --seeds "$CURVE_SEEDS" --rules "$RULES" \
   --max-episode-length "$MAX_TURNS" --workers "$WORKERS" --out "$OUT/curve.png" \
   $([[ "$GREEDY" == true ]] && echo --greedy) $([[ "$SAMPLE_FACTORIES" == true ]] && echo --sample-factories) \
-  $([[ "$WATER_GUARD" == true ]] && echo --water-guard)
+  $([[ "$WATER_GUARD" == true ]] && echo --water-guard) $([[ "$POWER_GUARD" == true ]] && echo --power-guard)
 # 6. install
 if [[ "$INSTALL" == 1 ]]; then
   cp "$LAST" agent/weights/model.pt

@@ -33,6 +33,7 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
     res = json.loads((out / "test" / "results.json").read_text())
     assert res["greedy"] is True and res["sample_factories"] is True and res["water_guard"] is True
+    assert res["power_guard"] is True
     assert set(res["report"]) == {"random", "scripted"}
     rows = json.loads((out / "curve.json").read_text())["rows"]
     assert len(rows) == 5 and rows[-1]["checkpoint"].endswith("ppo.pt")

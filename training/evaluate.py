@@ -31,7 +31,7 @@ import numpy as np
 PLAYERS = ("player_0", "player_1")
 
 
-def make_policy(spec, seed=0, greedy=False, sample_factories=False, water_guard=False):
+def make_policy(spec, seed=0, greedy=False, sample_factories=False, water_guard=False, power_guard=False):
     """A ``policy(state) -> action dict`` for a spec of :func:`agent.player.policy_from_spec`
     (random | scripted | path to weights), or a stand-in that names the folder of a ``bot:PATH``
     (the protocol driver plays those).
@@ -52,7 +52,8 @@ def make_policy(spec, seed=0, greedy=False, sample_factories=False, water_guard=
 
         played_by_the_driver.bot_folder = folder
         return played_by_the_driver
-    pol = policy_from_spec(spec, seed=seed, greedy=greedy, sample_factories=sample_factories, water_guard=water_guard)
+    pol = policy_from_spec(spec, seed=seed, greedy=greedy, sample_factories=sample_factories, water_guard=water_guard,
+                           power_guard=power_guard)
     return lambda state: decode(state, pol(state))
 
 
@@ -68,12 +69,14 @@ def wilson_interval(wins, n, z=1.96):
 
 
 def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_episode_length=1000,
-              replay_path=None, policy_seed=0, greedy=False, sample_factories=False, water_guard=False):
+              replay_path=None, policy_seed=0, greedy=False, sample_factories=False, water_guard=False,
+              power_guard=False):
     """Play one game of policy A against policy B; returns A's view of the result.
 
     ``greedy`` plays policy A (when it is a weights file) by its most likely legal choices;
     ``sample_factories`` then still samples A's factory head (agent.json ``sample_factories``);
-    ``water_guard`` keeps A's factories from watering below their reserve (agent.json ``water_guard``).
+    ``water_guard`` keeps A's factories from watering below their reserve (agent.json ``water_guard``);
+    ``power_guard`` keeps A's HEAVY robots the power to walk home (agent.json ``power_guard``).
 
     Returns:
         dict: ``result`` (+1 / 0 / -1 for A), ``lichen``, ``opp_lichen``, ``factories_alive``,
@@ -87,7 +90,7 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
     env = make_env(rules, max_episode_length=max_episode_length)
     b_side = PLAYERS[1 - PLAYERS.index(a_side)]
     pols = {a_side: make_policy(spec_a, seed=policy_seed, greedy=greedy, sample_factories=sample_factories,
-                                water_guard=water_guard),
+                                water_guard=water_guard, power_guard=power_guard),
             b_side: make_policy(spec_b, seed=policy_seed + 1)}
     self_destructs = {p: 0 for p in PLAYERS}
     replay = dict(observations=[], actions=[]) if replay_path else None
@@ -200,12 +203,13 @@ def summarize(games):
 
 
 def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000, workers=2, replay_dir=None,
-             progress=True, greedy=False, ray=None, sample_factories=False, water_guard=False):
+             progress=True, greedy=False, ray=None, sample_factories=False, water_guard=False, power_guard=False):
     """Play ``policy`` against each opponent on every seed, both sides; returns {opponent: summary}.
 
     ``greedy`` plays ``policy`` by its most likely legal choices (opponents always sample);
     ``sample_factories`` then still samples its factory head; ``water_guard`` keeps its factories
-    from watering below their reserve (:func:`agent.masks.guard_water`).
+    from watering below their reserve (:func:`agent.masks.guard_water`); ``power_guard`` keeps its
+    HEAVY robots the power to walk home (:func:`agent.masks.guard_power`).
     ``survival_rate`` in a summary is the fraction of games that reached ``max_episode_length``
     with at least one of the policy's factories alive. ``ray`` (the module of
     :func:`training.cluster.connect`) plays one Ray task per game instead of ``workers`` local
@@ -225,7 +229,8 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
                     rp = os.path.join(replay_dir, f"{tag}_seed{s}_{side}.json")
                 tasks.append(dict(opponent=opp, spec_a=absolute_spec(policy), spec_b=absolute_spec(opp), map_seed=s, a_side=side,
                                   rules=rules, max_episode_length=max_episode_length, replay_path=rp, policy_seed=s,
-                                  greedy=greedy, sample_factories=sample_factories, water_guard=water_guard))
+                                  greedy=greedy, sample_factories=sample_factories, water_guard=water_guard,
+                                  power_guard=power_guard))
     results = {opp: [] for opp in opponents}
     worker_failures = {opp: 0 for opp in opponents}
     bar = None
@@ -297,8 +302,9 @@ def main_test(cfg):
     report = evaluate(policy, opponents, test_seeds, rules=cfg.rules, max_episode_length=cfg.max_episode_length,
                       workers=cfg.test_workers, replay_dir=os.path.join(out_dir, "replays") if cfg.replays else None,
                       progress=cfg.progress_bar, greedy=cfg.greedy, ray=ray, sample_factories=cfg.sample_factories,
-                      water_guard=cfg.water_guard)
+                      water_guard=cfg.water_guard, power_guard=cfg.power_guard)
     out = dict(policy=policy, greedy=cfg.greedy, sample_factories=cfg.sample_factories, water_guard=cfg.water_guard,
+               power_guard=cfg.power_guard,
                rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
                backend="ray" if ray is not None else "local", report=report)
     with open(os.path.join(out_dir, "results.json"), "w") as f:

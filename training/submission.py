@@ -173,10 +173,10 @@ def _default_weights_hint():
     return f" (newest run: {runs[-1].relative_to(ROOT)})" if runs else ""
 
 
-def build(out, agent="net", weights=None, greedy=True, sample_factories=False, water_guard=False):
+def build(out, agent="net", weights=None, greedy=True, sample_factories=False, water_guard=False, power_guard=False):
     """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
 
-    ``greedy``, ``sample_factories`` and ``water_guard`` go to the bot's ``agent.json``
+    ``greedy``, ``sample_factories``, ``water_guard`` and ``power_guard`` go to the bot's ``agent.json``
     (:mod:`agent.player`).
 
     Raises:
@@ -224,6 +224,8 @@ def build(out, agent="net", weights=None, greedy=True, sample_factories=False, w
             conf["sample_factories"] = True
         if water_guard:
             conf["water_guard"] = True
+        if power_guard:
+            conf["power_guard"] = True
     (out / "agent" / "weights" / "agent.json").write_text(json.dumps(conf, indent=1) + "\n")
     # the bot's own start-up path, strict: what the bot would log as an error fails here
     try:
@@ -532,6 +534,8 @@ def main(argv=None):
                     help="robots take their most likely choices, the factory head (builds, watering) samples")
     ap.add_argument("--water-guard", action="store_true",
                     help="factories never water lichen below the water they need to live to the last turn")
+    ap.add_argument("--power-guard", action="store_true",
+                    help="HEAVY robots never dig or step away below the power they need to walk home")
     ap.add_argument("--out", default=str(ROOT / "submission"),
                     help="output folder (default: submission); the archive is <out>.tar.gz")
     ap.add_argument("--full", action="store_true", help="prove on the default rules (64x64, 1000 turns) instead of 16x16/100")
@@ -540,7 +544,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         out, archive = build(args.out, agent=args.agent, weights=args.weights, greedy=not args.sample,
-                              sample_factories=args.sample_factories, water_guard=args.water_guard)
+                              sample_factories=args.sample_factories, water_guard=args.water_guard,
+                              power_guard=args.power_guard)
         names = check_archive(archive)
         size = archive.stat().st_size
         print(f"wrote {archive} ({size / 1024:.1f} KiB, {len(names)} entries, main.py at the root)")
