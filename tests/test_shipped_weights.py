@@ -16,7 +16,8 @@ def test_shipped_weights_load_and_match_the_recorded_config():
     assert payload["net_config"] == RECORDED_NET_CONFIG
     assert WEIGHTS.stat().st_size < 4 * 1024 * 1024
     conf = json.loads((WEIGHTS.parent / "agent.json").read_text())
-    assert conf == {"agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True, "water_guard": True}
+    assert conf == {"agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True, "water_guard": True,
+                    "power_guard": True}
 
 
 def test_main_py_loads_the_shipped_weights_by_default_and_plays_cleanly():
