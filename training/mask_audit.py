@@ -28,6 +28,7 @@ from agent.actions import (
     A_DIG, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, F_HEAVY, F_LIGHT, F_WATER, KEEP, MOVE,
     PICKUP, RECHARGE, SELF_DESTRUCT, TRANSFER, component_slice,
 )
+from agent.action_queue import dig_useful
 from agent.masks import action_masks
 
 ROWS = ("keep_power", "keep_useless_dig", "move_dir", "transfer_dir", "transfer_res", "pickup", "pickup_res", "dig",
@@ -36,13 +37,13 @@ ROWS = ("keep_power", "keep_useless_dig", "move_dir", "transfer_dir", "transfer_
 REASONS = {
     "keep_power": "deliberate: a power-spending head that stays queued must leave Q after it, else the "
                   "robot could be stuck with an invalid head it cannot replace",
-    "keep_useless_dig": "deliberate (useful): a kept dig head needs rubble, lichen, ice or ore on the tile",
+    "keep_useless_dig": "deliberate (useful): a kept dig head needs something to dig, as dig",
     "move_dir": "exact",
     "transfer_dir": "deliberate (useful): only onto our factory or our robot; elsewhere the cargo is lost",
     "transfer_res": "deliberate (useful): only a resource the robot holds (a transfer of 0 does nothing)",
     "pickup": "deliberate (useful): a pickup needs a resource with stock and room for it",
     "pickup_res": "deliberate (useful): stock > 0, room for it, water keeps the factory's 50-water reserve",
-    "dig": "deliberate (useful): a dig needs rubble, lichen, ice or ore on the tile",
+    "dig": "deliberate (useful): rubble, lichen, or ice/ore with room in that cargo",
     "self_destruct": "exact",
     "recharge": "exact",
     "build_light": "exact",
@@ -80,6 +81,7 @@ def audit_state(env, state, counts):
     cfg = env.env_cfg
     units = env.state.units[state.player]
     u = state.my_units
+    useful_dig = dig_useful(state) if len(u) else np.zeros(0, bool)
     for i, uid in enumerate(u.ids):
         U = units[uid]
         x, y = (int(v) for v in u.pos[i])
@@ -87,9 +89,7 @@ def audit_state(env, state, counts):
         t = m[component_slice(C_TYPE)]
         q = cfg.ROBOTS[U.unit_type.name].ACTION_QUEUE_POWER_COST
         if not t[KEEP] and u.queue_len[i] > 0:
-            b = state.board
-            useless = u.head[i, 0] == A_DIG and not (b["rubble"][x, y] or b["lichen"][x, y] or b["ice"][x, y]
-                                                     or b["ore"][x, y])
+            useless = u.head[i, 0] == A_DIG and not useful_dig[i]
             row = "keep_useless_dig" if useless else "keep_power"
             counts[row]["forbidden"] += 1
             counts[row]["accepted"] += _accepts(env, U, action=U.action_queue[0])

@@ -1,0 +1,101 @@
+"""How do a net's robots spend their turns, next to the scripted baseline's, in one game? (notes/training.md)
+
+    python scripts/robot_budget.py agent/weights/model.pt --seed 1000112 --side player_0 [--power-guard]
+
+Plays one 64x64 game of the weights (robots greedy, factory head sampled, water guard; the power
+guard with ``--power-guard``) against the scripted baseline and sorts every robot-turn of both
+sides, per robot class, by what changed since the robot's previous turn:
+
+* ``dug ice`` / ``dug ore``: that cargo grew; ``delivered``: ice, ore, water or metal cargo shrank;
+* ``dug rubble``: the rubble under the robot went down;
+* ``moved``; ``idle on factory`` / ``idle off factory``: none of the above, on or off our factory tiles.
+
+``low power off factory`` counts, separately, the robot-turns spent off our factories with less
+than one dig's power (HEAVY 60, LIGHT 5): robots stranded until the sun recharges them.
+"""
+
+import argparse
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from agent.actions import decode  # noqa: E402
+from agent.obs import isin_int  # noqa: E402
+from agent.player import NetPolicy  # noqa: E402
+from agent.scripted import ScriptedPolicy  # noqa: E402
+from wrappers.engine import make_env, run_game  # noqa: E402
+
+KINDS = ("dug ice", "dug ore", "delivered", "dug rubble", "moved", "idle on factory", "idle off factory")
+
+
+def classify(prev, now, own_tile, rubble_before, rubble_now):
+    """One robot-turn's kind from its (pos, cargo (4,)) before and now."""
+    (p0, c0), (p1, c1) = prev, now
+    if c1[0] > c0[0]:
+        return "dug ice"
+    if c1[1] > c0[1]:
+        return "dug ore"
+    if (c1 < c0).any():
+        return "delivered"
+    if p1 != p0:
+        return "moved"
+    if rubble_now < rubble_before:
+        return "dug rubble"
+    return "idle on factory" if own_tile else "idle off factory"
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("weights", help="a checkpoint (agent/net.py)")
+    ap.add_argument("--seed", type=int, default=1000112, help="map seed (default: a validation seed)")
+    ap.add_argument("--side", default="player_0", choices=("player_0", "player_1"))
+    ap.add_argument("--power-guard", action="store_true", help="play the net with agent.masks.guard_power")
+    args = ap.parse_args(argv)
+    try:
+        net = NetPolicy.from_file(args.weights, greedy=True, sample_factories=True, water_guard=True,
+                                  power_guard=args.power_guard)
+    except Exception as e:  # CheckpointError: missing or unfit weights
+        raise SystemExit(f"cannot load {args.weights}: {e}") from None
+    other = "player_1" if args.side == "player_0" else "player_0"
+    scripted = ScriptedPolicy(seed=1)
+    pols = {args.side: net, other: scripted}
+    prev = {p: {} for p in pols}
+    counts = {p: {c: Counter() for c in ("heavy", "light")} for p in pols}
+    dig_power = {"heavy": 60, "light": 5}
+
+    def act(p, st):
+        u, b = st.my_units, st.board
+        occ = st.factory_occupancy()
+        own = isin_int(occ, np.asarray(st.my_factories.strain, np.int64)) & (occ != -1)
+        seen = {}
+        for i, uid in enumerate(u.ids):
+            x, y = int(u.pos[i, 0]), int(u.pos[i, 1])
+            cls = "heavy" if u.heavy[i] else "light"
+            now = ((x, y), u.cargo[i, :4].copy())
+            if uid in prev[p]:
+                before, rubble_before = prev[p][uid]
+                counts[p][cls][classify(before, now, own[x, y], rubble_before, int(b["rubble"][x, y]))] += 1
+                if not own[x, y] and u.power[i] < dig_power[cls]:
+                    counts[p][cls]["low power off factory"] += 1
+            seen[uid] = (now, int(b["rubble"][x, y]))
+        prev[p] = seen
+        return decode(st, pols[p](st))
+
+    env = make_env("neurips", max_episode_length=1000)
+    rewards, _ = run_game(env, args.seed, act)
+    print(f"seed {args.seed}, net as {args.side}" + (" with the power guard" if args.power_guard else "")
+          + f"; final rewards (lichen) net {rewards[args.side]}, scripted {rewards[other]}")
+    for p, name in ((args.side, "net"), (other, "scripted")):
+        for cls in ("heavy", "light"):
+            c = counts[p][cls]
+            total = sum(c[k] for k in KINDS)
+            shares = ", ".join(f"{k} {c[k] / max(total, 1):.3f}" for k in KINDS + ("low power off factory",))
+            print(f"{name:8s} {cls}: {total} robot-turns; {shares}")
+
+
+if __name__ == "__main__":
+    main()
