@@ -69,13 +69,13 @@ random-masked; each forbidden choice put to ``validate_actions`` on the live eng
 rule                  forbidden  accepted  why
 ====================  =========  ========  ========================================================
 keep (power rule)     35         4         deliberate: a head that stays queued must leave ``Q``
-keep (useless dig)    150        150       deliberate (useful): nothing to dig on the tile
+keep (useless dig)    174        174       deliberate (useful): nothing the dig would take (as dig)
 move_dir              401        0         exact
 transfer_dir          26830      26757     deliberate (useful): only onto our factory or robot
 transfer_res          59806      59806     deliberate (useful): only a resource the robot holds
 pickup                13148      0         exact here (forbidden only off a factory tile)
 pickup_res            5558       5558      deliberate (useful): stock, room, the water reserve
-dig                   4715       1655      deliberate (useful): rubble, lichen, ice or ore
+dig                   4739       1679      deliberate (useful): rubble, lichen, or ice/ore with cargo room
 self_destruct         546        0         exact
 build LIGHT / HEAVY   113 / 1961 0 / 0     exact
 water                 3          3         the bound's slack (exact in 98% of factory-turns)
