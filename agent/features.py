@@ -105,7 +105,7 @@ import numpy as np
 from agent.action_queue import A_DIG, A_MOVE, A_PICKUP, A_RECHARGE, A_TRANSFER
 from agent.early import manhattan_distance_map
 from agent.obs import isin_int
-from agent.paths import INF, cheapest_cells, cost_to
+from agent.paths import INF, cheapest_cells, cost_to, step_cost
 
 PLANE_NAMES = (
     "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
@@ -225,8 +225,7 @@ def path_planes(planes, cfg):
     ours = planes[P["factory_ours"]] > 0
     theirs = planes[P["factory_theirs"]] > 0
     r = cfg.robot
-    step = np.floor(r["MOVE_COST"][1] + r["RUBBLE_MOVEMENT_COST"][1] * rubble) + r["ACTION_QUEUE_POWER_COST"][1]
-    step = np.where(theirs, INF, step)
+    step = np.where(theirs, INF, step_cost(r, rubble, 1))
     walk = np.where(theirs, INF, 1)
     for ch in PATH_PLANES:
         planes[ch] = 0.0

@@ -93,7 +93,9 @@ from agent.actions import (
     F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
 )
 from agent.action_queue import dig_useful, keep_allowed
+from agent.features import HOME_COST_CLIP
 from agent.obs import isin_int
+from agent.paths import step_cost
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
 # without it one greedy pickup of 100% empties the factory, which then dies at the end of the turn.
@@ -456,7 +458,7 @@ def guard_water(state, masks, margin=WATER_GUARD_MARGIN):
     return masks
 
 
-def guard_power(state, masks, home_cost, clip=3000):
+def guard_power(state, masks, home_cost, clip=HOME_COST_CLIP):
     """``masks`` with the HEAVY choices forbidden that would leave a robot short of the power to walk home.
 
     For each of our HEAVY robots off our factory tiles, with ``h = home_cost[x, y]``, power ``P``,
@@ -464,8 +466,8 @@ def guard_power(state, masks, home_cost, clip=3000):
 
     * dig only if ``P - Q - DIG_COST >= h``;
     * a move into cell ``n`` only if it heads home (``home_cost[n] < h``) or the power left after
-      it, ``P - home_step[n]``, still covers ``home_cost[n]``; ``home_step[n] = floor(MOVE_COST +
-      RUBBLE_MOVEMENT_COST x rubble[n]) + Q``;
+      it, ``P - home_step[n]``, still covers ``home_cost[n]``; ``home_step`` is
+      :func:`agent.paths.step_cost` of a HEAVY, the price ``home_cost`` is made of;
     * keeping a queued dig or move follows the same rules (recharge is then the way to stand
       still);
     * robots whose way home is unknown (``h >= clip``: no factory reachable within a battery) and
@@ -483,7 +485,8 @@ def guard_power(state, masks, home_cost, clip=3000):
         masks (np.ndarray): bool (S, S, A), A = 34 (:func:`action_masks`).
         home_cost (np.ndarray): int64 (S, S), a HEAVY's power to our nearest factory tile, the
             ``home_cost`` plane in power (:func:`agent.features.home_cost_map`).
-        clip (int): costs at or above this (power) count as unknown.
+        clip (float): costs at or above this (power) count as unknown; the plane's own clip,
+            :data:`agent.features.HOME_COST_CLIP`, by default.
 
     Returns:
         np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.
@@ -500,7 +503,7 @@ def guard_power(state, masks, home_cost, clip=3000):
         return masks
     r = state.cfg.robot
     q, dig_cost = int(r["ACTION_QUEUE_POWER_COST"][1]), int(r["DIG_COST"][1])
-    rubble = state.board["rubble"]
+    step = step_cost(r, state.board["rubble"], 1).astype(np.int64)  # the price of home_cost's steps
     occ = state.factory_occupancy()
     own_tile = isin_int(occ, np.asarray(state.my_factories.strain, np.int64)) & (occ != -1)
     idx = np.nonzero(u.heavy.astype(bool))[0]
@@ -523,9 +526,8 @@ def guard_power(state, masks, home_cost, clip=3000):
         nx, ny = x + int(dx), y + int(dy)
         inb = (nx >= 0) & (ny >= 0) & (nx < S) & (ny < S)
         cx, cy = np.clip(nx, 0, S - 1), np.clip(ny, 0, S - 1)
-        step = np.floor(r["MOVE_COST"][1] + r["RUBBLE_MOVEMENT_COST"][1] * rubble[cx, cy]).astype(np.int64) + q
         hn = home_cost[cx, cy]
-        bad = inb & (hn >= h) & (power - step < hn)
+        bad = inb & (hn >= h) & (power - step[cx, cy] < hn)
         out[x[bad], y[bad], m0 + d] = False
         forbid_keep |= bad & queued & (head_type == A_MOVE) & (head_dir == d + 1)
     no_move = ~out[x, y, m0:m0 + 4].any(axis=1)

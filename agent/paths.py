@@ -10,6 +10,23 @@ import numpy as np
 INF = 10**8  # 'unreachable' cost (int32-safe: 2 x INF + a step fits)
 
 
+def step_cost(robot, rubble, t):
+    """Power a robot of class ``t`` (0 LIGHT, 1 HEAVY) plans to pay for stepping into each cell:
+    ``floor(MOVE_COST + RUBBLE_MOVEMENT_COST x rubble) + ACTION_QUEUE_POWER_COST`` (Lux S2 specs,
+    "Movement" and "Action queue"; ``Unit.move_power_cost``), one queue update per step.
+
+    Args:
+        robot (dict): ``GameConfig.robot`` (per-class constants, index 0 LIGHT, 1 HEAVY).
+        rubble (np.ndarray): rubble of the cells, any shape.
+        t (int): robot class.
+
+    Returns:
+        np.ndarray: float64 like ``rubble``, integer-valued.
+    """
+    return np.floor(robot["MOVE_COST"][t] + robot["RUBBLE_MOVEMENT_COST"][t] * np.asarray(rubble, np.float64)) \
+        + robot["ACTION_QUEUE_POWER_COST"][t]
+
+
 def _sweep(d, c, e, nd):
     """One Bellman-Ford sweep of every map at once: ``nd = min(d, min over the 4 neighbours n of
     c[n] + d[n])``; ``e`` is a (..., S + 2, S + 2) scratch whose border stays ``2 * INF``."""

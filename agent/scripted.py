@@ -66,7 +66,7 @@ from agent.actions import (
 )
 from agent.early import placement_action
 from agent.masks import action_masks, water_cost_bound, water_reserve_ok
-from agent.paths import INF, cost_to
+from agent.paths import INF, cost_to, step_cost
 
 LIGHT_CAP = 4          # lights per factory
 HEAVY_CAP = 2          # heavies per factory
@@ -187,8 +187,7 @@ class ScriptedPolicy:
         # cost of stepping into each cell, including the queue-update cost of a new move
         self.step_cost = []
         for t in (0, 1):
-            c = np.floor(r["MOVE_COST"][t] + r["RUBBLE_MOVEMENT_COST"][t] * rubble) + r["ACTION_QUEUE_POWER_COST"][t]
-            self.step_cost.append(np.where(self._opp_tile, INF, c))
+            self.step_cost.append(np.where(self._opp_tile, INF, step_cost(r, rubble, t)))
         # weighted cost from every cell to each own factory, per robot type
         # (refreshed every HOME_MAP_PERIOD turns: rubble changes slowly, the power margins absorb it)
         hkey = (tuple(f.ids), key)

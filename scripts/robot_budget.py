@@ -65,7 +65,6 @@ def main(argv=None):
     pols = {args.side: net, other: scripted}
     prev = {p: {} for p in pols}
     counts = {p: {c: Counter() for c in ("heavy", "light")} for p in pols}
-    dig_power = {"heavy": 60, "light": 5}
 
     def act(p, st):
         u, b = st.my_units, st.board
@@ -79,7 +78,7 @@ def main(argv=None):
             if uid in prev[p]:
                 before, rubble_before = prev[p][uid]
                 counts[p][cls][classify(before, now, own[x, y], rubble_before, int(b["rubble"][x, y]))] += 1
-                if not own[x, y] and u.power[i] < dig_power[cls]:
+                if not own[x, y] and u.power[i] < st.cfg.robot["DIG_COST"][int(u.heavy[i])]:
                     counts[p][cls]["low power off factory"] += 1
             seen[uid] = (now, int(b["rubble"][x, y]))
         prev[p] = seen
