@@ -4,7 +4,7 @@ Everything is from the acting player's point of view ("ours" / "theirs"); cells 
 ``[x, y]`` like the engine's boards; S = ``env_cfg.map_size`` (16, 32, 48 or 64). Values are
 scaled to roughly [0, 1] by the constants named below (from ``EnvConfig``).
 
-Planes (C = 58):
+Planes (C = 60):
 
 ====  ======================  ==========================================================
 ch    name                    meaning / normalisation
@@ -77,6 +77,12 @@ ch    name                    meaning / normalisation
 56    dist_ore_target         the same for ore_target
 57    home_cost               HEAVY power cost of the cheapest path to our nearest factory tile,
                               min(cost, 3000) / 1000 (3 when we have none or it is unreachable)
+58    rubble_frontier         1 on the rubble our lichen must have cleared to grow: rubble cells
+                              (no ice, ore, factory or lichen) on our factories' border or 4-adjacent
+                              to the open ground (no rubble, ice, ore or factory) connected to it,
+                              within FRONTIER_REACH LIGHT power of our factories (``path_planes``)
+59    dist_rubble_frontier    steps (around their factories) to the nearest rubble_frontier cell,
+                              min(d, 48) / 16 (3 when there is none)
 ====  ======================  ==========================================================
 
 The distance planes (40-43) let a 3x3 convolution read the direction home or to the nearest ice
@@ -88,7 +94,10 @@ depend on how many robots already work around it (the scripted baseline builds L
 per factory), which a convolution cannot count over a whole map. The path planes (53-57) show
 what the scripted baseline plans with and a convolution cannot compute: which ice and ore cell
 each factory's heavies mine (the cheapest by power, often not the nearest: rubble costs power),
-the way there and the power-cheapest way home. They are a function of other planes only
+the way there and the power-cheapest way home. The frontier planes (58-59) show where the
+baseline's LIGHT robots dig rubble: lichen spreads only onto rubble-free cells next to lichen, so
+the rubble that borders our factories' open ground is what holds their lichen back; which cells
+those are depends on a flood fill over the whole map. They are a function of other planes only
 (``path_planes``), so stored data can be given them afterwards. The queue planes (19-30) show what
 keep would do: robots are sent sticky actions (:mod:`agent.actions`), so a robot's queue head is
 the action it goes on with unless the policy chooses another one.
@@ -118,6 +127,7 @@ PLANE_NAMES = (
     "dist_factory_theirs", "dist_ice", "dist_ore", "last_move_up", "last_move_right", "last_move_down",
     "last_move_left", "last_cargo_gain", "last_cargo_loss", "last_power_pickup", "factory_lights",
     "factory_heavies", "ice_target", "ore_target", "dist_ice_target", "dist_ore_target", "home_cost",
+    "rubble_frontier", "dist_rubble_frontier",
 )
 GLOBAL_NAMES = (
     "turn", "is_day", "cycle_phase", "factories_ours", "factories_theirs", "robots_ours",
@@ -133,7 +143,8 @@ DIST_SCALE = 16.0  # cells per unit of a distance plane
 ROBOT_COUNT_SCALE = 5.0  # robots per unit of the factory_lights / factory_heavies planes
 HOME_COST_CLIP = 3000.0  # power: home costs beyond this read as this (a HEAVY's BATTERY_CAPACITY)
 HOME_COST_SCALE = 1000.0  # power per unit of the home_cost plane
-PATH_PLANES = tuple(range(P["ice_target"], P["home_cost"] + 1))  # 53 .. 57, written by path_planes
+FRONTIER_REACH = 20  # LIGHT power: rubble_frontier cells lie this close to our factories (scripted RUBBLE_RADIUS x 2.5)
+PATH_PLANES = tuple(range(P["ice_target"], P["dist_rubble_frontier"] + 1))  # 53 .. 59, written by path_planes
 
 
 _NINE = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)  # (9, 2)
@@ -199,8 +210,8 @@ def _distance_plane(state, name, target):
 
 
 def path_planes(planes, cfg):
-    """Write the path planes (``ice_target`` .. ``home_cost``, 53-57) of ``planes`` in place,
-    from its other planes only (``ice``, ``ore``, ``rubble``, ``factory_*``).
+    """Write the path planes (``ice_target`` .. ``dist_rubble_frontier``, 53-59) of ``planes`` in
+    place, from its other planes only (``ice``, ``ore``, ``rubble``, ``lichen``, ``factory_*``).
 
     A HEAVY's power cost of stepping into a cell is ``floor(MOVE_COST + RUBBLE_MOVEMENT_COST *
     rubble) + ACTION_QUEUE_POWER_COST`` (Lux S2 specs, "Movement" and "Action queue"; the cost the
@@ -248,7 +259,42 @@ def path_planes(planes, cfg):
         d = cost_to(goal, walk, max_iter=DIST_CLIP) if goal.any() else np.full((S, S), INF)
         planes[P[name]] = np.minimum(d, DIST_CLIP) * (1.0 / DIST_SCALE)
     planes[P["home_cost"]] = np.minimum(home, HOME_COST_CLIP) * (1.0 / HOME_COST_SCALE)
+    if F:
+        frontier = _rubble_frontier(planes, rubble, ours, theirs, step_cost(r, rubble, 0))
+        planes[P["rubble_frontier"]] = frontier
+        d = cost_to(frontier, walk, max_iter=DIST_CLIP) if frontier.any() else np.full((S, S), INF)
+    else:
+        d = np.full((S, S), INF)
+    planes[P["dist_rubble_frontier"]] = np.minimum(d, DIST_CLIP) * (1.0 / DIST_SCALE)
     return planes
+
+
+def _rubble_frontier(planes, rubble, ours, theirs, light_step):
+    """bool (S, S): the ``rubble_frontier`` plane (module table) from the ice, ore and lichen planes,
+    ``rubble`` (int, (S, S)), the factory tiles ``ours`` / ``theirs`` (bool (S, S)) and a LIGHT's
+    step cost ``light_step`` (int (S, S), :func:`agent.paths.step_cost`). Lichen spreads to
+    rubble-free cells 4-adjacent to lichen of its strain (Lux S2 specs, "Lichen"); the open ground
+    reachable from our factories' border is where it can spread, and the rubble around it is
+    what a LIGHT should clear."""
+    factory = ours | theirs
+    resource = (planes[P["ice"]] > 0) | (planes[P["ore"]] > 0)
+    open_ = (rubble == 0) & ~resource & ~factory
+    ring = _dilate4(ours) & ~ours
+    # flood fill: open cells connected to the ring through open cells (unit steps, walls elsewhere)
+    reach = (cost_to(ring & open_, np.where(open_, 1, INF)) < INF) & open_
+    light_home = cost_to(ours, np.where(theirs, INF, light_step), max_iter=FRONTIER_REACH + 1)
+    return ((_dilate4(reach) | ring) & (rubble > 0) & ~resource & ~factory & (planes[P["lichen"]] == 0)
+            & (light_home <= FRONTIER_REACH))
+
+
+def _dilate4(a):
+    """bool (S, S): ``a`` or a 4-neighbour of ``a``."""
+    out = a.copy()
+    out[1:] |= a[:-1]
+    out[:-1] |= a[1:]
+    out[:, 1:] |= a[:, :-1]
+    out[:, :-1] |= a[:, 1:]
+    return out
 
 
 def home_cost_map(planes):
@@ -293,7 +339,7 @@ def encode(state, out=None):
         out (np.ndarray | None): optional float32 (C, S, S) buffer to fill (avoids allocation).
 
     Returns:
-        (planes, globals): float32 (58, S, S) and float32 (12,); see the module table.
+        (planes, globals): float32 (60, S, S) and float32 (12,); see the module table.
 
     Raises:
         ValueError: ``out`` has the wrong shape.

@@ -67,6 +67,29 @@ def test_dagger_collect_labels_student_games_and_fit_concatenates(tmp_path, bc_c
     assert bad.returncode != 0 and "nope.npz" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpoint):
+    """student_guards=true: the DAgger student is a NetPolicy with the shipped decoding (sampled
+    factory choices, water and power guards); the default stays plain greedy."""
+    from agent.player import NetPolicy
+    from training import bc
+
+    made = []
+    original = NetPolicy.from_file.__func__
+
+    def spy(cls, path, **kw):
+        made.append(kw)
+        return original(cls, path, **kw)
+
+    monkeypatch.setattr(NetPolicy, "from_file", classmethod(spy))
+    for guards in (True, False):
+        item = dict(teacher="scripted", rules="tiny", seed0=5, g=0, stride=2, max_turns=8, opponent_mix=0.0,
+                    student=str(bc_checkpoint), beta=0.0, threads=1, student_guards=guards)
+        res = bc._collect_game(item)
+        assert res["kind"] == "vs teacher" and len(res["actions"]) > 0
+    assert [(k["power_guard"], k["water_guard"], k["sample_factories"]) for k in made] == [(True,) * 3, (False,) * 3]
+    assert all(k["greedy"] for k in made)
+
+
 def test_load_data_equals_concatenating_the_files(tmp_path):
     """training.bc.load_data fills preallocated arrays file by file (half the peak memory of
     np.concatenate); the result is the same arrays, dtypes included, and mixed map sizes fail."""

@@ -77,7 +77,7 @@ def test_docstring_table_lists_plane_names():
     assert [i for i, _ in rows] == list(range(len(rows)))
     assert tuple(name for _, name in rows) == PLANE_NAMES
     assert f"C = {NUM_PLANES}" in doc and f"G = {NUM_GLOBALS}" in doc
-    assert NUM_PLANES == 58 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
+    assert NUM_PLANES == 60 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
 
 
 def test_shapes_dtypes_finite(played):
@@ -415,3 +415,48 @@ def test_path_planes_match_dijkstra_on_the_state(played):
         np.testing.assert_array_equal(stored, planes.astype(np.float16))
     with pytest.raises(ValueError, match="expected"):
         features.path_planes(np.zeros((NUM_PLANES - 1, S, S), np.float32), s.cfg)
+
+
+def test_rubble_frontier_matches_a_flood_fill_and_holds_the_teachers_targets(played):
+    """rubble_frontier / dist_rubble_frontier rebuilt from the state's dicts with scipy's connected
+    components and the reference Dijkstra, and every rubble cell the scripted baseline's LIGHTs
+    may target (ScriptedPolicy._rubble_frontier of each factory) is on the plane."""
+    from scipy import ndimage
+
+    rules, S, states = played
+    for p in PLAYERS:
+        s = states[p]
+        planes, _ = encode(s)
+        b = s.board
+        rob = s.cfg.robot
+        tiles = {}
+        for team in (s.player, s.opponent):
+            m = np.zeros((S, S), bool)
+            for f in s.factories[team].values():
+                x, y = f["pos"]
+                m[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = True
+            tiles[team] = m
+        factory = tiles[s.player] | tiles[s.opponent]
+        resource = (b["ice"] > 0) | (b["ore"] > 0)
+        open_ = (b["rubble"] == 0) & ~resource & ~factory
+        cross = ndimage.generate_binary_structure(2, 1)
+        ring = ndimage.binary_dilation(tiles[s.player], cross) & ~tiles[s.player]
+        labels, _ = ndimage.label(open_, cross)
+        reach = np.isin(labels, np.unique(labels[ring & open_])) & open_
+        light = (np.floor(rob["MOVE_COST"][0] + rob["RUBBLE_MOVEMENT_COST"][0] * b["rubble"])
+                 + rob["ACTION_QUEUE_POWER_COST"][0]).astype(np.float64)
+        light[tiles[s.opponent]] = 10**8
+        near = dijkstra(tiles[s.player], light) <= features.FRONTIER_REACH
+        expect = ((ndimage.binary_dilation(reach, cross) | ring) & (b["rubble"] > 0) & ~resource & ~factory
+                  & (b["lichen"] == 0) & near)
+        np.testing.assert_array_equal(planes[P["rubble_frontier"]], expect.astype(np.float32))
+        assert expect.any(), f"{rules}: no frontier to test"
+        walk = np.where(tiles[s.opponent], 10**8, 1.0)
+        d = dijkstra(expect, walk)
+        np.testing.assert_allclose(planes[P["dist_rubble_frontier"]],
+                                   np.minimum(d, features.DIST_CLIP) / features.DIST_SCALE, atol=1e-6)
+        teacher = ScriptedPolicy(seed=0)
+        teacher(s)
+        for fi in range(len(s.factories[s.player])):
+            targets = teacher._rubble_frontier(fi)
+            assert not (targets & ~expect).any(), f"{rules}: a teacher target is off the plane"

@@ -3,6 +3,7 @@ baseline).
 
     python -m training.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
     python -m training.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 out=runs/bc/dagger.npz
+        [student_guards=true]   # the student plays the shipped decoding (water and power guards)
     python -m training.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
@@ -32,7 +33,7 @@ PLAYERS = ("player_0", "player_1")
 
 
 def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_turns=1000, out="runs/bc/data.npz",
-            opponent_mix=0.5, student="", beta=0.0, threads=1, backend="local", ray_address=""):
+            opponent_mix=0.5, student="", beta=0.0, threads=1, backend="local", ray_address="", student_guards=False):
     """Play ``games`` games with the teacher on train seeds ``seed0...``; returns the npz path.
 
     Args:
@@ -51,6 +52,9 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
         opponent_mix (float): probability that a game is against the random-masked policy.
         student (str): weights file of the student for DAgger ("" = plain teacher games).
         beta (float): DAgger only: probability that a turn plays the teacher's action.
+        student_guards (bool): DAgger only: the student plays the shipped decoding
+            (agent/weights/agent.json: greedy robots, sampled factory choices, ``water_guard`` and
+            ``power_guard``), so its states are the ones the shipped bot meets; else plain greedy.
         threads (int): torch CPU threads of the student (1: collectors run one per core).
         backend (str): ``local`` (games one after another here) or ``ray`` (one Ray task per game,
             training/cluster.py; local when Ray cannot start, after one line).
@@ -70,7 +74,8 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
         if backend == "ray":
             print("collect: a bot: teacher plays its games on this machine (backend=local)", flush=True)
         return collect_from_bot(teacher, rules=rules, games=games, seed0=seed0, stride=stride, max_turns=max_turns,
-                                out=out, opponent_mix=opponent_mix, student=student, beta=beta)
+                                out=out, opponent_mix=opponent_mix, student=student, beta=beta,
+                                student_guards=student_guards)
     if student:
         from agent.net import load_checkpoint
 
@@ -80,7 +85,8 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
 
     ray = connect(ray_address) if backend == "ray" else None
     items = [dict(teacher=absolute_spec(teacher), rules=rules, seed0=seed0, g=g, stride=stride, max_turns=max_turns,
-                  opponent_mix=opponent_mix, student=absolute_spec(student), beta=beta, threads=threads) for g in range(games)]
+                  opponent_mix=opponent_mix, student=absolute_spec(student), beta=beta, threads=threads,
+                  student_guards=bool(student_guards)) for g in range(games)]
     t0 = time.time()
     per_game, samples = [None] * games, 0
     if ray is not None:
@@ -120,7 +126,9 @@ def _collect_game(item):
     if item["student"]:
         from agent.player import NetPolicy
 
-        student_policy = NetPolicy.from_file(item["student"], greedy=True, seed=seed0 + g)
+        guards = bool(item.get("student_guards", False))
+        student_policy = NetPolicy.from_file(item["student"], greedy=True, seed=seed0 + g, sample_factories=guards,
+                                             water_guard=guards, power_guard=guards)
     planes, globs, masks, actions = [], [], [], []
     rng = np.random.default_rng([seed0, g])
     env = make_env(item["rules"], max_episode_length=item["max_turns"])
@@ -353,8 +361,8 @@ def replan(data, out):
         str: ``out``.
 
     Raises:
-        ValueError: ``data`` is missing, or holds planes this kit cannot derive (not the
-            planes before the path planes, nor all of them).
+        ValueError: ``data`` is missing, or holds planes this kit cannot derive (fewer than
+            the planes before the path planes, or more planes than this kit has).
     """
     import dataclasses
 
@@ -368,12 +376,12 @@ def replan(data, out):
     d = np.load(data)
     old = d["planes"]
     N, C, S = old.shape[0], old.shape[1], old.shape[-1]
-    if C not in (PATH_PLANES[0], NUM_PLANES):
+    if not PATH_PLANES[0] <= C <= NUM_PLANES:
         raise ValueError(f"{data} has {C} feature planes; replan derives planes {PATH_PLANES[0]}..{NUM_PLANES - 1} "
                          f"from the first {PATH_PLANES[0]}")
     cfg = GameConfig(dataclasses.asdict(EnvConfig(map_size=S)))  # robot constants: the same on every preset
     planes = np.zeros((N, NUM_PLANES, S, S), np.float16)
-    planes[:, :C] = old
+    planes[:, :PATH_PLANES[0]] = old[:, :PATH_PLANES[0]]  # the path planes are all computed again
     del old
     for i in range(N):
         path_planes(planes[i], cfg)
@@ -402,7 +410,8 @@ def main(argv):
     from training.config import ConfigError, convert_value
 
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
-                 lr=float, seed=int, threads=int, beta=float, keep_epochs=bool)
+                 lr=float, seed=int, threads=int, beta=float, keep_epochs=bool,
+                 student_guards=bool)
     try:
         kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
     except ConfigError as e:

@@ -326,7 +326,8 @@ class ShadowAgent:
 
 
 def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_turns=1000, out="runs/bc/data.npz",
-                     opponent_mix=0.5, act_timeout=None, overage=None, student="", beta=0.0, log=print):
+                     opponent_mix=0.5, act_timeout=None, overage=None, student="", beta=0.0, log=print,
+                     student_guards=False):
     """Play ``games`` games with a protocol bot and import them as BC data; returns ``out``.
 
     Game ``g`` uses map seed ``seed0 + g``; with probability ``opponent_mix`` the bot plays
@@ -338,7 +339,9 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     With ``student=WEIGHTS`` it collects DAgger data instead: side ``g % 2`` is played by the
     student (greedy) with the bot as its shadow (:class:`ShadowAgent`, the bot's own action with
     probability ``beta``), against the bot itself or (``opponent_mix``) the random-masked policy;
-    only the student's side is recorded, labelled by the bot.
+    only the student's side is recorded, labelled by the bot. ``student_guards`` plays the student
+    with the shipped decoding (sampled factory choices, water and power guards), as
+    :func:`training.bc.collect`.
 
     Raises:
         ValueError: not a bot folder, or no game finished.
@@ -358,7 +361,8 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
         from agent.player import NetPolicy
 
         torch.set_num_threads(1)
-        student_policy = NetPolicy.from_file(student, greedy=True, seed=seed0)
+        student_policy = NetPolicy.from_file(student, greedy=True, seed=seed0, sample_factories=bool(student_guards),
+                                             water_guard=bool(student_guards), power_guard=bool(student_guards))
     rdir = (out[:-4] if out.endswith(".npz") else out) + "_replays"
     rng = np.random.default_rng(seed0)
     stats, sink, t0, failed, done = Stats(), None, time.time(), 0, 0
