@@ -94,7 +94,6 @@ from agent.actions import (
 )
 from agent.action_queue import dig_useful, keep_allowed
 from agent.features import HOME_COST_CLIP
-from agent.obs import isin_int
 from agent.paths import step_cost
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
@@ -356,8 +355,7 @@ def action_masks(state):
     b = state.board
     masks = np.zeros((S, S, NUM_LOGITS), bool)
     occ = state.factory_occupancy()
-    my_strains = np.asarray(state.my_factories.strain, np.int64)
-    own_factory_tile = isin_int(occ, my_strains) & (occ != -1)
+    own_factory_tile = state.own_factory_tiles()
     u = state.my_units
     if len(u):
         x, y = u.pos[:, 0], u.pos[:, 1]
@@ -504,8 +502,7 @@ def guard_power(state, masks, home_cost, clip=HOME_COST_CLIP):
     r = state.cfg.robot
     q, dig_cost = int(r["ACTION_QUEUE_POWER_COST"][1]), int(r["DIG_COST"][1])
     step = step_cost(r, state.board["rubble"], 1).astype(np.int64)  # the price of home_cost's steps
-    occ = state.factory_occupancy()
-    own_tile = isin_int(occ, np.asarray(state.my_factories.strain, np.int64)) & (occ != -1)
+    own_tile = state.own_factory_tiles()
     idx = np.nonzero(u.heavy.astype(bool))[0]
     x, y = u.pos[idx, 0], u.pos[idx, 1]
     h = home_cost[x, y]

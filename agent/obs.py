@@ -449,6 +449,19 @@ class GameState:
         cache["occupancy"], cache["occupancy_of"] = occ, self.opp_factories
         return occ
 
+    def own_factory_tiles(self):
+        """bool (S, S): True on the 3x3 tiles of our factories (:meth:`factory_occupancy` holding one of
+        our strains). Computed once per observation (cached like the occupancy); do not modify it."""
+        cache = self.my_factories.derived
+        own = cache.get("own_tiles")
+        if own is not None and cache.get("own_tiles_of") is self.opp_factories:
+            return own
+        occ = self.factory_occupancy()
+        own = isin_int(occ, np.asarray(self.my_factories.strain, np.int64)) & (occ != -1)
+        own.flags.writeable = False
+        cache["own_tiles"], cache["own_tiles_of"] = own, self.opp_factories
+        return own
+
     def my_turn_to_place(self):
         """Whether this player places a factory on this step (``luxai_s2.utils.my_turn_to_place_factory``)."""
         team = self.teams.get(self.player)

@@ -171,7 +171,7 @@ class ScriptedPolicy:
         self.occ = occ
         f = state.my_factories
         self.fac_ids = list(f.ids)
-        own = np.isin(occ, f.strain) & (occ != -1)
+        own = state.own_factory_tiles()
         self._own_tile = own
         self._opp_tile = (occ != -1) & ~own
         self.fac_index = np.full((S, S), -1, np.int64)

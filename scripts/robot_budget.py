@@ -19,12 +19,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.actions import decode  # noqa: E402
-from agent.obs import isin_int  # noqa: E402
 from agent.player import NetPolicy  # noqa: E402
 from agent.scripted import ScriptedPolicy  # noqa: E402
 from wrappers.engine import make_env, run_game  # noqa: E402
@@ -68,8 +66,7 @@ def main(argv=None):
 
     def act(p, st):
         u, b = st.my_units, st.board
-        occ = st.factory_occupancy()
-        own = isin_int(occ, np.asarray(st.my_factories.strain, np.int64)) & (occ != -1)
+        own = st.own_factory_tiles()
         seen = {}
         for i, uid in enumerate(u.ids):
             x, y = int(u.pos[i, 0]), int(u.pos[i, 1])

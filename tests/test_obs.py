@@ -70,6 +70,14 @@ def _check_arrays(state):
         for i, f in enumerate(facs.values()):
             assert tuple(arrays.pos[i]) == tuple(int(v) for v in f["pos"])
             assert arrays.strain[i] == f["strain_id"] and arrays.power[i] == f["power"]
+    # our factory tiles: the 3x3 around each of our factories' centers, from the raw dicts
+    S = state.cfg.map_size
+    own = np.zeros((S, S), bool)
+    for f in state.factories[state.player].values():
+        x, y = (int(v) for v in f["pos"])
+        own[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = True
+    assert np.array_equal(state.own_factory_tiles(), own)
+    assert state.own_factory_tiles() is state.own_factory_tiles()  # cached per observation
 
 
 def _play_and_check(rules, seed):
