@@ -224,7 +224,8 @@ def path_planes(planes, cfg):
         cfg (agent.obs.GameConfig): ``robot`` constants and ``MAX_RUBBLE``.
 
     Returns:
-        np.ndarray: ``planes`` (about 5 ms of CPU at 64x64 with 7 factories, in numpy).
+        np.ndarray: ``planes`` (about 5 ms of CPU at 64x64 with 7 factories before the frontier planes,
+        which add a third: a quarter of the total, measured on 20 stored 64x64 samples).
 
     Raises:
         ValueError: ``planes`` is not (NUM_PLANES, S, S).
