@@ -365,6 +365,20 @@ def test_bad_action_shape():
     env.step(np.zeros((S, S, NUM_COMPONENTS), np.int64))
 
 
+def _factory_tiles(s):
+    """{team: bool (S, S)}: the 3x3 tiles of each team's factories, from the state's raw dicts (a
+    reference independent of GameState's arrays)."""
+    S = s.cfg.map_size
+    tiles = {}
+    for team in (s.player, s.opponent):
+        m = np.zeros((S, S), bool)
+        for f in s.factories[team].values():
+            x, y = f["pos"]
+            m[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = True
+        tiles[team] = m
+    return tiles
+
+
 def test_path_planes_match_dijkstra_on_the_state(played):
     """ice_target / ore_target / dist_*_target / home_cost rebuilt from the state's dicts with a
     reference Dijkstra (a path from c costs the step cost of every cell entered, so the cost *to*
@@ -377,13 +391,7 @@ def test_path_planes_match_dijkstra_on_the_state(played):
         rob = s.cfg.robot
         step = (np.floor(rob["MOVE_COST"][1] + rob["RUBBLE_MOVEMENT_COST"][1] * s.board["rubble"])
                 + rob["ACTION_QUEUE_POWER_COST"][1]).astype(np.float64)
-        tiles = {}
-        for team in (s.player, s.opponent):
-            m = np.zeros((S, S), bool)
-            for f in s.factories[team].values():
-                x, y = f["pos"]
-                m[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = True
-            tiles[team] = m
+        tiles = _factory_tiles(s)
         step[tiles[s.opponent]] = 10**8
         costs = []
         for f in s.factories[s.player].values():
@@ -429,13 +437,7 @@ def test_rubble_frontier_matches_a_flood_fill_and_holds_the_teachers_targets(pla
         planes, _ = encode(s)
         b = s.board
         rob = s.cfg.robot
-        tiles = {}
-        for team in (s.player, s.opponent):
-            m = np.zeros((S, S), bool)
-            for f in s.factories[team].values():
-                x, y = f["pos"]
-                m[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = True
-            tiles[team] = m
+        tiles = _factory_tiles(s)
         factory = tiles[s.player] | tiles[s.opponent]
         resource = (b["ice"] > 0) | (b["ore"] > 0)
         open_ = (b["rubble"] == 0) & ~resource & ~factory
