@@ -114,7 +114,7 @@ import numpy as np
 from agent.action_queue import A_DIG, A_MOVE, A_PICKUP, A_RECHARGE, A_TRANSFER
 from agent.early import manhattan_distance_map
 from agent.obs import isin_int
-from agent.paths import INF, cheapest_cells, cost_to, step_cost
+from agent.paths import INF, cheapest_cells, cost_to, dilate4, step_cost
 
 PLANE_NAMES = (
     "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
@@ -280,22 +280,12 @@ def _rubble_frontier(planes, rubble, ours, theirs, light_step):
     factory = ours | theirs
     resource = (planes[P["ice"]] > 0) | (planes[P["ore"]] > 0)
     open_ = (rubble == 0) & ~resource & ~factory
-    ring = _dilate4(ours) & ~ours
+    ring = dilate4(ours) & ~ours
     # flood fill: open cells connected to the ring through open cells (unit steps, walls elsewhere)
     reach = (cost_to(ring & open_, np.where(open_, 1, INF)) < INF) & open_
     light_home = cost_to(ours, np.where(theirs, INF, light_step), max_iter=FRONTIER_REACH + 1)
-    return ((_dilate4(reach) | ring) & (rubble > 0) & ~resource & ~factory & (planes[P["lichen"]] == 0)
+    return ((dilate4(reach) | ring) & (rubble > 0) & ~resource & ~factory & (planes[P["lichen"]] == 0)
             & (light_home <= FRONTIER_REACH))
-
-
-def _dilate4(a):
-    """bool (S, S): ``a`` or a 4-neighbour of ``a``."""
-    out = a.copy()
-    out[1:] |= a[:-1]
-    out[:-1] |= a[1:]
-    out[:, 1:] |= a[:, :-1]
-    out[:, :-1] |= a[:, 1:]
-    return out
 
 
 def home_cost_map(planes):

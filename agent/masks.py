@@ -94,7 +94,7 @@ from agent.actions import (
 )
 from agent.action_queue import dig_useful, keep_allowed
 from agent.features import HOME_COST_CLIP
-from agent.paths import step_cost
+from agent.paths import dilate4, step_cost
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
 # without it one greedy pickup of 100% empties the factory, which then dies at the end of the turn.
@@ -106,17 +106,6 @@ WATER_INIT_DELTAS = np.array([
     [0, -2], [-1, -2], [1, -2], [0, 2], [-1, 2], [1, 2],
     [2, 0], [2, -1], [2, 1], [-2, 0], [-2, -1], [-2, 1],
 ], dtype=np.int64)
-
-
-def _dilate4(a, include_self=True):
-    """4-neighbourhood dilation of a bool (S, S) array, or of each of a stack (..., S, S)
-    (no wrap-around); ``include_self=False``: only whether some 4-neighbour is True."""
-    out = a.copy() if include_self else np.zeros_like(a)
-    out[..., 1:, :] |= a[..., :-1, :]
-    out[..., :-1, :] |= a[..., 1:, :]
-    out[..., :, 1:] |= a[..., :, :-1]
-    out[..., :, :-1] |= a[..., :, 1:]
-    return out
 
 
 def water_reach_bound(start, open_, from_any, into_free, from_own, into_own, growable=None):
@@ -163,7 +152,7 @@ def fill_stack(start, open_, from_any, into_free, from_own, into_own):
     sub = args  # the arguments restricted to the active fills (re-indexed only when that set shrinks)
     r = reach
     while len(active):
-        grown = (((_dilate4(r & sub[1]) & sub[2]) | (_dilate4(r & sub[3]) & sub[4])) & sub[0]) | r
+        grown = (((dilate4(r & sub[1]) & sub[2]) | (dilate4(r & sub[3]) & sub[4])) & sub[0]) | r
         m = grown.sum(axis=(-2, -1))
         # grown contains reach, so equal counts mean equal sets: that fill is at its fixed point
         still = m != n[active]
@@ -182,7 +171,7 @@ def _fill(reach, open_, from_any, into_free, from_own, into_own, growable):
     """:func:`water_reach_bound` of one (S, S) seed set."""
     n = reach.sum()
     while True:
-        grown = (((_dilate4(reach & from_any) & into_free) | (_dilate4(reach & from_own) & into_own)) & open_) | reach
+        grown = (((dilate4(reach & from_any) & into_free) | (dilate4(reach & from_own) & into_own)) & open_) | reach
         m = grown.sum()
         if m == n:
             break
@@ -199,7 +188,7 @@ def coarse_water_cost_bound(state):
     cfg = state.cfg
     b = state.board
     spreading = (state.prev_lichen >= cfg.MIN_LICHEN_TO_SPREAD) | (b["lichen"] >= cfg.MIN_LICHEN_TO_SPREAD)
-    n_spread = int(_dilate4(spreading).sum()) if spreading.any() else 0
+    n_spread = int(dilate4(spreading).sum()) if spreading.any() else 0
     strains = np.concatenate([state.prev_lichen_strains.ravel(), b["lichen_strains"].ravel()])
     own = np.array([int(np.count_nonzero(strains == s)) for s in f.strain], np.int64)  # counts both boards: still a bound
     n = 12 + own + n_spread
@@ -285,7 +274,7 @@ def _water_cost_bound(state, occupancy):
     other_factory = inb & (n_occ != -1) & (n_occ != mine)
     counted = np.zeros(len(fi), bool)
     for strains, near in ((state.prev_lichen_strains, near_prev), (b["lichen_strains"], near_now)):
-        clearable = _dilate4(near)
+        clearable = dilate4(near)
         ns = strains[nx, ny]
         foreign = inb & (ns != -1) & (ns != mine) & ~clearable[nx, ny]
         counted |= ~(other_factory | foreign).any(axis=1) | (strains[x, y] == f.strain[fi])

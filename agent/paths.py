@@ -27,6 +27,18 @@ def step_cost(robot, rubble, t):
         + robot["ACTION_QUEUE_POWER_COST"][t]
 
 
+def dilate4(a, include_self=True):
+    """4-neighbourhood dilation of a bool (S, S) array, or of each map of a stack (..., S, S):
+    True where ``a`` or one of its 4 neighbours is True (no wrap-around: cells off the map count
+    as False). ``include_self=False``: only whether some 4-neighbour is True."""
+    out = a.copy() if include_self else np.zeros_like(a)
+    out[..., 1:, :] |= a[..., :-1, :]
+    out[..., :-1, :] |= a[..., 1:, :]
+    out[..., :, 1:] |= a[..., :, :-1]
+    out[..., :, :-1] |= a[..., :, 1:]
+    return out
+
+
 def _sweep(d, c, e, nd):
     """One Bellman-Ford sweep of every map at once: ``nd = min(d, min over the 4 neighbours n of
     c[n] + d[n])``; ``e`` is a (..., S + 2, S + 2) scratch whose border stays ``2 * INF``."""

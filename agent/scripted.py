@@ -66,7 +66,7 @@ from agent.actions import (
 )
 from agent.early import placement_action
 from agent.masks import action_masks, water_cost_bound, water_reserve_ok
-from agent.paths import INF, cost_to, step_cost
+from agent.paths import INF, cost_to, dilate4, step_cost
 
 LIGHT_CAP = 4          # lights per factory
 HEAVY_CAP = 2          # heavies per factory
@@ -94,15 +94,6 @@ def _dilate_max(a):
     np.maximum(out[:-1, :], a[1:, :], out=out[:-1, :])
     np.maximum(out[:, 1:], a[:, :-1], out=out[:, 1:])
     np.maximum(out[:, :-1], a[:, 1:], out=out[:, :-1])
-    return out
-
-
-def _dilate4(a):
-    out = a.copy()
-    out[1:, :] |= a[:-1, :]
-    out[:-1, :] |= a[1:, :]
-    out[:, 1:] |= a[:, :-1]
-    out[:, :-1] |= a[:, 1:]
     return out
 
 
@@ -293,15 +284,15 @@ class ScriptedPolicy:
         b = self.state.board
         open_ = (b["rubble"] == 0) & (b["ice"] == 0) & (b["ore"] == 0) & (self.occ == -1)
         fac = self.fac_index == fi
-        ring = _dilate4(fac) & ~fac
+        ring = dilate4(fac) & ~fac
         reach = ring & open_
         while True:
-            grown = (_dilate4(reach) & open_) | reach
+            grown = (dilate4(reach) & open_) | reach
             if grown.sum() == reach.sum():
                 break
             reach = grown
         near = self.home_cost[0][fi] <= RUBBLE_RADIUS * 2.5
-        frontier = ((_dilate4(reach) | ring) & (b["rubble"] > 0) & (b["ice"] == 0) & (b["ore"] == 0)
+        frontier = ((dilate4(reach) | ring) & (b["rubble"] > 0) & (b["ice"] == 0) & (b["ore"] == 0)
                     & (self.occ == -1) & (b["lichen"] == 0) & near)
         self._rubble_targets[fi] = (step, frontier)
         return frontier
