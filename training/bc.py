@@ -124,11 +124,7 @@ def _collect_game(item):
     torch.set_num_threads(item["threads"])
     student_policy = None
     if item["student"]:
-        from agent.player import NetPolicy
-
-        guards = bool(item.get("student_guards", False))
-        student_policy = NetPolicy.from_file(item["student"], greedy=True, seed=seed0 + g, sample_factories=guards,
-                                             water_guard=guards, power_guard=guards)
+        student_policy = dagger_student(item["student"], seed0 + g, item.get("student_guards", False))
     planes, globs, masks, actions = [], [], [], []
     rng = np.random.default_rng([seed0, g])
     env = make_env(item["rules"], max_episode_length=item["max_turns"])
@@ -161,6 +157,22 @@ def _collect_game(item):
                     turns=int(env.state.real_env_steps), kind=kind)
     return dict(planes=np.stack(planes), globals=np.stack(globs), masks=np.stack(masks), actions=np.stack(actions),
                 turns=int(env.state.real_env_steps), kind=kind)
+
+
+def dagger_student(path, seed, guards=False):
+    """The DAgger student of :func:`collect` (and of a bot teacher's shadow games,
+    :func:`training.botproc.collect_from_bot`): an :class:`agent.player.NetPolicy` of the weights
+    at ``path``, robots greedy; with ``guards`` the shipped decoding (agent/weights/agent.json:
+    sampled factory choices, ``water_guard`` and ``power_guard``).
+
+    Raises:
+        agent.net.CheckpointError: ``path`` is not a loadable weights file.
+    """
+    from agent.player import NetPolicy
+
+    guards = bool(guards)
+    return NetPolicy.from_file(path, greedy=True, seed=seed, sample_factories=guards, water_guard=guards,
+                               power_guard=guards)
 
 
 def _teacher_cells(spec, seed):

@@ -358,11 +358,10 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     if student:
         import torch
 
-        from agent.player import NetPolicy
+        from training.bc import dagger_student
 
         torch.set_num_threads(1)
-        student_policy = NetPolicy.from_file(student, greedy=True, seed=seed0, sample_factories=bool(student_guards),
-                                             water_guard=bool(student_guards), power_guard=bool(student_guards))
+        student_policy = dagger_student(student, seed0, student_guards)
     rdir = (out[:-4] if out.endswith(".npz") else out) + "_replays"
     rng = np.random.default_rng(seed0)
     stats, sink, t0, failed, done = Stats(), None, time.time(), 0, 0
