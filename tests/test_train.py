@@ -221,6 +221,40 @@ def test_checkpoint_of_other_shape_is_a_clear_error(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
 
 
+def test_env_masks_apply_the_shipped_guards_when_asked():
+    """water_guard / power_guard (config keys, LuxGridEnv arguments): the learner's masks are the
+    shipped decoding's (action_masks, then guard_water, then guard_power), and a choice only a
+    guard forbids is a masked choice in step."""
+    from agent.actions import C_FACTORY, F_WATER, component_slice
+    from agent.features import encode, home_cost_map
+    from agent.masks import action_masks, guard_power, guard_water
+    from agent.policy import sample_uniform_masked
+    from wrappers.lux_env import LuxGridEnv
+
+    env = LuxGridEnv(rules="tiny", map_seeds=[4], max_episode_length=1000, water_guard=True, power_guard=True)
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    water = component_slice(C_FACTORY).start + F_WATER
+    bitten = 0
+    for _ in range(25):
+        state = env.states[env.player]
+        plain = action_masks(state)
+        expected = guard_power(state, guard_water(state, plain), home_cost_map(encode(state)[0]))
+        assert np.array_equal(env.cell_masks(), expected)
+        forbidden = plain[..., water] & ~expected[..., water]  # watering the guard forbids (1000 turns to live)
+        bitten += int(forbidden.any())
+        action = sample_uniform_masked(env.cell_masks(), rng)
+        if forbidden.any():
+            x, y = np.argwhere(forbidden)[0]
+            action[x, y, C_FACTORY] = F_WATER
+        _, _, done, _, info = env.step(action)
+        assert info["invalid_choices"] == int(forbidden.any())
+        if done:
+            break
+    assert bitten > 0
+    assert not LuxGridEnv(rules="tiny").water_guard  # off by default: the engine's masks only
+
+
 def test_teacher_kl_term_rides_on_the_entropy_term_and_stays_out_of_the_state_dict():
     import copy
 

@@ -83,8 +83,8 @@ class TrainConfig:
     test_workers: int = 2
     greedy: bool = False                  # test mode: play the checkpoint's most likely legal choices, no sampling
     sample_factories: bool = False        # test mode with greedy: still sample the factory head (agent.json key)
-    water_guard: bool = False             # test mode: never water below the factory's reserve (agent.json key)
-    power_guard: bool = False             # test mode: HEAVY robots keep the power to walk home (agent.json key)
+    water_guard: bool = False             # training masks and test mode: never water below the factory's reserve (agent.json key)
+    power_guard: bool = False             # training masks and test mode: HEAVY robots keep the power to go home (agent.json key)
     replays: bool = True                  # write one replay JSON per test game
     eval_interval: int = 4096             # steps between evaluations during training (0 = off)
     eval_opponent: str = "scripted"       # scripted (random if agent/scripted.py is absent) | random | path

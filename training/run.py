@@ -49,7 +49,7 @@ def make_env_fn(cfg, rank, pool_dir):
             map_seeds=parse_seed_range(cfg.train_seeds), bid=cfg.bid,
             max_episode_length=cfg.max_episode_length,
             invalid_penalty=cfg.invalid_penalty if cfg.masking == "penalty" else 0.0,
-            map_size=cfg.map_size or None,
+            map_size=cfg.map_size or None, water_guard=cfg.water_guard, power_guard=cfg.power_guard,
         )
         env.reset(seed=cfg.seed * 1000 + rank)
         return Monitor(env)

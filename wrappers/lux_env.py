@@ -1,7 +1,7 @@
 """``LuxGridEnv``: a gymnasium.Env for one learning player over the real Lux S2 engine.
 
-* Observation: ``Dict(planes=Box float32 (43, S, S), globals=Box float32 (12,))`` from
-  :func:`agent.features.encode`.
+* Observation: ``Dict(planes=Box float32 (C, S, S), globals=Box float32 (G,))`` from
+  :func:`agent.features.encode` (C = ``NUM_PLANES``, G = ``NUM_GLOBALS``).
 * Action: ``MultiDiscrete`` with a flat ``nvec`` of length S * S * 7 (cell-major: cell (x, y)
   owns entries ``(x * S + y) * 7 ... + 6``): one choice per cell and component of the map-shaped
   head (:mod:`agent.actions`). Flat because stable-baselines3 expects a 1-D ``nvec``; ``step``
@@ -9,7 +9,9 @@
 * ``action_masks()``: bool (S * S * 34,), the flattened (S, S, 34) masks of
   :func:`agent.masks.action_masks` (sb3-contrib's ``MaskablePPO`` convention: one flag per
   choice, components in ``nvec`` order, cells in C order). An all-False component marks an
-  absent robot/factory.
+  absent robot/factory. With ``water_guard`` / ``power_guard`` the masks also apply the playing
+  agent's guards (:func:`agent.masks.guard_water`, :func:`agent.masks.guard_power`), so a policy
+  trains on the choices the shipped decoding lets it make.
 * Bidding and placement happen inside ``reset`` for both players (heuristic placement of
   :mod:`agent.early`, bid from config): the learner acts from the first main-phase turn.
 * The opponent is any callable ``opponent(state: GameState) -> action dict`` (default: the
@@ -38,8 +40,8 @@ from agent.actions import (
     used_components,
 )
 from agent.early import early_action
-from agent.features import NUM_GLOBALS, NUM_PLANES, encode
-from agent.masks import action_masks
+from agent.features import NUM_GLOBALS, NUM_PLANES, encode, home_cost_map
+from agent.masks import action_masks, guard_power, guard_water
 from agent.obs import GameState
 from agent.policy import RandomMaskedPolicy
 from wrappers.engine import make_env
@@ -127,6 +129,12 @@ class LuxGridEnv(gym.Env):
             keeping its factory counts (e.g. ``rules="small", map_size=64``).
         invalid_penalty (float): reward subtracted per masked choice turned into a no-op (the
             "penalty" arm of the masking ablation, notes/masking.md).
+        water_guard (bool): the learner's masks never allow watering lichen below the factory's
+            water reserve for the rest of the game (:func:`agent.masks.guard_water`; agent.json
+            ``water_guard``).
+        power_guard (bool): the learner's HEAVY robots never dig or step away below the power to
+            walk home (:func:`agent.masks.guard_power`; agent.json ``power_guard``). A choice
+            either guard forbids counts as a masked choice in ``step``.
 
     Raises:
         ValueError: unknown rules, reward term, player or invalid_action value.
@@ -136,7 +144,7 @@ class LuxGridEnv(gym.Env):
 
     def __init__(self, rules="neurips", player="player_0", opponent=None, reward_weights=None,
                  map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None, invalid_penalty=0.0,
-                 map_size=None):
+                 map_size=None, water_guard=False, power_guard=False):
         super().__init__()
         overrides = {} if max_episode_length is None else dict(max_episode_length=int(max_episode_length))
         if map_size is not None:
@@ -161,6 +169,8 @@ class LuxGridEnv(gym.Env):
         self.bid = int(bid)
         self.invalid_action = invalid_action
         self.invalid_penalty = float(invalid_penalty)
+        self.water_guard = bool(water_guard)
+        self.power_guard = bool(power_guard)
         S = self.engine.env_cfg.map_size
         self.map_size = S
         self.observation_space = spaces.Dict({
@@ -169,11 +179,13 @@ class LuxGridEnv(gym.Env):
         })
         self.action_space = spaces.MultiDiscrete(np.tile(NVEC, S * S))
         self._masks = None
+        self._planes = None
         self.states = None
 
     # ------------------------------------------------------------------ helpers
     def _obs(self):
         planes, glob = encode(self.states[self.player])
+        self._planes = planes  # the power guard reads home_cost from them
         return {"planes": planes, "globals": glob}
 
     def _update_states(self, raw_obs):
@@ -181,6 +193,7 @@ class LuxGridEnv(gym.Env):
         for p in ("player_0", "player_1"):
             self.states[p].update(raw_obs[p], step=step)
         self._masks = None
+        self._planes = None
 
     def action_masks(self):
         """bool (S * S * 34,): flattened per-cell masks for the learner (sb3-contrib convention)."""
@@ -189,7 +202,15 @@ class LuxGridEnv(gym.Env):
     def cell_masks(self):
         """bool (S, S, 34) masks for the learner this turn (cached until the next step)."""
         if self._masks is None:
-            self._masks = action_masks(self.states[self.player])
+            state = self.states[self.player]
+            masks = action_masks(state)
+            if self.water_guard:
+                masks = guard_water(state, masks)
+            if self.power_guard:
+                if self._planes is None:
+                    self._planes = encode(state)[0]
+                masks = guard_power(state, masks, home_cost_map(self._planes))
+            self._masks = masks
         return self._masks
 
     def _sanitize(self, cell_actions):
