@@ -12,6 +12,12 @@ sides, per robot class, by what changed since the robot's previous turn:
 
 ``low power off factory`` counts, separately, the robot-turns spent off our factories with less
 than one dig's power (HEAVY 60, LIGHT 5): robots stranded until the sun recharges them.
+
+A second line per side gives the economy behind those shares: robots built per class (new
+unit_ids), ice and ore dug per class (cargo gains), and HEAVY robots and factories alive at a few
+turns. A net whose heavies never mine ore never gets the metal for its next heavy.
+
+``--rules`` and ``--turns`` play a smaller or shorter game (the tests use ``tiny``).
 """
 
 import argparse
@@ -28,6 +34,7 @@ from agent.scripted import ScriptedPolicy  # noqa: E402
 from wrappers.engine import make_env, run_game  # noqa: E402
 
 KINDS = ("dug ice", "dug ore", "delivered", "dug rubble", "moved", "idle on factory", "idle off factory")
+SNAPSHOT_TURNS = (100, 300, 600, 999)  # turns at which heavies and factories alive are counted
 
 
 def classify(prev, now, own_tile, rubble_before, rubble_now):
@@ -52,6 +59,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1000112, help="map seed (default: a validation seed)")
     ap.add_argument("--side", default="player_0", choices=("player_0", "player_1"))
     ap.add_argument("--power-guard", action="store_true", help="play the net with agent.masks.guard_power")
+    ap.add_argument("--rules", default="neurips", help="a wrappers.engine.RULES preset (default neurips, 64x64)")
+    ap.add_argument("--turns", type=int, default=1000, help="main-phase turns (default 1000)")
     args = ap.parse_args(argv)
     try:
         net = NetPolicy.from_file(args.weights, greedy=True, sample_factories=True, water_guard=True,
@@ -63,6 +72,8 @@ def main(argv=None):
     pols = {args.side: net, other: scripted}
     prev = {p: {} for p in pols}
     counts = {p: {c: Counter() for c in ("heavy", "light")} for p in pols}
+    economy = {p: {"built": Counter(), "ice": Counter(), "ore": Counter(), "alive": {}} for p in pols}
+    snapshots = tuple(t for t in SNAPSHOT_TURNS if t < args.turns) + (args.turns - 1,)
 
     def act(p, st):
         u, b = st.my_units, st.board
@@ -77,11 +88,17 @@ def main(argv=None):
                 counts[p][cls][classify(before, now, own[x, y], rubble_before, int(b["rubble"][x, y]))] += 1
                 if not own[x, y] and u.power[i] < st.cfg.robot["DIG_COST"][int(u.heavy[i])]:
                     counts[p][cls]["low power off factory"] += 1
+                economy[p]["ice"][cls] += max(int(now[1][0] - before[1][0]), 0)
+                economy[p]["ore"][cls] += max(int(now[1][1] - before[1][1]), 0)
+            else:
+                economy[p]["built"][cls] += 1
             seen[uid] = (now, int(b["rubble"][x, y]))
         prev[p] = seen
+        if st.real_env_steps in snapshots:
+            economy[p]["alive"][st.real_env_steps] = (int(u.heavy.sum()), len(st.my_factories))
         return decode(st, pols[p](st))
 
-    env = make_env("neurips", max_episode_length=1000)
+    env = make_env(args.rules, max_episode_length=args.turns)
     rewards, _ = run_game(env, args.seed, act)
     print(f"seed {args.seed}, net as {args.side}" + (" with the power guard" if args.power_guard else "")
           + f"; final rewards (lichen) net {rewards[args.side]}, scripted {rewards[other]}")
@@ -91,6 +108,12 @@ def main(argv=None):
             total = sum(c[k] for k in KINDS)
             shares = ", ".join(f"{k} {c[k] / max(total, 1):.3f}" for k in KINDS + ("low power off factory",))
             print(f"{name:8s} {cls}: {total} robot-turns; {shares}")
+        e = economy[p]
+        alive = e["alive"]
+        print(f"{name:8s} economy: built {e['built']['heavy']} heavies, {e['built']['light']} lights; ice dug by heavies "
+              f"{e['ice']['heavy']:,}, lights {e['ice']['light']:,}; ore dug by heavies {e['ore']['heavy']:,}, lights "
+              f"{e['ore']['light']:,}; heavies / factories alive at turns {'/'.join(map(str, sorted(alive)))}: "
+              f"{'/'.join(str(alive[t][0]) for t in sorted(alive))} / {'/'.join(str(alive[t][1]) for t in sorted(alive))}")
 
 
 if __name__ == "__main__":

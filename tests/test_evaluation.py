@@ -209,6 +209,24 @@ def test_checkpoint_curves_plot_win_rate_and_lichen_against_grad_steps(tmp_path,
     assert bad.returncode != 0 and "missing.pt" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_robot_budget_sorts_robot_turns_and_counts_the_economy(bc_checkpoint):
+    """scripts/robot_budget.py: turn shares per robot class, and the economy line beside them."""
+    import re
+
+    out = run([str(ROOT / "scripts" / "robot_budget.py"), str(bc_checkpoint), "--rules", "tiny", "--turns", "40",
+               "--seed", "3"], cwd=ROOT)
+    for side in ("net", "scripted"):
+        share = float(re.search(rf"^{side} +heavy: \d+ robot-turns; dug ice ([0-9.]+)", out, re.M).group(1))
+        eco = re.search(rf"^{side} +economy: built (\d+) heavies, (\d+) lights; ice dug by heavies ([0-9,]+), "
+                        rf"lights ([0-9,]+); ore dug by heavies ([0-9,]+), lights ([0-9,]+); heavies / factories alive "
+                        rf"at turns 39: (\d+) / (\d+)$", out, re.M)
+        assert eco, out
+        built_heavy, heavy_ice, heavies_alive = int(eco.group(1)), int(eco.group(3).replace(",", "")), int(eco.group(7))
+        assert (heavy_ice > 0) == (share > 0)  # the share and the cargo count see the same digs
+        assert 0 < heavies_alive <= built_heavy  # both sides build heavies in this seeded game
+    assert "--turns" in run([str(ROOT / "scripts" / "robot_budget.py"), "--help"], cwd=ROOT)
+
+
 def test_overlapping_test_seeds_are_refused(tmp_path):
     proc = subprocess.run([sys.executable, TRAIN, "mode=test", "test_seeds=10:20"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=120)
