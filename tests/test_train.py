@@ -221,6 +221,27 @@ def test_checkpoint_of_other_shape_is_a_clear_error(tmp_path):
         load_checkpoint(tmp_path / "missing.pt")
 
 
+def test_normalize_reward_scales_what_ppo_sees_and_resumes_its_statistics(tmp_path):
+    """normalize_reward=true: SB3's VecNormalize (rewards only) wraps the envs, its statistics are
+    saved beside latest.zip and a resumed run continues them; the logged episode reward stays raw."""
+    import pickle
+
+    run = tmp_path / "run"
+    res = run_train([*TINY, "total_timesteps=64", "normalize_reward=true", "checkpoint_interval=32", "eval_interval=0",
+                     f"run_dir={run}"], cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    stats = run / "checkpoints" / "vecnormalize.pkl"
+    with open(stats, "rb") as f:
+        first = pickle.load(f)
+    assert first.norm_reward and not first.norm_obs and first.gamma == TrainConfig().gamma
+    assert first.ret_rms.count >= 64  # one return update per env step
+    res = run_train([f"resume={run}", "total_timesteps=128"], cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"statistics of {stats}" in res.stdout
+    with open(stats, "rb") as f:
+        assert pickle.load(f).ret_rms.count >= first.ret_rms.count + 64  # continued, not restarted
+
+
 def test_env_masks_apply_the_shipped_guards_when_asked():
     """water_guard / power_guard (config keys, LuxGridEnv arguments): the learner's masks are the
     shipped decoding's (action_masks, then guard_water, then guard_power), and a choice only a

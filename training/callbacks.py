@@ -81,9 +81,10 @@ class LuxStatsCallback(BaseCallback):
 class CheckpointCallback(BaseCallback):
     """Every ``interval`` steps: weights ``checkpoints/step_<n>.pt`` (torch state_dict + net
     config, loadable without SB3) and ``latest.pt``, the full SB3 model ``latest.zip`` (optimizer
-    included, for resume) and ``state.json``; every ``pool_interval`` steps a snapshot into
-    ``pool/`` for self-play. Files are written to a temporary name and renamed, so a kill never
-    leaves a half-written checkpoint."""
+    included, for resume), with ``normalize_reward`` the reward statistics ``vecnormalize.pkl``,
+    and ``state.json``; every ``pool_interval`` steps a snapshot into ``pool/`` for self-play.
+    Files are written to a temporary name and renamed, so a kill never leaves a half-written
+    checkpoint."""
 
     def __init__(self, run_dir, interval, pool_interval, extra=None, grad_steps0=0, minibatches=1):
         super().__init__()
@@ -135,6 +136,10 @@ class CheckpointCallback(BaseCallback):
         tmpzip = os.path.join(self.ckpt_dir, ".tmp_model")
         self.model.save(tmpzip)
         os.replace(tmpzip + ".zip", os.path.join(self.ckpt_dir, "latest.zip"))
+        norm = self.model.get_vec_normalize_env()
+        if norm is not None:  # normalize_reward: its running return statistics, for resume
+            norm.save(os.path.join(self.ckpt_dir, ".tmp_vecnormalize.pkl"))
+            os.replace(os.path.join(self.ckpt_dir, ".tmp_vecnormalize.pkl"), os.path.join(self.ckpt_dir, "vecnormalize.pkl"))
         state = {"num_timesteps": int(n), "pool": sorted(os.listdir(self.pool_dir))}
         with open(os.path.join(self.ckpt_dir, ".state.json"), "w") as f:
             json.dump(state, f)

@@ -69,6 +69,7 @@ class TrainConfig:
     teacher_kl_coef: float = 0.05         # its weight at step 0 (needs ent_coef > 0)
     teacher_kl_decay_steps: int = 100000  # linear decay of that weight to 0
     value_warmup_steps: int = 0           # >0: only the value head trains for these first steps (fit a cloned policy's critic)
+    normalize_reward: bool = False        # divide rewards by the running std of the discounted return (SB3 VecNormalize)
     torch_threads: int = 1                # 2 was measured slower on the 2-core machine (benchmarks/train_throughput.py)
     vec_env: str = "subproc"              # subproc | dummy | ray (environments as Ray actors: training/cluster.py)
     device: str = "auto"                  # auto (cuda if available) | cpu | cuda: rollout policy and update (training/device.py)

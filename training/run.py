@@ -21,6 +21,9 @@ import sys
 import time
 
 
+VECNORMALIZE_FILE = "vecnormalize.pkl"  # the reward normalisation's statistics, beside latest.zip
+
+
 def fail(msg, code=2):
     print(f"train.py: {msg}", file=sys.stderr)
     sys.exit(code)
@@ -86,6 +89,24 @@ def build_venv(cfg, pool_dir, ray=None):
     if cfg.vec_env in ("subproc", "ray") and cfg.n_envs > 1:
         return SubprocVecEnv(fns, start_method="fork")
     return DummyVecEnv(fns)
+
+
+def normalize_rewards(venv, cfg, resume_dir=""):
+    """``venv`` wrapped in SB3's ``VecNormalize(norm_obs=False, norm_reward=True)``: PPO sees every
+    reward divided by the running standard deviation of the discounted return (``gamma``), so the
+    returns the critic must fit stay of order 1 whatever the reward weights. A critic that starts
+    untrained (a cloned policy's) can then reach them in a few hundred gradient steps; with raw
+    64x64 returns of several hundred it could not (notes/training.md). The statistics are saved
+    with every checkpoint (``checkpoints/vecnormalize.pkl``) and reloaded from ``resume_dir``.
+    Episode statistics (``info["lux"]``, ``rollout/ep_rew_mean``) stay in raw reward units."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    stats = os.path.join(resume_dir, "checkpoints", VECNORMALIZE_FILE) if resume_dir else ""
+    if stats and os.path.isfile(stats):
+        venv = VecNormalize.load(stats, venv)
+        print(f"reward normalisation: statistics of {stats} ({venv.ret_rms.count:.0f} returns)")
+        return venv
+    return VecNormalize(venv, norm_obs=False, norm_reward=True, gamma=cfg.gamma)
 
 
 def prepare_run(cfg, argv_overrides):
@@ -168,6 +189,8 @@ def train(cfg, argv_overrides=()):
     pool_dir = os.path.join(run_dir, "pool")
     os.makedirs(pool_dir, exist_ok=True)
     venv = build_venv(cfg, pool_dir, ray)
+    if cfg.normalize_reward:
+        venv = normalize_rewards(venv, cfg, run_dir if resume_ckpt else "")
     ppo_kwargs = dict(
         n_steps=cfg.n_steps, batch_size=cfg.batch_size, n_epochs=cfg.n_epochs,
         learning_rate=cfg.learning_rate, gamma=cfg.gamma, gae_lambda=cfg.gae_lambda,
