@@ -90,7 +90,10 @@ if (( PPO_STEPS > 0 )); then
       python train.py resume="$OUT/ppo" total_timesteps="$PPO_STEPS" progress_bar=false | tee -a "$OUT/ppo.log"
     else
       # shellcheck disable=SC2086  # PPO_ARGS is a list of key=value words
-      python train.py init_weights="$CLONE" teacher=init net=auto rules="$PPO_RULES" max_episode_length="$MAX_TURNS"         total_timesteps="$PPO_STEPS" reward_anneal_steps="$PPO_STEPS" teacher_kl_decay_steps="$PPO_STEPS"         pool_scripted_prob=0.3 pool_random_prob=0.1 eval_interval=0 progress_bar=false run_dir="$OUT/ppo" $PPO_ARGS         | tee "$OUT/ppo.log"
+      python train.py init_weights="$CLONE" teacher=init net=auto rules="$PPO_RULES" max_episode_length="$MAX_TURNS" \
+        total_timesteps="$PPO_STEPS" reward_anneal_steps="$PPO_STEPS" teacher_kl_decay_steps="$PPO_STEPS" \
+        pool_scripted_prob=0.3 pool_random_prob=0.1 eval_interval=0 progress_bar=false run_dir="$OUT/ppo" \
+        normalize_reward=true water_guard="$WATER_GUARD" power_guard="$POWER_GUARD" $PPO_ARGS | tee "$OUT/ppo.log"
     fi
     cp "$OUT/ppo/checkpoints/latest.pt" "$OUT/ppo.pt"
     echo $(( $(cat "$OUT/ppo.seconds" 2>/dev/null || echo 0) + $(date +%s) - t0 )) > "$OUT/ppo.seconds"

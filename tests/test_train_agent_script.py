@@ -30,6 +30,10 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     bc1, ppo = (torch.load(out / n, weights_only=False) for n in ("bc1.pt", "ppo.pt"))
     assert ppo["step"] == 64 and ppo["grad_steps"] == bc1["grad_steps"] + 2  # 2 rollouts x 1 epoch x 1 minibatch
     assert ppo["config"]["init_weights"] == str(out / "bc1.pt") and ppo["config"]["reward_anneal_steps"] == 64
+    # the stage trains on the shipped decoding's masks with normalised rewards (notes/training.md: raw 64x64
+    # returns are out of the cloned critic's reach)
+    assert ppo["config"]["normalize_reward"] and ppo["config"]["water_guard"] and ppo["config"]["power_guard"]
+    assert (out / "ppo" / "checkpoints" / "vecnormalize.pkl").is_file()
     assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
     res = json.loads((out / "test" / "results.json").read_text())
     assert res["greedy"] is True and res["sample_factories"] is True and res["water_guard"] is True
