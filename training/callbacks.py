@@ -78,6 +78,9 @@ class LuxStatsCallback(BaseCallback):
             self.logger.record(f"lux_vs_{kind}/games", n)
 
 
+VECNORMALIZE_FILE = "vecnormalize.pkl"  # normalize_reward's running return statistics, beside latest.zip
+
+
 class CheckpointCallback(BaseCallback):
     """Every ``interval`` steps: weights ``checkpoints/step_<n>.pt`` (torch state_dict + net
     config, loadable without SB3) and ``latest.pt``, the full SB3 model ``latest.zip`` (optimizer
@@ -138,8 +141,9 @@ class CheckpointCallback(BaseCallback):
         os.replace(tmpzip + ".zip", os.path.join(self.ckpt_dir, "latest.zip"))
         norm = self.model.get_vec_normalize_env()
         if norm is not None:  # normalize_reward: its running return statistics, for resume
-            norm.save(os.path.join(self.ckpt_dir, ".tmp_vecnormalize.pkl"))
-            os.replace(os.path.join(self.ckpt_dir, ".tmp_vecnormalize.pkl"), os.path.join(self.ckpt_dir, "vecnormalize.pkl"))
+            tmp = os.path.join(self.ckpt_dir, ".tmp_" + VECNORMALIZE_FILE)
+            norm.save(tmp)
+            os.replace(tmp, os.path.join(self.ckpt_dir, VECNORMALIZE_FILE))
         state = {"num_timesteps": int(n), "pool": sorted(os.listdir(self.pool_dir))}
         with open(os.path.join(self.ckpt_dir, ".state.json"), "w") as f:
             json.dump(state, f)

@@ -21,9 +21,6 @@ import sys
 import time
 
 
-VECNORMALIZE_FILE = "vecnormalize.pkl"  # the reward normalisation's statistics, beside latest.zip
-
-
 def fail(msg, code=2):
     print(f"train.py: {msg}", file=sys.stderr)
     sys.exit(code)
@@ -100,6 +97,8 @@ def normalize_rewards(venv, cfg, resume_dir=""):
     with every checkpoint (``checkpoints/vecnormalize.pkl``) and reloaded from ``resume_dir``.
     Episode statistics (``info["lux"]``, ``rollout/ep_rew_mean``) stay in raw reward units."""
     from stable_baselines3.common.vec_env import VecNormalize
+
+    from training.callbacks import VECNORMALIZE_FILE
 
     stats = os.path.join(resume_dir, "checkpoints", VECNORMALIZE_FILE) if resume_dir else ""
     if stats and os.path.isfile(stats):
