@@ -3,7 +3,8 @@
 #   1. set up .venv (fast when already done),
 #   2. train a masked PPO policy:  python train.py [key=value ...]   (defaults: ~9 minutes on 2 cores with the periodic evaluations;
 #      it continues from the shipped weights agent/weights/model.pt with a KL term toward them,
-#      init_weights=none trains from scratch; its masks apply the shipped bot's water and power guards),
+#      init_weights=none trains from scratch; its masks apply the shipped bot's water and power guards, and
+#      rewards are normalised (normalize_reward=true)),
 #   3. test mode: the new checkpoint against the shipped weights and the scripted baseline on 3
 #      held-out seeds, both sides (a short table: did training help?),
 #   4. build submission/ and submission.tar.gz from the new weights (played like the shipped bot:
@@ -17,7 +18,7 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
 RUN_DIR="runs/default/$(date +%Y%m%d-%H%M%S)"
-python train.py run_dir="$RUN_DIR" water_guard=true power_guard=true "$@"
+python train.py run_dir="$RUN_DIR" water_guard=true power_guard=true normalize_reward=true "$@"
 # the rules of the run (rules=... among the overrides), for the comparison games
 RULES=small
 for a in "$@"; do [[ "$a" == rules=* ]] && RULES="${a#rules=}"; done
