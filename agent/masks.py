@@ -93,7 +93,7 @@ from agent.actions import (
     F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
 )
 from agent.action_queue import dig_useful, keep_allowed
-from agent.features import HOME_COST_CLIP
+from agent.features import HOME_COST_CLIP, encode, home_cost_map
 from agent.paths import dilate4, step_cost
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
@@ -524,3 +524,27 @@ def guard_power(state, masks, home_cost, clip=HOME_COST_CLIP):
     if np.array_equal(out, masks):
         return masks
     return out
+
+
+def guarded_masks(state, water_guard=False, power_guard=False, planes=None):
+    """The choices the playing agent may make: :func:`action_masks`, then :func:`guard_water` and
+    :func:`guard_power` when asked (agent.json ``water_guard`` / ``power_guard``). The one place
+    both the shipped bot (:class:`agent.player.NetPolicy`) and the training env
+    (``wrappers.lux_env.LuxGridEnv``) compose them, so training samples what the bot may play.
+
+    Args:
+        state (agent.obs.GameState): a main-phase state.
+        water_guard (bool): apply :func:`guard_water`.
+        power_guard (bool): apply :func:`guard_power`, priced by the ``home_cost`` plane.
+        planes (np.ndarray | None): float (C, S, S) of :func:`agent.features.encode` for ``state``,
+            read by the power guard only; encoded here when None and needed.
+
+    Returns:
+        np.ndarray: bool (S, S, A), A = 34.
+    """
+    masks = action_masks(state)
+    if water_guard:
+        masks = guard_water(state, masks)
+    if power_guard:
+        masks = guard_power(state, masks, home_cost_map(encode(state)[0] if planes is None else planes))
+    return masks

@@ -46,8 +46,8 @@ import torch
 
 from agent.actions import C_FACTORY, F_HEAVY, F_LIGHT, F_NONE, F_WATER, NUM_LOGITS, component_slice, decode
 from agent.early import early_action
-from agent.features import NUM_GLOBALS, NUM_PLANES, encode, home_cost_map
-from agent.masks import action_masks, guard_power, guard_water, water_reserve_ok
+from agent.features import NUM_GLOBALS, NUM_PLANES, encode
+from agent.masks import action_masks, guarded_masks, water_reserve_ok
 from agent.net import CheckpointError, load_checkpoint
 from agent.obs import GameState, ObservationError
 from agent.policy import RandomMaskedPolicy, component_greedy, sample_masked
@@ -139,11 +139,7 @@ class NetPolicy:
     def __call__(self, state, greedy=None):
         greedy = self.greedy if greedy is None else greedy
         planes, glob = encode(state)
-        masks = action_masks(state)
-        if self.water_guard:
-            masks = guard_water(state, masks)
-        if self.power_guard:
-            masks = guard_power(state, masks, home_cost_map(planes))
+        masks = guarded_masks(state, self.water_guard, self.power_guard, planes)
         return sample_masked(self._logits(planes, glob), masks, self.rng, greedy=greedy)
 
     def fast(self, state):

@@ -40,8 +40,8 @@ from agent.actions import (
     used_components,
 )
 from agent.early import early_action
-from agent.features import NUM_GLOBALS, NUM_PLANES, encode, home_cost_map
-from agent.masks import action_masks, guard_power, guard_water
+from agent.features import NUM_GLOBALS, NUM_PLANES, encode
+from agent.masks import guarded_masks
 from agent.obs import GameState
 from agent.policy import RandomMaskedPolicy
 from wrappers.engine import make_env
@@ -202,15 +202,7 @@ class LuxGridEnv(gym.Env):
     def cell_masks(self):
         """bool (S, S, 34) masks for the learner this turn (cached until the next step)."""
         if self._masks is None:
-            state = self.states[self.player]
-            masks = action_masks(state)
-            if self.water_guard:
-                masks = guard_water(state, masks)
-            if self.power_guard:
-                if self._planes is None:
-                    self._planes = encode(state)[0]
-                masks = guard_power(state, masks, home_cost_map(self._planes))
-            self._masks = masks
+            self._masks = guarded_masks(self.states[self.player], self.water_guard, self.power_guard, self._planes)
         return self._masks
 
     def _sanitize(self, cell_actions):
