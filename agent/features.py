@@ -4,7 +4,7 @@ Everything is from the acting player's point of view ("ours" / "theirs"); cells 
 ``[x, y]`` like the engine's boards; S = ``env_cfg.map_size`` (16, 32, 48 or 64). Values are
 scaled to roughly [0, 1] by the constants named below (from ``EnvConfig``).
 
-Planes (C = 60):
+Planes (C = 62):
 
 ====  ======================  ==========================================================
 ch    name                    meaning / normalisation
@@ -83,6 +83,10 @@ ch    name                    meaning / normalisation
                               within FRONTIER_REACH LIGHT power of our factories (``path_planes``)
 59    dist_rubble_frontier    steps (around their factories) to the nearest rubble_frontier cell,
                               min(d, 48) / 16 (3 when there is none)
+60    robot_rank              on each of our robots: min((k + 1) / 4, 1) for the k-th (k = 0, 1, ...)
+                              robot of its class, in unit_id order, among our robots of that class
+                              counted for the same factory as in factory_lights (``_rank_planes``)
+61    robot_last              1 on the robot of each such group with the highest unit_id
 ====  ======================  ==========================================================
 
 The distance planes (40-43) let a 3x3 convolution read the direction home or to the nearest ice
@@ -98,8 +102,12 @@ the way there and the power-cheapest way home. The frontier planes (58-59) show 
 baseline's LIGHT robots dig rubble: lichen spreads only onto rubble-free cells next to lichen, so
 the rubble that borders our factories' open ground is what holds their lichen back; which cells
 those are depends on a flood fill over the whole map. They are a function of other planes only
-(``path_planes``), so stored data can be given them afterwards. The queue planes (19-30) show what
-keep would do: robots are sent sticky actions (:mod:`agent.actions`), so a robot's queue head is
+(``path_planes``), so stored data can have them computed again. The rank planes (60-61) tell a
+factory's robots apart the way the baseline does: it gives roles by build order (its first LIGHT
+mines ore, the others dig rubble; its last HEAVY mines ore while water is comfortable), the
+engine numbers unit_ids in build order, and a net without memory cannot otherwise tell which
+robot is which. The queue planes (19-30) show what keep would do: robots are sent sticky actions
+(:mod:`agent.actions`), so a robot's queue head is
 the action it goes on with unless the policy chooses another one.
 
 Global vector (G = 12): turn fraction, day flag, cycle phase (step % CYCLE_LENGTH / CYCLE_LENGTH),
@@ -127,7 +135,7 @@ PLANE_NAMES = (
     "dist_factory_theirs", "dist_ice", "dist_ore", "last_move_up", "last_move_right", "last_move_down",
     "last_move_left", "last_cargo_gain", "last_cargo_loss", "last_power_pickup", "factory_lights",
     "factory_heavies", "ice_target", "ore_target", "dist_ice_target", "dist_ore_target", "home_cost",
-    "rubble_frontier", "dist_rubble_frontier",
+    "rubble_frontier", "dist_rubble_frontier", "robot_rank", "robot_last",
 )
 GLOBAL_NAMES = (
     "turn", "is_day", "cycle_phase", "factories_ours", "factories_theirs", "robots_ours",
@@ -144,6 +152,7 @@ ROBOT_COUNT_SCALE = 5.0  # robots per unit of the factory_lights / factory_heavi
 HOME_COST_CLIP = 3000.0  # power: home costs beyond this read as this (a HEAVY's BATTERY_CAPACITY)
 HOME_COST_SCALE = 1000.0  # power per unit of the home_cost plane
 FRONTIER_REACH = 20  # LIGHT power: rubble_frontier cells lie this close to our factories (scripted RUBBLE_RADIUS x 2.5)
+RANK_CLIP = 4  # robots: the robot_rank plane reads 1 from the 4th robot of a class at a factory on
 PATH_PLANES = tuple(range(P["ice_target"], P["dist_rubble_frontier"] + 1))  # 53 .. 59, written by path_planes
 
 
@@ -192,6 +201,42 @@ def factory_robot_counts(factories, units):
     nearest = d.argmin(axis=1)
     return np.stack([np.bincount(nearest[~units.heavy], minlength=n),
                      np.bincount(nearest[units.heavy], minlength=n)])
+
+
+def unit_numbers(ids):
+    """int64 (R,): the number of each unit_id (``"unit_12"`` -> 12); -1 for an id without one.
+
+    The engine (``luxai_s2.state.State.generate_unit_data`` / ``LuxAI_S2.add_unit``) numbers units
+    from a counter shared by both teams, so the numbers follow build order.
+    """
+    out = np.full(len(ids), -1, np.int64)
+    for i, uid in enumerate(ids):
+        tail = str(uid).rpartition("_")[2]
+        if tail.isdigit():
+            out[i] = int(tail)
+    return out
+
+
+def _rank_planes(planes, factories, units):
+    """Write ``robot_rank`` and ``robot_last`` (module table) for our robots ``units`` (UnitArrays)
+    counted, as in :func:`factory_robot_counts`, for the nearest of our ``factories`` (N >= 1).
+
+    Within each (factory, class) group the robots are ranked by unit number (:func:`unit_numbers`),
+    ties (ids without a number) by engine order.
+    """
+    if len(units) == 0:
+        return
+    d = np.abs(units.pos[:, None, :] - factories.pos[None, :, :]).sum(axis=2)  # (R, N)
+    group = d.argmin(axis=1) * 2 + units.heavy.astype(np.int64)
+    order = np.lexsort((np.arange(len(units)), unit_numbers(units.ids), group))
+    g = group[order]
+    first = np.r_[True, g[1:] != g[:-1]]
+    start = np.maximum.accumulate(np.where(first, np.arange(len(g)), 0))
+    rank = np.arange(len(g)) - start
+    last = np.r_[g[1:] != g[:-1], True]
+    x, y = units.pos[order, 0], units.pos[order, 1]
+    planes[P["robot_rank"], x, y] = np.minimum((rank + 1) / RANK_CLIP, 1.0)
+    planes[P["robot_last"], x, y] = last
 
 
 def _distance_plane(state, name, target):
@@ -330,7 +375,7 @@ def encode(state, out=None):
         out (np.ndarray | None): optional float32 (C, S, S) buffer to fill (avoids allocation).
 
     Returns:
-        (planes, globals): float32 (60, S, S) and float32 (12,); see the module table.
+        (planes, globals): float32 (62, S, S) and float32 (12,); see the module table.
 
     Raises:
         ValueError: ``out`` has the wrong shape.
@@ -368,6 +413,8 @@ def encode(state, out=None):
             planes[_FACTORY_VALUE_PLANES[:, None], x[None, :], y[None, :]] = values[:, owner]
             counts = factory_robot_counts(fa, units) / ROBOT_COUNT_SCALE  # (2, N)
             planes[_COUNT_PLANES[:, None], x[None, :], y[None, :]] = counts[:, owner]
+            if side == "ours":
+                _rank_planes(planes, fa, units)
     for side, u in (("ours", state.my_units), ("theirs", state.opp_units)):
         if len(u) == 0:
             continue

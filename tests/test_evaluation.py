@@ -116,26 +116,33 @@ def test_load_data_equals_concatenating_the_files(tmp_path):
         load_data(f"{files[0]},{tmp_path / 'big.npz'}")
 
 
-def test_replan_gives_old_data_the_new_planes_and_fit_widens_an_old_net(tmp_path, bc_checkpoint):
-    """Data and weights of the kit before the path planes: replan recomputes the path planes from
-    the stored ones (the same float16 planes collect writes today), fit refuses data whose plane
-    count is not the net's, and fit from an old checkpoint widens it (new planes start unused)."""
+def test_replan_recomputes_the_path_planes_refuses_old_data_and_fit_widens_an_old_net(tmp_path, bc_checkpoint):
+    """replan computes the path planes of a file again (the same float16 planes collect writes);
+    data of the kit before the rank planes is refused by replan and by fit with a clear message
+    (its unit_ids are gone), and fit from an old checkpoint widens it (new planes start unused)."""
     from agent.features import NUM_PLANES, PATH_PLANES
     from agent.net import NET_PRESETS, build_net, load_checkpoint, save_checkpoint
 
     new = np.load(bc_checkpoint.parent / "data.npz")
-    C = PATH_PLANES[0]
-    old = tmp_path / "old.npz"
-    np.savez(old, **{k: (new[k][:, :C] if k == "planes" else new[k]) for k in new.files})
-    bad = subprocess.run([sys.executable, "-m", "training.bc", "fit", f"data={old}", "epochs=1", "threads=1",
-                          f"out={tmp_path / 'x.pt'}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert bad.returncode != 0 and "replan" in bad.stderr and "Traceback" not in bad.stderr
-    out = run(["-m", "training.bc", "replan", f"data={old}", f"out={tmp_path / 'again.npz'}"], cwd=ROOT)
-    assert f"planes {C} -> {NUM_PLANES}" in out
+    assert new["planes"][:, list(PATH_PLANES)].any()
+    blank = tmp_path / "blank.npz"
+    planes = new["planes"].copy()
+    planes[:, list(PATH_PLANES)] = 0
+    np.savez(blank, **{k: (planes if k == "planes" else new[k]) for k in new.files})
+    out = run(["-m", "training.bc", "replan", f"data={blank}", f"out={tmp_path / 'again.npz'}"], cwd=ROOT)
+    assert f"planes {NUM_PLANES} -> {NUM_PLANES}" in out
     again = np.load(tmp_path / "again.npz")
     assert sorted(again.files) == sorted(new.files)
     for k in new.files:
         assert again[k].dtype == new[k].dtype and np.array_equal(again[k], new[k]), k
+    C = PATH_PLANES[0]
+    old = tmp_path / "old.npz"
+    np.savez(old, **{k: (new[k][:, :C] if k == "planes" else new[k]) for k in new.files})
+    for cmd in (["fit", f"data={old}", "epochs=1", "threads=1", f"out={tmp_path / 'x.pt'}"],
+                ["replan", f"data={old}", f"out={tmp_path / 'x.npz'}"]):
+        bad = subprocess.run([sys.executable, "-m", "training.bc", *cmd], cwd=ROOT, capture_output=True, text=True,
+                             timeout=120)
+        assert bad.returncode != 0 and "collect" in bad.stderr and "Traceback" not in bad.stderr, cmd
     old_net = tmp_path / "old.pt"
     save_checkpoint(old_net, build_net(dict(NET_PRESETS["small"], in_planes=C)))
     out = run(["-m", "training.bc", "fit", f"data={tmp_path / 'again.npz'}", "epochs=1", f"init={old_net}",

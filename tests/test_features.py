@@ -77,7 +77,7 @@ def test_docstring_table_lists_plane_names():
     assert [i for i, _ in rows] == list(range(len(rows)))
     assert tuple(name for _, name in rows) == PLANE_NAMES
     assert f"C = {NUM_PLANES}" in doc and f"G = {NUM_GLOBALS}" in doc
-    assert NUM_PLANES == 60 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
+    assert NUM_PLANES == 62 and NUM_GLOBALS == 12 == len(features.GLOBAL_NAMES)
 
 
 def test_shapes_dtypes_finite(played):
@@ -462,3 +462,48 @@ def test_rubble_frontier_matches_a_flood_fill_and_holds_the_teachers_targets(pla
         for fi in range(len(s.factories[s.player])):
             targets = teacher._rubble_frontier(fi)
             assert not (targets & ~expect).any(), f"{rules}: a teacher target is off the plane"
+
+
+@pytest.mark.parametrize("rules", ["tiny", "neurips"])
+def test_rank_planes_order_our_robots_by_unit_id_per_factory(rules):
+    """robot_rank / robot_last rebuilt from the observation dicts (each of our robots ranked by the
+    number in its unit_id among our robots of its class nearest the same factory), turn by turn in
+    scripted self-play; and the scripted teacher's ore LIGHT (its first LIGHT at its home, a role the
+    net could not see before these planes) is the LIGHT of rank 1 on nearly every robot-turn."""
+    env = make_env(rules, max_episode_length=80)
+    teacher = {p: ScriptedPolicy(seed=i) for i, p in enumerate(PLAYERS)}
+    seen = {"groups": 0, "ranked_2_or_more": 0, "ore_lights": 0, "ore_lights_rank_1": 0}
+
+    def act(p, st):
+        planes, _ = encode(st)
+        S = st.cfg.map_size
+        rank = np.zeros((S, S), np.float32)
+        last = np.zeros((S, S), np.float32)
+        facs = list(st.factories[st.player].values())
+        groups = {}
+        for uid, u in st.units[st.player].items():
+            dist = [abs(u["pos"][0] - f["pos"][0]) + abs(u["pos"][1] - f["pos"][1]) for f in facs]
+            groups.setdefault((dist.index(min(dist)), u["unit_type"]), []).append((int(uid.split("_")[1]), u))
+        for members in groups.values():
+            members.sort(key=lambda m: m[0])
+            for k, (_, u) in enumerate(members):
+                rank[u["pos"][0], u["pos"][1]] = min((k + 1) / features.RANK_CLIP, 1.0)
+            last[members[-1][1]["pos"][0], members[-1][1]["pos"][1]] = 1.0
+            seen["groups"] += 1
+            seen["ranked_2_or_more"] += len(members) > 1
+        np.testing.assert_allclose(planes[P["robot_rank"]], rank, err_msg=f"robot_rank turn {st.real_env_steps}")
+        np.testing.assert_array_equal(planes[P["robot_last"]], last, err_msg=f"robot_last turn {st.real_env_steps}")
+        out = teacher[p](st)
+        for uid, mem in teacher[p].memory.items():
+            u = st.units[st.player].get(uid)
+            if u is not None and u["unit_type"] == "LIGHT" and mem.get("role") == "ore":
+                seen["ore_lights"] += 1
+                seen["ore_lights_rank_1"] += rank[u["pos"][0], u["pos"][1]] == 1 / features.RANK_CLIP
+        return decode(st, out)
+
+    with quiet_engine():
+        run_game(env, 7, act)
+    assert env.state.real_env_steps == 80
+    assert seen["ranked_2_or_more"] > 0, f"no factory had two robots of a class: the test checks nothing ({seen})"
+    assert seen["ore_lights"] > 0, f"the teacher gave no LIGHT the ore role ({seen})"
+    assert seen["ore_lights_rank_1"] >= 0.9 * seen["ore_lights"], seen

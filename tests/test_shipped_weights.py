@@ -8,7 +8,7 @@ from agent.net import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "agent" / "weights" / "model.pt"
-RECORDED_NET_CONFIG = {"channels": 32, "blocks": 2, "in_planes": 60, "in_globals": 12}  # notes/training.md
+RECORDED_NET_CONFIG = {"channels": 32, "blocks": 2, "in_planes": 62, "in_globals": 12}  # notes/training.md
 
 
 def test_shipped_weights_load_and_match_the_recorded_config():

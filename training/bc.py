@@ -279,7 +279,8 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     planes, globs, packed, actions, S = load_data(data)
     if planes.shape[1] != model.config["in_planes"]:
         raise ValueError(f"{data} has {planes.shape[1]} feature planes, the net reads {model.config['in_planes']} "
-                         f"(data of an older kit? add the new planes with: python -m training.bc replan data=FILE out=NEW)")
+                         f"(data of an older kit? its planes cannot all be derived again: collect it again with "
+                         f"python -m training.bc collect)")
     n = len(actions)
     print(f"{n} samples of {S}x{S} from {data}, device {dev}" + (f", amp {amp}" if amp != "none" else ""), flush=True)
     held = load_data(val) if val else None
@@ -359,22 +360,22 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
 
 
 def replan(data, out):
-    """Give a ``collect`` file of an older kit (fewer feature planes) today's planes: the stored
-    planes are kept and the path planes (``agent.features.path_planes``, a function of the other
-    planes) are computed for every sample, so the file fits nets of this kit without replaying
-    the games.
+    """Compute the path planes (``agent.features.path_planes``, a function of the other planes) of
+    a ``collect`` file again, for every sample, so a file of this kit follows a change in how they
+    are computed without replaying the games.
+
+    Data of an older kit (fewer planes) cannot be brought up to date: the rank planes
+    (``robot_rank``, ``robot_last``) need the robots' unit_ids, which ``collect`` does not store.
 
     Args:
-        data (str): the npz of :func:`collect` to read (its planes are the first planes of
-            :data:`agent.features.PLANE_NAMES`, which only ever grows at the end).
-        out (str): the npz to write (same members; planes float16 (N, NUM_PLANES, S, S)).
+        data (str): the npz of :func:`collect` to read (planes float16 (N, NUM_PLANES, S, S)).
+        out (str): the npz to write (same members and shapes).
 
     Returns:
         str: ``out``.
 
     Raises:
-        ValueError: ``data`` is missing, or holds planes this kit cannot derive (fewer than
-            the planes before the path planes, or more planes than this kit has).
+        ValueError: ``data`` is missing, or its planes are not this kit's (``NUM_PLANES``).
     """
     import dataclasses
 
@@ -388,12 +389,13 @@ def replan(data, out):
     d = np.load(data)
     old = d["planes"]
     N, C, S = old.shape[0], old.shape[1], old.shape[-1]
-    if not PATH_PLANES[0] <= C <= NUM_PLANES:
-        raise ValueError(f"{data} has {C} feature planes; replan derives planes {PATH_PLANES[0]}..{NUM_PLANES - 1} "
-                         f"from the first {PATH_PLANES[0]}")
+    if C != NUM_PLANES:
+        raise ValueError(f"{data} has {C} feature planes, this kit has {NUM_PLANES}: replan computes the path "
+                         f"planes {PATH_PLANES[0]}..{PATH_PLANES[-1]} again but cannot add the rank planes (they need "
+                         f"unit_ids, which collect files do not store); collect the data again")
     cfg = GameConfig(dataclasses.asdict(EnvConfig(map_size=S)))  # robot constants: the same on every preset
-    planes = np.zeros((N, NUM_PLANES, S, S), np.float16)
-    planes[:, :PATH_PLANES[0]] = old[:, :PATH_PLANES[0]]  # the path planes are all computed again
+    planes = np.array(old, np.float16)
+    planes[:, list(PATH_PLANES)] = 0  # the path planes are all computed again
     del old
     for i in range(N):
         path_planes(planes[i], cfg)
