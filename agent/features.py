@@ -184,21 +184,36 @@ for _typ, _name in ((A_DIG, "queue_dig"), (A_TRANSFER, "queue_transfer"), (A_PIC
     _QUEUE_PLANE_BY_TYPE[_typ + 1, :] = P[_name]
 
 
-def factory_robot_counts(factories, units):
+def nearest_factory(factories, units):
+    """int64 (R,): for each robot, the index of the factory whose center is nearest in Manhattan
+    distance (cells), the lowest index on a tie: a stateless stand-in for the factory that built it.
+
+    Args:
+        factories (agent.obs.FactoryArrays): N >= 1 factories of one team (centers ``pos`` (N, 2)).
+        units (agent.obs.UnitArrays): R robots of the same team (``pos`` (R, 2)).
+    """
+    if len(units) == 0:
+        return np.zeros(0, np.int64)
+    d = np.abs(units.pos[:, None, :] - factories.pos[None, :, :]).sum(axis=2)  # (R, N)
+    return d.argmin(axis=1)
+
+
+def factory_robot_counts(factories, units, nearest=None):
     """Robots of each kind nearest to each factory: int64 (2, N) rows LIGHT, HEAVY.
 
     Args:
         factories (agent.obs.FactoryArrays): N >= 1 factories of one team (centers ``pos`` (N, 2)).
         units (agent.obs.UnitArrays): R robots of the same team (``pos`` (R, 2), ``heavy`` (R,) bool).
+        nearest (np.ndarray | None): int64 (R,), :func:`nearest_factory` of these arguments when the
+            caller has it already.
 
-    A robot counts for the factory whose center is nearest in Manhattan distance (cells), the lowest
-    index on a tie: a stateless stand-in for the factory that built it.
+    A robot counts for its :func:`nearest_factory`.
     """
     n = len(factories)
     if len(units) == 0:
         return np.zeros((2, n), np.int64)
-    d = np.abs(units.pos[:, None, :] - factories.pos[None, :, :]).sum(axis=2)  # (R, N)
-    nearest = d.argmin(axis=1)
+    if nearest is None:
+        nearest = nearest_factory(factories, units)
     return np.stack([np.bincount(nearest[~units.heavy], minlength=n),
                      np.bincount(nearest[units.heavy], minlength=n)])
 
@@ -217,17 +232,17 @@ def unit_numbers(ids):
     return out
 
 
-def _rank_planes(planes, factories, units):
+def _rank_planes(planes, units, nearest):
     """Write ``robot_rank`` and ``robot_last`` (module table) for our robots ``units`` (UnitArrays)
-    counted, as in :func:`factory_robot_counts`, for the nearest of our ``factories`` (N >= 1).
+    counted for their factory ``nearest`` (int64 (R,), :func:`nearest_factory`), as in
+    :func:`factory_robot_counts`.
 
     Within each (factory, class) group the robots are ranked by unit number (:func:`unit_numbers`),
     ties (ids without a number) by engine order.
     """
     if len(units) == 0:
         return
-    d = np.abs(units.pos[:, None, :] - factories.pos[None, :, :]).sum(axis=2)  # (R, N)
-    group = d.argmin(axis=1) * 2 + units.heavy.astype(np.int64)
+    group = nearest * 2 + units.heavy.astype(np.int64)
     order = np.lexsort((np.arange(len(units)), unit_numbers(units.ids), group))
     g = group[order]
     first = np.r_[True, g[1:] != g[:-1]]
@@ -411,10 +426,11 @@ def encode(state, out=None):
             values[0] = fa.power / 3000.0
             values[1:] = fa.cargo.T / _FACTORY_SCALE[:, None]
             planes[_FACTORY_VALUE_PLANES[:, None], x[None, :], y[None, :]] = values[:, owner]
-            counts = factory_robot_counts(fa, units) / ROBOT_COUNT_SCALE  # (2, N)
+            nearest = nearest_factory(fa, units)
+            counts = factory_robot_counts(fa, units, nearest) / ROBOT_COUNT_SCALE  # (2, N)
             planes[_COUNT_PLANES[:, None], x[None, :], y[None, :]] = counts[:, owner]
             if side == "ours":
-                _rank_planes(planes, fa, units)
+                _rank_planes(planes, units, nearest)
     for side, u in (("ours", state.my_units), ("theirs", state.opp_units)):
         if len(u) == 0:
             continue
