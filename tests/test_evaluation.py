@@ -180,6 +180,43 @@ def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_ch
     run([str(ROOT / "scripts" / "plot_run.py"), "--results", str(out_dir / "results.json")], cwd=tmp_path)
     png = out_dir / "results.png"
     assert png.stat().st_size > 5000 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the same games again, paired with the first run: the policy's sampling is seeded per game
+    again = tmp_path / "again"
+    out = run([TRAIN, "mode=test", f"checkpoint={bc_checkpoint}", "opponents=random", "rules=tiny",
+               "test_seeds=1000000:1000002", "max_episode_length=60", "test_workers=2", f"run_dir={again}",
+               "progress_bar=false", "sample_factories=true", "water_guard=true", "replays=false",
+               f"baseline={out_dir / 'results.json'}"], cwd=tmp_path)
+    paired = json.loads((again / "results.json").read_text())["report"]["random"]["paired"]
+    first = res["report"]["random"]
+    assert paired["games"] == 4 and paired["same"] == 4 and paired["lichen_up"] == paired["lichen_down"] == 0
+    assert paired["base_lichen"] == pytest.approx(first["lichen"]) and paired["base_wins"] == first["wins"]
+    assert "paired with the baseline on 4 games" in out and "same play in 4" in out
+
+
+def test_paired_summary_counts_games_up_and_down_and_bad_baselines_are_refused(tmp_path):
+    from training.evaluate import load_baseline, paired_summary
+
+    def game(seed, side, lichen, result=-1, length=1000):
+        return dict(map_seed=seed, side=side, lichen=lichen, result=result, length=length, factories_alive=2)
+
+    base_file = tmp_path / "base.json"
+    base_file.write_text(json.dumps([game(1, "player_0", 100), game(1, "player_1", 50), game(2, "player_0", 70, 1)]))
+    base = load_baseline(str(base_file))
+    assert list(base) == [None] and len(base[None]) == 3
+    games = [game(1, "player_0", 100), game(1, "player_1", 80, 1), game(2, "player_0", 10), game(3, "player_0", 999)]
+    p = paired_summary(games, base[None])
+    assert p["games"] == 3 and (p["lichen_up"], p["lichen_down"], p["same"]) == (1, 1, 1)
+    assert (p["wins"], p["base_wins"]) == (1, 1)
+    assert p["lichen"] == pytest.approx(190 / 3) and p["base_lichen"] == pytest.approx(220 / 3)
+    assert paired_summary([game(9, "player_0", 1)], base[None]) is None
+    (tmp_path / "bad.json").write_text("{not json")
+    (tmp_path / "empty.json").write_text("[]")
+    for name, msg in (("missing.json", "does not exist"), ("bad.json", "not a JSON file"), ("empty.json", "holds no games")):
+        with pytest.raises(ValueError, match=msg):
+            load_baseline(str(tmp_path / name))
+    proc = subprocess.run([sys.executable, TRAIN, "mode=test", f"baseline={tmp_path / 'missing.json'}"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "does not exist" in proc.stdout and "Traceback" not in proc.stderr
 
 
 def test_greedy_test_policy_ignores_its_sampling_seed(bc_checkpoint):

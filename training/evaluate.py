@@ -256,6 +256,83 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
     return out
 
 
+def load_baseline(path):
+    """Games of an earlier evaluation to pair this one's with (``train.py mode=test baseline=PATH``).
+
+    Args:
+        path (str): a ``results.json`` of test mode (``{"report": {opponent: {"per_game": [...]}}}``)
+            or a JSON list of :func:`play_game` results (as in ``notes/*_validation_*.json``; their
+            opponent is not recorded, so they pair with every opponent of this run).
+
+    Returns:
+        dict: ``{opponent or None: {(map_seed, side): game}}`` (``None`` for a plain list).
+
+    Raises:
+        ValueError: the file is missing, is not JSON, or holds no games.
+    """
+    if not os.path.isfile(path):
+        raise ValueError(f"baseline={path!r} does not exist (give the results.json of an earlier mode=test run)")
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ValueError(f"baseline={path!r} is not a JSON file: {e}") from None
+    if isinstance(data, dict) and isinstance(data.get("report"), dict):
+        groups = {opp: r.get("per_game", []) for opp, r in data["report"].items() if isinstance(r, dict)}
+    elif isinstance(data, list):
+        groups = {None: data}
+    else:
+        raise ValueError(f"baseline={path!r}: expected a results.json of mode=test or a list of games")
+    out = {}
+    for opp, games in groups.items():
+        keyed = {(int(g["map_seed"]), g["side"]): g for g in games
+                 if isinstance(g, dict) and {"map_seed", "side", "lichen", "result"} <= set(g)}
+        if keyed:
+            out[opp] = keyed
+    if not out:
+        raise ValueError(f"baseline={path!r} holds no games (each needs map_seed, side, lichen and result)")
+    return out
+
+
+def paired_summary(games, base):
+    """Compare ``games`` (play_game results) with the baseline's game on the same map seed and side.
+
+    Args:
+        games (list of dict): this run's games against one opponent.
+        base (dict): ``{(map_seed, side): game}``, one entry of :func:`load_baseline`.
+
+    Returns:
+        dict or None (no game in common): ``games`` (paired count), ``lichen`` / ``base_lichen``
+        (means over the paired games), ``lichen_up`` / ``lichen_down`` (games with more / less
+        lichen than the baseline's), ``wins`` / ``base_wins``, ``factories_alive`` /
+        ``base_factories_alive`` (means), ``same`` (games with the same lichen and length: the
+        same play, as after a change that should not alter it).
+    """
+    pairs = [(g, base[(int(g["map_seed"]), g["side"])]) for g in games if (int(g["map_seed"]), g["side"]) in base]
+    if not pairs:
+        return None
+    n = len(pairs)
+
+    def mean(k, i):
+        return float(np.mean([p[i].get(k, 0) for p in pairs]))
+
+    return dict(games=n, lichen=mean("lichen", 0), base_lichen=mean("lichen", 1),
+                lichen_up=sum(a["lichen"] > b["lichen"] for a, b in pairs),
+                lichen_down=sum(a["lichen"] < b["lichen"] for a, b in pairs),
+                wins=sum(a["result"] > 0 for a, _ in pairs), base_wins=sum(b["result"] > 0 for _, b in pairs),
+                factories_alive=mean("factories_alive", 0), base_factories_alive=mean("factories_alive", 1),
+                same=sum(a["lichen"] == b["lichen"] and a.get("length") == b.get("length") for a, b in pairs))
+
+
+def format_paired(opponent, paired):
+    """One line of :func:`paired_summary` for the test-mode printout."""
+    tag = os.path.basename(opponent) if os.path.isfile(opponent) else opponent
+    return (f"{tag}: paired with the baseline on {paired['games']} games: lichen {paired['lichen']:.0f} vs "
+            f"{paired['base_lichen']:.0f} (up in {paired['lichen_up']}, down in {paired['lichen_down']}), wins "
+            f"{paired['wins']} vs {paired['base_wins']}, factories alive {paired['factories_alive']:.2f} vs "
+            f"{paired['base_factories_alive']:.2f}, same play in {paired['same']}")
+
+
 def format_table(report):
     lines = [f"{'opponent':<28} {'games':>5} {'W/D/L':>11} {'win rate (95% CI)':>22} {'lichen':>8} "
              f"{'opp lichen':>10} {'factories':>9} {'survived':>8} {'length':>7} {'lost robots':>11}"]
@@ -287,6 +364,13 @@ def main_test(cfg):
     except Exception as e:
         print(f"train.py: {e}")
         return 2
+    baseline = None
+    if cfg.baseline:
+        try:
+            baseline = load_baseline(cfg.baseline)
+        except ValueError as e:
+            print(f"train.py: {e}")
+            return 2
     ray = None
     if cfg.backend == "ray":
         from training.cluster import ClusterError, connect
@@ -303,12 +387,21 @@ def main_test(cfg):
                       workers=cfg.test_workers, replay_dir=os.path.join(out_dir, "replays") if cfg.replays else None,
                       progress=cfg.progress_bar, greedy=cfg.greedy, ray=ray, sample_factories=cfg.sample_factories,
                       water_guard=cfg.water_guard, power_guard=cfg.power_guard)
-    out = dict(policy=policy, greedy=cfg.greedy, sample_factories=cfg.sample_factories, water_guard=cfg.water_guard,
+    paired_lines = []
+    for opp, r in (report.items() if baseline else ()):
+        base = baseline.get(opp, baseline.get(None))
+        paired = paired_summary(r["per_game"], base) if base else None
+        if paired:
+            r["paired"] = paired
+            paired_lines.append(format_paired(opp, paired))
+    out = dict(policy=policy, baseline=cfg.baseline or None, greedy=cfg.greedy, sample_factories=cfg.sample_factories, water_guard=cfg.water_guard,
                power_guard=cfg.power_guard,
                rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
                backend="ray" if ray is not None else "local", report=report)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(out, f, indent=1)
     print(format_table(report))
+    for line in paired_lines:
+        print(line)
     print(f"results: {os.path.join(out_dir, 'results.json')}")
     return 0
