@@ -394,7 +394,8 @@ def main_test(cfg):
         if paired:
             r["paired"] = paired
             paired_lines.append(format_paired(opp, paired))
-    out = dict(policy=policy, baseline=cfg.baseline or None, greedy=cfg.greedy, sample_factories=cfg.sample_factories, water_guard=cfg.water_guard,
+    out = dict(policy=policy, baseline=cfg.baseline or None, greedy=cfg.greedy, sample_factories=cfg.sample_factories,
+               water_guard=cfg.water_guard,
                power_guard=cfg.power_guard,
                rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
                backend="ray" if ray is not None else "local", report=report)
