@@ -35,7 +35,7 @@ def test_overrides_are_typed_and_validated():
 
 
 @pytest.mark.parametrize("arg,msg", [
-    ("foo=1", "unknown config key 'foo'; valid keys: amp, backend, batch_size"),
+    ("foo=1", "unknown config key 'foo'; valid keys: amp, backend, baseline, batch_size"),
     ("n_envs=two", "n_envs='two' is not a valid int"),
     ("n_envs=0", "n_envs=0 must be positive"),
     ("rules=huge", "rules='huge': choose one of"),
