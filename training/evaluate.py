@@ -394,9 +394,10 @@ def main_test(cfg):
         if paired:
             r["paired"] = paired
             paired_lines.append(format_paired(opp, paired))
+        else:  # e.g. other seeds, or the opponent named otherwise (a relative vs an absolute path)
+            paired_lines.append(f"{opp}: no game in common with the baseline {cfg.baseline}")
     out = dict(policy=policy, baseline=cfg.baseline or None, greedy=cfg.greedy, sample_factories=cfg.sample_factories,
-               water_guard=cfg.water_guard,
-               power_guard=cfg.power_guard,
+               water_guard=cfg.water_guard, power_guard=cfg.power_guard,
                rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
                backend="ray" if ray is not None else "local", report=report)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
