@@ -308,7 +308,7 @@ def paired_summary(games, base):
         ``base_factories_alive`` (means), ``same`` (games with the same lichen and length: the
         same play, as after a change that should not alter it).
     """
-    pairs = [(g, base[(int(g["map_seed"]), g["side"])]) for g in games if (int(g["map_seed"]), g["side"]) in base]
+    pairs = [(g, base[key]) for g in games if (key := (int(g["map_seed"]), g["side"])) in base]
     if not pairs:
         return None
     n = len(pairs)
@@ -326,18 +326,22 @@ def paired_summary(games, base):
 
 def format_paired(opponent, paired):
     """One line of :func:`paired_summary` for the test-mode printout."""
-    tag = os.path.basename(opponent) if os.path.isfile(opponent) else opponent
-    return (f"{tag}: paired with the baseline on {paired['games']} games: lichen {paired['lichen']:.0f} vs "
+    return (f"{_opponent_tag(opponent)}: paired with the baseline on {paired['games']} games: lichen {paired['lichen']:.0f} vs "
             f"{paired['base_lichen']:.0f} (up in {paired['lichen_up']}, down in {paired['lichen_down']}), wins "
             f"{paired['wins']} vs {paired['base_wins']}, factories alive {paired['factories_alive']:.2f} vs "
             f"{paired['base_factories_alive']:.2f}, same play in {paired['same']}")
+
+
+def _opponent_tag(opponent):
+    """An opponent's name in the printed tables: a weights file by its file name."""
+    return os.path.basename(opponent) if os.path.isfile(opponent) else opponent
 
 
 def format_table(report):
     lines = [f"{'opponent':<28} {'games':>5} {'W/D/L':>11} {'win rate (95% CI)':>22} {'lichen':>8} "
              f"{'opp lichen':>10} {'factories':>9} {'survived':>8} {'length':>7} {'lost robots':>11}"]
     for opp, r in report.items():
-        tag = os.path.basename(opp) if os.path.isfile(opp) else opp
+        tag = _opponent_tag(opp)
         ci = r["win_rate_95ci"]
         lines.append(f"{tag:<28} {r['games']:>5} {r['wins']:>3}/{r['draws']:>3}/{r['losses']:>3} "
                      f"{r['win_rate']:>8.2f} [{ci[0]:.2f}, {ci[1]:.2f}] {r['lichen']:>8.0f} {r['opp_lichen']:>10.0f} "
