@@ -6,20 +6,28 @@
 #   3. DAgger rounds: the cloned net plays (the teacher's action on a fraction BETA of its turns)
 #      against the scripted baseline or the random-masked policy, the teacher labels every
 #      recorded state, and the net is refitted on all the data so far,
-#   4. PPO from the cloned net (PPO_STEPS > 0; 0 = skip, the default until a run shows it helps):
+#      (FITS > 1: the round's fit is repeated with seeds 1..FITS-1 as extra candidates),
+#   3b. choice of the clone: every DAgger round's net (and extra fit) and the shipped weights play
+#      the scripted baseline on validation seeds (VAL_SEEDS, disjoint from the test seeds); the best
+#      by wins, then lichen, goes on (scripts/select_checkpoint.py, select_dagger.json),
+#   4. PPO from the chosen clone (PPO_STEPS > 0; 0 = skip, the default until a run shows it helps):
 #      train.py with a decaying KL term toward the clone (teacher=init), the reward annealed from
 #      the dense terms to the game result over the run, against the self-play pool, the
-#      random-masked policy and the scripted baseline (pool_scripted_prob),
+#      random-masked policy and the scripted baseline (pool_scripted_prob); then the clone and the
+#      PPO net are chosen between in the same way (select_ppo.json),
 #   5. test mode on 50 held-out seeds against random-masked and scripted, both sides, and the
 #      learning curve (win rate and lichen vs gradient steps) across BC, DAgger and PPO,
-#   6. with --install, copy the result to agent/weights/model.pt.
+#   6. with --install, copy the result to agent/weights/model.pt, only if it ranks above the shipped
+#      weights on the validation seeds (FORCE_INSTALL=1 installs it anyway).
 # Each stage starts from the last one's file and is skipped when its output already exists, so a
 # stopped run resumes. Two collectors run in parallel (one per core).
-# Usage: bash scripts/train_agent.sh [--install]      (OUT=runs/agent by default; about 2 h 10 min on 2 cores)
+# Usage: bash scripts/train_agent.sh [--install]      (OUT=runs/agent by default; about 2 h 50 min on 2 cores)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${OUT:-runs/agent}"
 ROUNDS="${ROUNDS:-3}"   # DAgger rounds (the shipped weights: 3)
+FITS="${FITS:-1}"       # fits per DAgger round (seeds 0..FITS-1; the seed-0 fit feeds the next round)
+VAL_SEEDS="${VAL_SEEDS:-1000110:1000122}"  # validation seeds that choose the weights (never the test seeds)
 BETA="${BETA:-0.3}"     # probability that a DAgger turn plays the teacher's action
 GREEDY="${GREEDY:-true}"  # evaluate by the most likely legal choices (agent.json "greedy")
 SAMPLE_FACTORIES="${SAMPLE_FACTORIES:-true}"  # ... but sample the factory head (agent.json "sample_factories")
@@ -70,6 +78,7 @@ if [[ ! -f "$OUT/bc0.done" ]]; then
 fi
 # 3. DAgger
 LAST="$OUT/bc0.pt"
+CANDIDATES=()
 for r in $(seq 1 "$ROUNDS"); do
   s1=$((1000 + 200 * r)); s2=$((1100 + 200 * r))
   collect_pair "$s1" "$s2" student="$LAST" beta="$BETA" opponent_mix=0.25
@@ -79,10 +88,34 @@ for r in $(seq 1 "$ROUNDS"); do
       out="$OUT/bc$r.pt" | tee "$OUT/fit$r.log"
     touch "$OUT/bc$r.done"
   fi
+  CANDIDATES+=("$OUT/bc$r.pt")
+  for f in $(seq 1 $((FITS - 1))); do  # the same fit with another seed: how far one round spreads
+    if [[ ! -f "$OUT/bc${r}_s$f.done" ]]; then
+      python -m training.bc fit data="$DATA" init="$LAST" epochs="$DAGGER_EPOCHS" lr=0.0005 threads=2 seed="$f" \
+        out="$OUT/bc${r}_s$f.pt" | tee "$OUT/fit${r}_s$f.log"
+      touch "$OUT/bc${r}_s$f.done"
+    fi
+    CANDIDATES+=("$OUT/bc${r}_s$f.pt")
+  done
   LAST="$OUT/bc$r.pt"
 done
+# 3b. choose the clone on the validation seeds, the shipped weights as the reference
+DECODE=()
+[[ "$GREEDY" == true ]] && DECODE+=(--greedy)
+[[ "$SAMPLE_FACTORIES" == true ]] && DECODE+=(--sample-factories)
+[[ "$WATER_GUARD" == true ]] && DECODE+=(--water-guard)
+[[ "$POWER_GUARD" == true ]] && DECODE+=(--power-guard)
+select_weights() {  # select_weights OUT.json CANDIDATE...: the table to stderr, the chosen path to stdout
+  local out="$1"; shift
+  python scripts/select_checkpoint.py "$@" --reference "$ROOT/agent/weights/model.pt" --seeds "$VAL_SEEDS" \
+    --test-seeds "$TEST_SEEDS" --rules "$RULES" --max-episode-length "$MAX_TURNS" --workers "$WORKERS" \
+    "${DECODE[@]}" --out "$out" | tee "${out%.json}.log" >&2 || return 1
+  python -c 'import json, sys; print(json.load(open(sys.argv[1]))["selected"])' "$out"
+}
+CLONE="$(select_weights "$OUT/select_dagger.json" "${CANDIDATES[@]}")"
+FINAL_SELECT="$OUT/select_dagger.json"
+LAST="$CLONE"
 # 4. PPO from the clone (resumes a stopped run; the stage's wall time goes to $OUT/ppo.seconds)
-CLONE="$LAST"
 if (( PPO_STEPS > 0 )); then
   if [[ ! -f "$OUT/ppo.done" ]]; then
     t0=$(date +%s)
@@ -99,7 +132,8 @@ if (( PPO_STEPS > 0 )); then
     echo $(( $(cat "$OUT/ppo.seconds" 2>/dev/null || echo 0) + $(date +%s) - t0 )) > "$OUT/ppo.seconds"
     touch "$OUT/ppo.done"
   fi
-  LAST="$OUT/ppo.pt"
+  LAST="$(select_weights "$OUT/select_ppo.json" "$CLONE" "$OUT/ppo.pt")"
+  FINAL_SELECT="$OUT/select_ppo.json"
 fi
 # 5. held-out evaluation (test seeds 1000000+ never appear above) and the learning curve
 python train.py mode=test checkpoint="$LAST" opponents=random,scripted test_seeds="$TEST_SEEDS" rules="$RULES" \
@@ -108,12 +142,16 @@ python train.py mode=test checkpoint="$LAST" opponents=random,scripted test_seed
 CURVE=("$OUT/bc0_ep$((EPOCHS / 4)).pt" "$OUT/bc0_ep$((EPOCHS / 2)).pt" "$OUT/bc0_ep$EPOCHS.pt" "$OUT/bc$ROUNDS.pt")
 if (( PPO_STEPS > 0 )); then CURVE+=("$OUT/ppo.pt"); fi
 python scripts/checkpoint_curves.py "${CURVE[@]}" --opponent scripted --seeds "$CURVE_SEEDS" --rules "$RULES" \
-  --max-episode-length "$MAX_TURNS" --workers "$WORKERS" --out "$OUT/curve.png" \
-  $([[ "$GREEDY" == true ]] && echo --greedy) $([[ "$SAMPLE_FACTORIES" == true ]] && echo --sample-factories) \
-  $([[ "$WATER_GUARD" == true ]] && echo --water-guard) $([[ "$POWER_GUARD" == true ]] && echo --power-guard)
-# 6. install
+  --max-episode-length "$MAX_TURNS" --workers "$WORKERS" --out "$OUT/curve.png" "${DECODE[@]}"
+# 6. install, unless the shipped weights rank above the result on the validation seeds
 if [[ "$INSTALL" == 1 ]]; then
-  cp "$LAST" agent/weights/model.pt
-  echo "installed $LAST as agent/weights/model.pt"
+  if [[ "$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["beats_reference"])' "$FINAL_SELECT")" == True \
+        || "${FORCE_INSTALL:-0}" == 1 ]]; then
+    cp "$LAST" agent/weights/model.pt
+    echo "installed $LAST as agent/weights/model.pt"
+  else
+    echo "not installed: $LAST does not rank above the shipped weights on the validation seeds ($FINAL_SELECT);"
+    echo "FORCE_INSTALL=1 installs it anyway"
+  fi
 fi
 echo "weights: $LAST   evaluation: $OUT/test/results.json   curve: $OUT/curve.png"

@@ -253,6 +253,34 @@ def test_checkpoint_curves_plot_win_rate_and_lichen_against_grad_steps(tmp_path,
     assert bad.returncode != 0 and "missing.pt" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_select_checkpoint_ranks_by_wins_then_lichen_and_refuses_bad_input(tmp_path, bc_checkpoint):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from select_checkpoint import choose
+
+    rows = [dict(wins=0, lichen=900.0), dict(wins=1, lichen=10.0), dict(wins=1, lichen=50.0), dict(wins=1, lichen=50.0)]
+    assert choose(rows) == 2 and choose(rows[:1]) == 0  # wins first, then lichen; a tie keeps the earlier
+    script, shipped = str(ROOT / "scripts" / "select_checkpoint.py"), str(ROOT / "agent" / "weights" / "model.pt")
+    out = tmp_path / "select.json"
+    args = [script, str(bc_checkpoint), shipped, "--reference", shipped, "--rules", "tiny", "--seeds", "1000110:1000111",
+            "--max-episode-length", "30", "--workers", "1", "--greedy", "--out", str(out)]
+    printed = run(args, cwd=tmp_path)
+    res = json.loads(out.read_text())
+    assert printed.strip().splitlines()[-1] == res["selected"] and res["reference"]["checkpoint"] == shipped
+    # the reference as a candidate replays the reference's games exactly (same maps, same sampling seeds)
+    assert res["rows"][1]["paired"]["same"] == res["rows"][1]["games"] == 2
+    best = max(res["rows"], key=lambda r: (r["wins"], r["lichen"]))
+    assert (best["wins"], best["lichen"]) == next((r["wins"], r["lichen"]) for r in res["rows"]
+                                                  if r["checkpoint"] == res["selected"])
+    ref = res["reference"]
+    assert res["beats_reference"] == ((best["wins"], best["lichen"]) > (ref["wins"], ref["lichen"]))
+    assert len(list((tmp_path / "select_games").glob("*.json"))) == 2  # the reference was played once
+    for bad, msg in (([script, "missing.pt"], "missing.pt"),
+                     ([script, shipped, "--seeds", "1000010:1000020"], "never on the test seeds")):
+        proc = subprocess.run([sys.executable, *bad], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert proc.returncode != 0 and msg in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "runs").exists()  # refused before any game or file
+
+
 def test_robot_budget_sorts_robot_turns_and_counts_the_economy(bc_checkpoint):
     """scripts/robot_budget.py: turn shares per robot class, and the economy line beside them."""
     import re

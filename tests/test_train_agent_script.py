@@ -9,7 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "scripts" / "train_agent.sh")
-TINY = dict(ROUNDS="1", RULES="tiny", GAMES="1", MAX_TURNS="40", EPOCHS="4", DAGGER_EPOCHS="1", WORKERS="1",
+TINY = dict(ROUNDS="1", FITS="2", VAL_SEEDS="1000110:1000111", RULES="tiny", GAMES="1", MAX_TURNS="40", EPOCHS="4",
+            DAGGER_EPOCHS="1", WORKERS="1",
             TEST_SEEDS="1000000:1000001", CURVE_SEEDS="1000100:1000101", PPO_STEPS="64",
             PPO_ARGS="n_envs=1 vec_env=dummy n_steps=32 batch_size=32 n_epochs=1 checkpoint_interval=32 pool_interval=32")
 
@@ -22,20 +23,31 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     proc = subprocess.run(["bash", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for name in ("data_100.npz", "data_400.npz", "data_1200.npz", "data_1300.npz", "bc0.pt", "bc0_ep1.pt",
-                 "bc0_ep4.pt", "bc1.pt", "bc0.done", "bc1.done", "ppo.pt", "ppo.done", "ppo.seconds", "curve.png",
+                 "bc0_ep4.pt", "bc1.pt", "bc1_s1.pt", "bc0.done", "bc1.done", "ppo.pt", "ppo.done", "ppo.seconds", "curve.png",
                  "curve.json"):
         assert (out / name).is_file(), name
     import torch
 
     bc1, ppo = (torch.load(out / n, weights_only=False) for n in ("bc1.pt", "ppo.pt"))
     assert ppo["step"] == 64 and ppo["grad_steps"] == bc1["grad_steps"] + 2  # 2 rollouts x 1 epoch x 1 minibatch
-    assert ppo["config"]["init_weights"] == str(out / "bc1.pt") and ppo["config"]["reward_anneal_steps"] == 64
+    assert ppo["config"]["reward_anneal_steps"] == 64
     # the stage trains on the shipped decoding's masks with normalised rewards (notes/training.md: raw 64x64
     # returns are out of the cloned critic's reach)
     assert ppo["config"]["normalize_reward"] and ppo["config"]["water_guard"] and ppo["config"]["power_guard"]
     assert (out / "ppo" / "checkpoints" / "vecnormalize.pkl").is_file()
     assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
+    # the choice on the validation seeds: both fits of round 1 against the shipped weights, then the
+    # chosen clone against the PPO net (the clone's and the reference's games come from the cache)
+    dagger, final = (json.loads((out / n).read_text()) for n in ("select_dagger.json", "select_ppo.json"))
+    assert [r["checkpoint"] for r in dagger["rows"]] == [str(out / "bc1.pt"), str(out / "bc1_s1.pt")]
+    assert dagger["reference"]["checkpoint"].endswith("agent/weights/model.pt") and dagger["seeds"] == "1000110:1000111"
+    assert all(r["games"] == 2 and r["paired"]["games"] == 2 for r in dagger["rows"])
+    assert [r["checkpoint"] for r in final["rows"]] == [dagger["selected"], str(out / "ppo.pt")]
+    assert final["rows"][0] == dagger["rows"][[r["checkpoint"] for r in dagger["rows"]].index(dagger["selected"])]
+    assert ppo["config"]["init_weights"] == dagger["selected"]
+    assert len(list((out / "select_games").glob("*.json"))) == 4  # reference, two fits, PPO: each played once
     res = json.loads((out / "test" / "results.json").read_text())
+    assert res["policy"] == final["selected"]
     assert res["greedy"] is True and res["sample_factories"] is True and res["water_guard"] is True
     assert res["power_guard"] is True
     assert set(res["report"]) == {"random", "scripted"}

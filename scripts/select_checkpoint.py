@@ -1,0 +1,149 @@
+"""Choose the weights to ship: each candidate's games against the scripted baseline on validation seeds.
+
+    python scripts/select_checkpoint.py runs/agent/bc1.pt runs/agent/bc2.pt runs/agent/bc3.pt \\
+        --reference agent/weights/model.pt --seeds 1000110:1000122 --out runs/agent/select.json \\
+        [--greedy --sample-factories --water-guard --power-guard]
+
+Every candidate, and the reference (the weights shipped today), plays the opponent on every
+validation seed, both sides: the games of test mode (``training.evaluate.evaluate``, each game's
+sampling seeded by its map seed), so a candidate and the reference meet the same maps. Candidates
+rank by wins, then by mean lichen (what decides a Lux S2 game, spec "Win Conditions"); a tie
+keeps the earlier candidate. Why a choice at all: the closed loop of a DAgger round does not
+improve monotonically (notes/training.md: the 62-plane recipe's round 2 validates above rounds 3
+and 4, and the 53-plane recipe's round 4 below round 3), so the last round is not always the one
+to ship.
+
+The validation seeds must not overlap ``--test-seeds`` (the held-out test seeds are never used to
+choose). Each evaluation is kept in ``select_games/<key>.json`` next to ``--out``, the key a hash
+of the weights file's bytes and the settings, so a stopped selection resumes and a second call
+with an already played candidate (or reference) costs nothing.
+
+Writes ``--out``: ``selected`` (the chosen candidate's path), ``beats_reference`` (its wins and
+lichen rank above the reference's; true without a reference), ``rows`` (one per candidate:
+games, wins, lichen, opp_lichen, factories_alive, survival_rate, ice_dug, and ``paired``, the
+:func:`training.evaluate.paired_summary` against the reference's games), ``reference`` and the
+settings. Prints a table and, last, the selected path. Exit code 2, before any game, for a
+missing or unreadable checkpoint or bad seeds.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def rank_key(row):
+    """Sort key of a candidate row (higher is better): (wins, mean lichen)."""
+    return (row["wins"], row["lichen"])
+
+
+def choose(rows):
+    """Index of the best row by :func:`rank_key`; the earliest of equal rows. ``rows`` must not be empty."""
+    best = 0
+    for i, r in enumerate(rows):
+        if rank_key(r) > rank_key(rows[best]):
+            best = i
+    return best
+
+
+def _games(path, settings, cache_dir):
+    """The evaluation of one weights file under ``settings``, from the cache or played now."""
+    from training.evaluate import evaluate
+
+    with open(path, "rb") as f:
+        digest = hashlib.sha1(f.read() + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+    cached = os.path.join(cache_dir, digest + ".json")
+    if os.path.isfile(cached):
+        with open(cached) as f:
+            return json.load(f)
+    s = settings
+    rep = evaluate(path, [s["opponent"]], range(*s["seeds"]), rules=s["rules"],
+                   max_episode_length=s["max_episode_length"], workers=s["workers"], progress=False,
+                   greedy=s["greedy"], sample_factories=s["sample_factories"], water_guard=s["water_guard"],
+                   power_guard=s["power_guard"])[s["opponent"]]
+    os.makedirs(cache_dir, exist_ok=True)
+    with open(cached + ".tmp", "w") as f:
+        json.dump(dict(rep, checkpoint=path), f)
+    os.replace(cached + ".tmp", cached)
+    return rep
+
+
+def _row(path, rep, base_games):
+    from training.evaluate import paired_summary
+
+    row = dict(checkpoint=path, **{k: rep[k] for k in ("games", "wins", "lichen", "opp_lichen", "factories_alive",
+                                                        "survival_rate", "ice_dug")})
+    if base_games is not None:
+        row["paired"] = paired_summary(rep["per_game"], base_games)
+    return row
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoints", nargs="+", help="candidate weights files, in the order a tie prefers")
+    ap.add_argument("--reference", default="", help="the weights to beat (e.g. agent/weights/model.pt); '' = none")
+    ap.add_argument("--opponent", default="scripted", help="random | scripted | a weights file | bot:PATH")
+    ap.add_argument("--seeds", default="1000110:1000122", help="validation map seeds start:stop")
+    ap.add_argument("--test-seeds", default="1000000:1000050", help="held-out test seeds the validation must avoid")
+    ap.add_argument("--rules", default="neurips")
+    ap.add_argument("--max-episode-length", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--greedy", action="store_true", help="robots play their most likely legal choice")
+    ap.add_argument("--sample-factories", action="store_true", help="with --greedy: still sample the factory head")
+    ap.add_argument("--water-guard", action="store_true", help="factories never water below their reserve")
+    ap.add_argument("--power-guard", action="store_true", help="HEAVY robots keep the power to walk home")
+    ap.add_argument("--out", default="runs/select.json")
+    args = ap.parse_args(argv)
+
+    from agent.net import CheckpointError, load_checkpoint
+    from training.config import ConfigError, check_disjoint, parse_seed_range
+
+    try:
+        seeds = parse_seed_range(args.seeds, "--seeds")
+        check_disjoint(parse_seed_range(args.test_seeds, "--test-seeds"), seeds)
+        for c in args.checkpoints + ([args.reference] if args.reference else []):
+            load_checkpoint(c)
+    except (ConfigError, CheckpointError) as e:
+        raise SystemExit(f"select_checkpoint.py: {e}") from None
+    except ValueError:
+        raise SystemExit(f"select_checkpoint.py: --seeds {args.seeds} overlap the test seeds {args.test_seeds}: "
+                         f"choose on validation seeds, never on the test seeds") from None
+
+    settings = dict(opponent=args.opponent, seeds=[seeds.start, seeds.stop], rules=args.rules,
+                    max_episode_length=args.max_episode_length, workers=args.workers, greedy=args.greedy,
+                    sample_factories=args.sample_factories, water_guard=args.water_guard,
+                    power_guard=args.power_guard)
+    cache_dir = os.path.join(os.path.dirname(args.out), "select_games")
+    ref = base_games = None
+    if args.reference:
+        rep = _games(args.reference, settings, cache_dir)
+        base_games = {(int(g["map_seed"]), g["side"]): g for g in rep["per_game"]}
+        ref = _row(args.reference, rep, None)
+    rows = []
+    for c in args.checkpoints:
+        rows.append(_row(c, _games(c, settings, cache_dir), base_games))
+    best = choose(rows)
+    beats = ref is None or rank_key(rows[best]) > rank_key(ref)
+
+    print(f"{len(seeds)} validation seeds x 2 sides vs {args.opponent}:")
+    print(f"  {'weights':<40} {'games':>5} {'wins':>4} {'lichen':>8} {'opp lichen':>10} {'factories':>9} "
+          f"{'survived':>8} {'vs reference (up/down)':>22}")
+    for r in ([ref] if ref else []) + rows:
+        p = r.get("paired")
+        tag = ("reference " if r is ref else ("selected " if r is rows[best] else "")) + os.path.basename(r["checkpoint"])
+        vs = f"{p['lichen_up']}/{p['lichen_down']}" if p else "-"
+        print(f"  {tag:<40} {r['games']:>5} {r['wins']:>4} {r['lichen']:>8.0f} {r['opp_lichen']:>10.0f} "
+              f"{r['factories_alive']:>9.2f} {r['survival_rate']:>8.2f} {vs:>22}")
+    if ref is not None and not beats:
+        print(f"  no candidate ranks above the reference {args.reference} (wins, then lichen)")
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(dict(settings, seeds=args.seeds, selected=rows[best]["checkpoint"], beats_reference=beats,
+                       reference=ref, rows=rows), f, indent=1)
+    print(rows[best]["checkpoint"])
+
+
+if __name__ == "__main__":
+    main()
