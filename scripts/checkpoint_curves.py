@@ -19,26 +19,17 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None):
+    from training.evaluate import add_game_arguments, evaluate, game_kwargs
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+")
-    ap.add_argument("--opponent", default="scripted", help="random | scripted | a weights file")
-    ap.add_argument("--seeds", default="1000100:1000105", help="held-out map seeds start:stop")
-    ap.add_argument("--rules", default="neurips")
-    ap.add_argument("--max-episode-length", type=int, default=1000)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--greedy", action="store_true", help="play the checkpoints' most likely legal choices")
-    ap.add_argument("--sample-factories", action="store_true",
-                    help="with --greedy: still sample the factory head (agent.json sample_factories)")
-    ap.add_argument("--water-guard", action="store_true",
-                    help="factories never water below their reserve (agent.json water_guard)")
-    ap.add_argument("--power-guard", action="store_true",
-                    help="HEAVY robots keep the power to walk home (agent.json power_guard)")
+    add_game_arguments(ap, seeds="1000100:1000105")
     ap.add_argument("--out", default="notes/checkpoint_curve.png")
     args = ap.parse_args(argv)
+    kwargs = game_kwargs(args)
 
     from agent.net import CheckpointError, load_checkpoint
     from training.config import ConfigError, parse_seed_range
-    from training.evaluate import evaluate
 
     try:
         seeds = parse_seed_range(args.seeds, "--seeds")
@@ -51,10 +42,7 @@ def main(argv=None):
         raise SystemExit(f"checkpoint_curves.py: {e}")
     rows = []
     for c, x in sorted(zip(args.checkpoints, xs), key=lambda t: t[1]):
-        r = evaluate(c, [args.opponent], seeds, rules=args.rules, max_episode_length=args.max_episode_length,
-                     workers=args.workers, progress=False, greedy=args.greedy,
-                     sample_factories=args.sample_factories, water_guard=args.water_guard,
-                     power_guard=args.power_guard)[args.opponent]
+        r = evaluate(c, [args.opponent], seeds, progress=False, **kwargs)[args.opponent]
         rows.append(dict(checkpoint=c, x=x, win_rate=r["win_rate"], win_rate_95ci=r["win_rate_95ci"],
                          lichen=r["lichen"], opp_lichen=r["opp_lichen"], survival_rate=r["survival_rate"],
                          game_length=r["game_length"], games=r["games"]))

@@ -31,9 +31,6 @@ import hashlib
 import json
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 def rank_key(row):
     """Sort key of a candidate row (higher is better): (wins, mean lichen)."""
     return (row["wins"], row["lichen"])
@@ -53,16 +50,14 @@ def _games(path, settings, cache_dir):
     from training.evaluate import evaluate
 
     with open(path, "rb") as f:
-        digest = hashlib.sha1(f.read() + json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+        same_games = {k: v for k, v in settings.items() if k != "workers"}  # workers change the speed, not the games
+        digest = hashlib.sha1(f.read() + json.dumps(same_games, sort_keys=True).encode()).hexdigest()[:16]
     cached = os.path.join(cache_dir, digest + ".json")
     if os.path.isfile(cached):
         with open(cached) as f:
             return json.load(f)
-    s = settings
-    rep = evaluate(path, [s["opponent"]], range(*s["seeds"]), rules=s["rules"],
-                   max_episode_length=s["max_episode_length"], workers=s["workers"], progress=False,
-                   greedy=s["greedy"], sample_factories=s["sample_factories"], water_guard=s["water_guard"],
-                   power_guard=s["power_guard"])[s["opponent"]]
+    kwargs = {k: v for k, v in settings.items() if k not in ("opponent", "seeds")}
+    rep = evaluate(path, [settings["opponent"]], range(*settings["seeds"]), progress=False, **kwargs)[settings["opponent"]]
     os.makedirs(cache_dir, exist_ok=True)
     with open(cached + ".tmp", "w") as f:
         json.dump(dict(rep, checkpoint=path), f)
@@ -81,19 +76,13 @@ def _row(path, rep, base_games):
 
 
 def main(argv=None):
+    from training.evaluate import add_game_arguments, game_kwargs
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+", help="candidate weights files, in the order a tie prefers")
     ap.add_argument("--reference", default="", help="the weights to beat (e.g. agent/weights/model.pt); '' = none")
-    ap.add_argument("--opponent", default="scripted", help="random | scripted | a weights file | bot:PATH")
-    ap.add_argument("--seeds", default="1000110:1000122", help="validation map seeds start:stop")
+    add_game_arguments(ap, seeds="1000110:1000122")
     ap.add_argument("--test-seeds", default="1000000:1000050", help="held-out test seeds the validation must avoid")
-    ap.add_argument("--rules", default="neurips")
-    ap.add_argument("--max-episode-length", type=int, default=1000)
-    ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--greedy", action="store_true", help="robots play their most likely legal choice")
-    ap.add_argument("--sample-factories", action="store_true", help="with --greedy: still sample the factory head")
-    ap.add_argument("--water-guard", action="store_true", help="factories never water below their reserve")
-    ap.add_argument("--power-guard", action="store_true", help="HEAVY robots keep the power to walk home")
     ap.add_argument("--out", default="runs/select.json")
     args = ap.parse_args(argv)
 
@@ -111,10 +100,7 @@ def main(argv=None):
         raise SystemExit(f"select_checkpoint.py: --seeds {args.seeds} overlap the test seeds {args.test_seeds}: "
                          f"choose on validation seeds, never on the test seeds") from None
 
-    settings = dict(opponent=args.opponent, seeds=[seeds.start, seeds.stop], rules=args.rules,
-                    max_episode_length=args.max_episode_length, workers=args.workers, greedy=args.greedy,
-                    sample_factories=args.sample_factories, water_guard=args.water_guard,
-                    power_guard=args.power_guard)
+    settings = dict(opponent=args.opponent, seeds=[seeds.start, seeds.stop], **game_kwargs(args))
     cache_dir = os.path.join(os.path.dirname(args.out), "select_games")
     ref = base_games = None
     if args.reference:

@@ -256,6 +256,34 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
     return out
 
 
+def add_game_arguments(ap, seeds):
+    """Add the game settings of :func:`evaluate` to an argparse parser (the scripts that evaluate
+    checkpoints: checkpoint_curves.py, select_checkpoint.py): ``--opponent``, ``--seeds``
+    (``start:stop``, default ``seeds``), ``--rules``, ``--max-episode-length`` (turns),
+    ``--workers`` and the decoding flags of agent.json (``--greedy``, ``--sample-factories``,
+    ``--water-guard``, ``--power-guard``). :func:`game_kwargs` turns the parsed values into
+    :func:`evaluate`'s keyword arguments."""
+    ap.add_argument("--opponent", default="scripted", help="random | scripted | a weights file | bot:PATH")
+    ap.add_argument("--seeds", default=seeds, help="held-out map seeds start:stop")
+    ap.add_argument("--rules", default="neurips")
+    ap.add_argument("--max-episode-length", type=int, default=1000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--greedy", action="store_true", help="robots play their most likely legal choice")
+    ap.add_argument("--sample-factories", action="store_true",
+                    help="with --greedy: still sample the factory head (agent.json sample_factories)")
+    ap.add_argument("--water-guard", action="store_true",
+                    help="factories never water below their reserve (agent.json water_guard)")
+    ap.add_argument("--power-guard", action="store_true",
+                    help="HEAVY robots keep the power to walk home (agent.json power_guard)")
+
+
+def game_kwargs(args):
+    """:func:`evaluate`'s keyword arguments from the values of :func:`add_game_arguments`."""
+    return dict(rules=args.rules, max_episode_length=args.max_episode_length, workers=args.workers,
+                greedy=args.greedy, sample_factories=args.sample_factories, water_guard=args.water_guard,
+                power_guard=args.power_guard)
+
+
 def load_baseline(path):
     """Games of an earlier evaluation to pair this one's with (``train.py mode=test baseline=PATH``).
 
