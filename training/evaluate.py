@@ -269,12 +269,22 @@ def add_game_arguments(ap, seeds):
     ap.add_argument("--max-episode-length", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--greedy", action="store_true", help="robots play their most likely legal choice")
+    add_decoding_flags(ap)
+
+
+def add_decoding_flags(ap):
+    """Add ``--sample-factories``, ``--water-guard`` and ``--power-guard`` (the agent.json keys of
+    the same names, agent/player.py) to an argparse parser: the game-time decoding of a net, shared
+    by the evaluation scripts (:func:`add_game_arguments`) and the packager (training/submission.py)."""
     ap.add_argument("--sample-factories", action="store_true",
-                    help="with --greedy: still sample the factory head (agent.json sample_factories)")
+                    help="robots take their most likely legal choices, the factory head (builds, watering) samples "
+                         "(agent.json sample_factories)")
     ap.add_argument("--water-guard", action="store_true",
-                    help="factories never water below their reserve (agent.json water_guard)")
+                    help="factories never water lichen below the water they need to live to the last turn "
+                         "(agent.json water_guard)")
     ap.add_argument("--power-guard", action="store_true",
-                    help="HEAVY robots keep the power to walk home (agent.json power_guard)")
+                    help="HEAVY robots never dig or step away below the power they need to walk home "
+                         "(agent.json power_guard)")
 
 
 def game_kwargs(args):

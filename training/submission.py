@@ -526,16 +526,13 @@ def prove(archive, full=False, seed=42, max_episode_length=100):
 
 
 def main(argv=None):
+    from training.evaluate import add_decoding_flags
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", help="checkpoint (.pt from train.py); default agent/weights/model.pt")
     ap.add_argument("--agent", default="net", help="net (default), random or scripted")
     ap.add_argument("--sample", action="store_true", help="sample from the policy instead of taking its most likely choices")
-    ap.add_argument("--sample-factories", action="store_true",
-                    help="robots take their most likely choices, the factory head (builds, watering) samples")
-    ap.add_argument("--water-guard", action="store_true",
-                    help="factories never water lichen below the water they need to live to the last turn")
-    ap.add_argument("--power-guard", action="store_true",
-                    help="HEAVY robots never dig or step away below the power they need to walk home")
+    add_decoding_flags(ap)
     ap.add_argument("--out", default=str(ROOT / "submission"),
                     help="output folder (default: submission); the archive is <out>.tar.gz")
     ap.add_argument("--full", action="store_true", help="prove on the default rules (64x64, 1000 turns) instead of 16x16/100")
