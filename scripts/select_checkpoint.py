@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 
+
 def rank_key(row):
     """Sort key of a candidate row (higher is better): (wins, mean lichen)."""
     return (row["wins"], row["lichen"])
@@ -38,11 +39,7 @@ def rank_key(row):
 
 def choose(rows):
     """Index of the best row by :func:`rank_key`; the earliest of equal rows. ``rows`` must not be empty."""
-    best = 0
-    for i, r in enumerate(rows):
-        if rank_key(r) > rank_key(rows[best]):
-            best = i
-    return best
+    return max(range(len(rows)), key=lambda i: rank_key(rows[i]))  # max keeps the first of equal keys
 
 
 def _games(path, settings, cache_dir):
