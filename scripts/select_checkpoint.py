@@ -30,6 +30,7 @@ import argparse
 import hashlib
 import json
 import os
+import sys
 
 
 def rank_key(row):
@@ -72,6 +73,12 @@ def _row(path, rep, base_games):
     return row
 
 
+def _refuse(msg):
+    """One line on stderr and exit code 2, before any game or file."""
+    print(f"select_checkpoint.py: {msg}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv=None):
     from training.evaluate import add_game_arguments, game_kwargs
 
@@ -92,10 +99,10 @@ def main(argv=None):
         for c in args.checkpoints + ([args.reference] if args.reference else []):
             load_checkpoint(c)
     except (ConfigError, CheckpointError) as e:
-        raise SystemExit(f"select_checkpoint.py: {e}") from None
+        _refuse(str(e))
     except ValueError:
-        raise SystemExit(f"select_checkpoint.py: --seeds {args.seeds} overlap the test seeds {args.test_seeds}: "
-                         f"choose on validation seeds, never on the test seeds") from None
+        _refuse(f"--seeds {args.seeds} overlap the test seeds {args.test_seeds}: choose on validation seeds, "
+                f"never on the test seeds")
 
     settings = dict(opponent=args.opponent, seeds=[seeds.start, seeds.stop], **game_kwargs(args))
     cache_dir = os.path.join(os.path.dirname(args.out), "select_games")

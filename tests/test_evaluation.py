@@ -277,7 +277,7 @@ def test_select_checkpoint_ranks_by_wins_then_lichen_and_refuses_bad_input(tmp_p
     for bad, msg in (([script, "missing.pt"], "missing.pt"),
                      ([script, shipped, "--seeds", "1000010:1000020"], "never on the test seeds")):
         proc = subprocess.run([sys.executable, *bad], cwd=tmp_path, capture_output=True, text=True, timeout=60)
-        assert proc.returncode != 0 and msg in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+        assert proc.returncode == 2 and msg in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert not (tmp_path / "runs").exists()  # refused before any game or file
 
 
