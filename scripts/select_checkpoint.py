@@ -80,7 +80,7 @@ def _refuse(msg):
 
 
 def main(argv=None):
-    from training.evaluate import add_game_arguments, game_kwargs
+    from training.evaluate import add_game_arguments, game_kwargs, games_by_seat
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+", help="candidate weights files, in the order a tie prefers")
@@ -109,7 +109,7 @@ def main(argv=None):
     ref = base_games = None
     if args.reference:
         rep = _games(args.reference, settings, cache_dir)
-        base_games = {(int(g["map_seed"]), g["side"]): g for g in rep["per_game"]}
+        base_games = games_by_seat(rep["per_game"])
         ref = _row(args.reference, rep, None)
     rows = []
     for c in args.checkpoints:

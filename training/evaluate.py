@@ -294,6 +294,17 @@ def game_kwargs(args):
                 power_guard=args.power_guard)
 
 
+def _seat(game):
+    """A game's pairing key: (map seed, the side the policy played)."""
+    return int(game["map_seed"]), game["side"]
+
+
+def games_by_seat(games):
+    """``{(map_seed, side): game}`` of the :func:`play_game` results in ``games`` that can be paired
+    (dicts with map_seed, side, lichen and result): a ``base`` of :func:`paired_summary`."""
+    return {_seat(g): g for g in games if isinstance(g, dict) and {"map_seed", "side", "lichen", "result"} <= set(g)}
+
+
 def load_baseline(path):
     """Games of an earlier evaluation to pair this one's with (``train.py mode=test baseline=PATH``).
 
@@ -323,8 +334,7 @@ def load_baseline(path):
         raise ValueError(f"baseline={path!r}: expected a results.json of mode=test or a list of games")
     out = {}
     for opp, games in groups.items():
-        keyed = {(int(g["map_seed"]), g["side"]): g for g in games
-                 if isinstance(g, dict) and {"map_seed", "side", "lichen", "result"} <= set(g)}
+        keyed = games_by_seat(games)
         if keyed:
             out[opp] = keyed
     if not out:
@@ -346,7 +356,7 @@ def paired_summary(games, base):
         ``base_factories_alive`` (means), ``same`` (games with the same lichen and length: the
         same play, as after a change that should not alter it).
     """
-    pairs = [(g, base[key]) for g in games if (key := (int(g["map_seed"]), g["side"])) in base]
+    pairs = [(g, base[key]) for g in games if (key := _seat(g)) in base]
     if not pairs:
         return None
     n = len(pairs)
