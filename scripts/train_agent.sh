@@ -83,19 +83,15 @@ for r in $(seq 1 "$ROUNDS"); do
   s1=$((1000 + 200 * r)); s2=$((1100 + 200 * r))
   collect_pair "$s1" "$s2" student="$LAST" beta="$BETA" opponent_mix=0.25
   DATA="$DATA,$OUT/data_$s1.npz,$OUT/data_$s2.npz"
-  if [[ ! -f "$OUT/bc$r.done" ]]; then
-    python -m training.bc fit data="$DATA" init="$LAST" epochs="$DAGGER_EPOCHS" lr=0.0005 threads=2 keep_epochs=true \
-      out="$OUT/bc$r.pt" | tee "$OUT/fit$r.log"
-    touch "$OUT/bc$r.done"
-  fi
-  CANDIDATES+=("$OUT/bc$r.pt")
-  for f in $(seq 1 $((FITS - 1))); do  # the same fit with another seed: how far one round spreads
-    if [[ ! -f "$OUT/bc${r}_s$f.done" ]]; then
+  for f in $(seq 0 $((FITS - 1))); do  # seed 0: bc$r, which the next round continues; more seeds: extra candidates
+    name="bc$r"; keep=true
+    if (( f > 0 )); then name="bc${r}_s$f"; keep=false; fi
+    if [[ ! -f "$OUT/$name.done" ]]; then
       python -m training.bc fit data="$DATA" init="$LAST" epochs="$DAGGER_EPOCHS" lr=0.0005 threads=2 seed="$f" \
-        out="$OUT/bc${r}_s$f.pt" | tee "$OUT/fit${r}_s$f.log"
-      touch "$OUT/bc${r}_s$f.done"
+        keep_epochs="$keep" out="$OUT/$name.pt" | tee "$OUT/fit${name#bc}.log"
+      touch "$OUT/$name.done"
     fi
-    CANDIDATES+=("$OUT/bc${r}_s$f.pt")
+    CANDIDATES+=("$OUT/$name.pt")
   done
   LAST="$OUT/bc$r.pt"
 done
@@ -105,12 +101,15 @@ DECODE=()
 [[ "$SAMPLE_FACTORIES" == true ]] && DECODE+=(--sample-factories)
 [[ "$WATER_GUARD" == true ]] && DECODE+=(--water-guard)
 [[ "$POWER_GUARD" == true ]] && DECODE+=(--power-guard)
+json_key() {  # json_key FILE KEY: one top-level value of a JSON file
+  python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
+}
 select_weights() {  # select_weights OUT.json CANDIDATE...: the table to stderr, the chosen path to stdout
   local out="$1"; shift
   python scripts/select_checkpoint.py "$@" --reference "$ROOT/agent/weights/model.pt" --seeds "$VAL_SEEDS" \
     --test-seeds "$TEST_SEEDS" --rules "$RULES" --max-episode-length "$MAX_TURNS" --workers "$WORKERS" \
     "${DECODE[@]}" --out "$out" | tee "${out%.json}.log" >&2 || return 1
-  python -c 'import json, sys; print(json.load(open(sys.argv[1]))["selected"])' "$out"
+  json_key "$out" selected
 }
 CLONE="$(select_weights "$OUT/select_dagger.json" "${CANDIDATES[@]}")"
 FINAL_SELECT="$OUT/select_dagger.json"
@@ -145,8 +144,7 @@ python scripts/checkpoint_curves.py "${CURVE[@]}" --opponent scripted --seeds "$
   --max-episode-length "$MAX_TURNS" --workers "$WORKERS" --out "$OUT/curve.png" "${DECODE[@]}"
 # 6. install, unless the shipped weights rank above the result on the validation seeds
 if [[ "$INSTALL" == 1 ]]; then
-  if [[ "$(python -c 'import json, sys; print(json.load(open(sys.argv[1]))["beats_reference"])' "$FINAL_SELECT")" == True \
-        || "${FORCE_INSTALL:-0}" == 1 ]]; then
+  if [[ "$(json_key "$FINAL_SELECT" beats_reference)" == True || "${FORCE_INSTALL:-0}" == 1 ]]; then
     cp "$LAST" agent/weights/model.pt
     echo "installed $LAST as agent/weights/model.pt"
   else
