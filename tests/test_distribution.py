@@ -68,6 +68,27 @@ def test_log_prob_matches_brute_force_reference():
         assert lp[b].item() == pytest.approx(ref, abs=1e-9)
 
 
+@pytest.mark.parametrize("heavy_weight", [1.0, 4.0, 0.5])
+def test_imitation_loss_weights_heavy_cells(heavy_weight):
+    """training.bc.imitation_loss (fit heavy_weight=W): the batch mean of -sum over cells of
+    w(cell) * log p(teacher's action), w = W on cells marked as our HEAVY and 1 elsewhere, against
+    the per-cell brute-force reference; W = 1 is the plain masked log-likelihood."""
+    from training.bc import imitation_loss
+
+    logits, masks = random_case(3, B=3, H=4, W=4)
+    d = MaskedGridDistribution(logits, masks)
+    a = d.sample(torch.Generator().manual_seed(4))
+    heavy = (torch.rand(3, 4, 4, generator=torch.Generator().manual_seed(5)) < 0.4).double()
+    B, _, H, W = logits.shape
+    ref = -np.mean([sum((heavy_weight if heavy[b, x, y] else 1.0)
+                        * reference_cell(logits[b, :, x, y].numpy(), masks[b, x, y].numpy(), a[b, x, y].numpy())
+                        for x in range(H) for y in range(W)) for b in range(B)])
+    loss = imitation_loss(d, a, heavy, heavy_weight)
+    assert loss.item() == pytest.approx(ref, abs=1e-9)
+    if heavy_weight != 1.0:  # the weight changed the loss: the case has heavy cells with a used component
+        assert loss.item() != pytest.approx(-d.log_prob(a).mean().item(), abs=1e-6)
+
+
 def test_samples_are_legal_and_mode_is_argmax():
     logits, masks = random_case(2, B=4, H=5, W=5)
     d = MaskedGridDistribution(logits, masks)

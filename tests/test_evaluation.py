@@ -67,6 +67,33 @@ def test_dagger_collect_labels_student_games_and_fit_concatenates(tmp_path, bc_c
     assert bad.returncode != 0 and "nope.npz" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_checkpoint):
+    """fit heavy_weight=W trains with HEAVY cells weighted (training.bc.imitation_loss, checked
+    against the reference in tests/test_distribution.py), records W in the checkpoint and still
+    reports the unweighted validation NLL; W <= 0 is refused in one line before any data is read."""
+    from agent.net import load_checkpoint
+
+    data = bc_checkpoint.parent / "data.npz"
+    fit = [sys.executable, "-m", "training.bc", "fit", f"data={data}", "epochs=1", "threads=1", f"init={bc_checkpoint}"]
+    logs = {}
+    for w in (1, 3):
+        p = subprocess.run(fit + [f"heavy_weight={w}", f"out={tmp_path / f'h{w}.pt'}"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+        assert p.returncode == 0, p.stdout + p.stderr
+        logs[w] = p.stdout
+        assert load_checkpoint(tmp_path / f"h{w}.pt")[1]["heavy_weight"] == float(w)
+    # same seed, same split, same first batch: the weighted fit's training loss is larger (the tiny
+    # scripted games have HEAVY robots from turn 1), its validation NLL is of the same kind
+    train_nll = {w: float(logs[w].split("train nll ")[1].split(",")[0]) for w in logs}
+    assert train_nll[3] > train_nll[1]
+    bad = subprocess.run(fit + ["heavy_weight=0", f"out={tmp_path / 'x.pt'}"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines() == ["bad arguments for fit: heavy_weight=0.0 must be > 0 "
+                                               "(1 = every cell weighs the same)"]
+    assert not (tmp_path / "x.pt").exists()
+
+
 def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpoint):
     """student_guards=true: the DAgger student is a NetPolicy with the shipped decoding (sampled
     factory choices, water and power guards); the default stays plain greedy."""

@@ -8,6 +8,7 @@ baseline).
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
     python -m training.bc fit data=... init=runs/bc/bc.pt grow=4,8 out=runs/bc/grown.pt    # 2 dilated blocks more
+    python -m training.bc fit data=... heavy_weight=4 out=runs/bc/bc.pt   # cells of our HEAVY robots weigh 4 in the loss
     python -m training.bc replan data=runs/old/data.npz out=runs/bc/data.npz   # add new feature planes to old data
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
@@ -219,8 +220,26 @@ def load_data(data):
     return (*cat, sizes.pop())
 
 
+def imitation_loss(dist, actions, heavy_cells, heavy_weight=1.0):
+    """The behaviour-cloning loss: float scalar tensor, the batch mean of the negative weighted
+    log-likelihood of the teacher's actions, summed over cells.
+
+    Args:
+        dist (agent.distribution.MaskedGridDistribution): the net's distribution, batch B, map H x W.
+        actions (torch.Tensor): int (B, H, W, 7), the teacher's choices.
+        heavy_cells (torch.Tensor): float (B, H, W), 1 where our HEAVY robot stands (feature plane
+            ``heavy_ours``), else 0.
+        heavy_weight (float): the weight of those cells; every other active cell weighs 1, so
+            ``heavy_weight=1`` is ``-dist.log_prob(actions).mean()`` exactly.
+    """
+    if heavy_weight == 1.0:
+        return -dist.log_prob(actions).mean()
+    w = 1.0 + (heavy_weight - 1.0) * heavy_cells.to(dist.dtype)
+    return -(dist.cell_log_prob(actions) * w).sum((1, 2)).mean()
+
+
 def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3, seed=0, init="", threads=2,
-        keep_epochs=False, val="", device="auto", amp="none", grow=""):
+        keep_epochs=False, val="", device="auto", amp="none", grow="", heavy_weight=1.0):
     """Fit a network to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
 
     Adam with a cosine learning-rate decay from ``lr`` to 0 over all epochs; 10 % of the samples
@@ -247,20 +266,27 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         val (str): comma-separated npz files held out for validation ("" = 10 % of ``data``).
         device (str): ``auto`` (cuda when available), ``cpu`` or ``cuda`` (training/device.py).
         amp (str): ``none`` or ``bf16`` (CUDA autocast).
+        heavy_weight (float): the training loss weight of a cell holding our HEAVY robot (feature
+            plane ``heavy_ours``); every other active cell weighs 1. A HEAVY is one robot of
+            several per factory and its ice loop (walk out, dig, walk home, transfer) is a few
+            labels per game, yet whether the factory lives depends on it (notes/training.md). The
+            validation NLL stays unweighted, so fits with different weights compare.
 
     Raises:
-        ValueError: missing data files, mixed map sizes (also between ``data`` and ``val``), or a
-            bad ``device``/``amp`` (e.g. ``device=cuda`` without CUDA; checked before anything is
-            read or written).
+        ValueError: missing data files, mixed map sizes (also between ``data`` and ``val``),
+            ``heavy_weight`` <= 0, or a bad ``device``/``amp`` (e.g. ``device=cuda`` without CUDA;
+            checked before anything is read or written).
         agent.net.CheckpointError: bad ``init``, ``net`` or ``grow`` (checked before the data is read).
     """
     from agent.actions import MOVE, NUM_LOGITS
     from agent.distribution import MaskedGridDistribution
-    from agent.features import NUM_PLANES
+    from agent.features import NUM_PLANES, P
     from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, save_checkpoint, widen_planes
     from training.device import autocast_net, resolve_device
 
     dev = resolve_device(device, amp)
+    if not float(heavy_weight) > 0:
+        raise ValueError(f"heavy_weight={heavy_weight} must be > 0 (1 = every cell weighs the same)")
     try:
         grow_dil = [int(d) for d in str(grow).split(",") if d.strip()]
     except ValueError:
@@ -308,11 +334,11 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         return tuple(torch.from_numpy(t).to(dev) for t in (pl[idx].astype(np.float32), gl[idx], m,
                                                            ac[idx].astype(np.int64)))
 
-    def nll(idx, arrays=(planes, globs, packed, actions)):
+    def nll(idx, arrays=(planes, globs, packed, actions), weight=1.0):
         x, g, m, a = batch(idx, arrays)
         logits, _ = model(x, g)
         dist = MaskedGridDistribution(logits, m)
-        return -dist.log_prob(a).mean(), dist, a
+        return imitation_loss(dist, a, x[:, P["heavy_ours"]], weight), dist, a
 
     t0 = time.time()
     for ep in range(epochs):
@@ -320,7 +346,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         losses = []
         t_ep = time.time()
         for i in range(0, len(trn), batch_size):
-            loss, _, _ = nll(trn[i:i + batch_size])
+            loss, _, _ = nll(trn[i:i + batch_size], weight=float(heavy_weight))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -349,6 +375,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
               f"{len(trn) / max(t_train, 1e-9):.1f} train samples/s", flush=True)
         os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
         meta = dict(step=0, source=f"bc from {data}", epochs=ep + 1, init=init, grow=grow, init_planes=widened,
+                    heavy_weight=float(heavy_weight),
                     grad_steps=steps0 + steps,
                     batch_size=batch_size, val=val, val_nll=float(np.mean(vls)),
                     agreement=dict(zip(("robot_type", "move_dir", "factory"), map(float, acc))))
@@ -424,7 +451,7 @@ def main(argv):
     from training.config import ConfigError, convert_value
 
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
-                 lr=float, seed=int, threads=int, beta=float, keep_epochs=bool,
+                 lr=float, seed=int, threads=int, beta=float, keep_epochs=bool, heavy_weight=float,
                  student_guards=bool)
     try:
         kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
