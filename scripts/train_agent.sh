@@ -27,6 +27,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${OUT:-runs/agent}"
 ROUNDS="${ROUNDS:-3}"   # DAgger rounds (the shipped weights: 3)
 FITS="${FITS:-1}"       # fits per DAgger round (seeds 0..FITS-1; the seed-0 fit feeds the next round)
+HEAVY_WEIGHT="${HEAVY_WEIGHT:-1}"  # DAgger fits count our HEAVY robots' cells this many times (shipped round 2: 4)
 VAL_SEEDS="${VAL_SEEDS:-1000110:1000122}"  # validation seeds that choose the weights (never the test seeds)
 BETA="${BETA:-0.3}"     # probability that a DAgger turn plays the teacher's action
 GREEDY="${GREEDY:-true}"  # evaluate by the most likely legal choices (agent.json "greedy")
@@ -88,7 +89,7 @@ for r in $(seq 1 "$ROUNDS"); do
     if (( f > 0 )); then name="bc${r}_s$f"; keep=false; fi
     if [[ ! -f "$OUT/$name.done" ]]; then
       python -m training.bc fit data="$DATA" init="$LAST" epochs="$DAGGER_EPOCHS" lr=0.0005 threads=2 seed="$f" \
-        keep_epochs="$keep" out="$OUT/$name.pt" | tee "$OUT/fit${name#bc}.log"
+        heavy_weight="$HEAVY_WEIGHT" keep_epochs="$keep" out="$OUT/$name.pt" | tee "$OUT/fit${name#bc}.log"
       touch "$OUT/$name.done"
     fi
     CANDIDATES+=("$OUT/$name.pt")

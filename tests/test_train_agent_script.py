@@ -9,8 +9,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "scripts" / "train_agent.sh")
-TINY = dict(ROUNDS="1", FITS="2", VAL_SEEDS="1000110:1000111", RULES="tiny", GAMES="1", MAX_TURNS="40", EPOCHS="4",
-            DAGGER_EPOCHS="1", WORKERS="1",
+TINY = dict(ROUNDS="1", FITS="2", HEAVY_WEIGHT="2", VAL_SEEDS="1000110:1000111", RULES="tiny", GAMES="1", MAX_TURNS="40",
+            EPOCHS="4", DAGGER_EPOCHS="1", WORKERS="1",
             TEST_SEEDS="1000000:1000001", CURVE_SEEDS="1000100:1000101", PPO_STEPS="64",
             PPO_ARGS="n_envs=1 vec_env=dummy n_steps=32 batch_size=32 n_epochs=1 checkpoint_interval=32 pool_interval=32")
 
@@ -29,6 +29,7 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     import torch
 
     bc1, ppo = (torch.load(out / n, weights_only=False) for n in ("bc1.pt", "ppo.pt"))
+    assert bc1["heavy_weight"] == 2.0 and torch.load(out / "bc0.pt", weights_only=False)["heavy_weight"] == 1.0
     assert ppo["step"] == 64 and ppo["grad_steps"] == bc1["grad_steps"] + 2  # 2 rollouts x 1 epoch x 1 minibatch
     assert ppo["config"]["reward_anneal_steps"] == 64
     # the stage trains on the shipped decoding's masks with normalised rewards (notes/training.md: raw 64x64
