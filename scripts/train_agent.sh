@@ -25,7 +25,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${OUT:-runs/agent}"
-ROUNDS="${ROUNDS:-3}"   # DAgger rounds (the shipped weights: 3)
+ROUNDS="${ROUNDS:-3}"   # DAgger rounds (the shipped weights: round 2, refitted with HEAVY_WEIGHT=4)
 FITS="${FITS:-1}"       # fits per DAgger round (seeds 0..FITS-1; the seed-0 fit feeds the next round)
 HEAVY_WEIGHT="${HEAVY_WEIGHT:-1}"  # DAgger fits count our HEAVY robots' cells this many times (shipped round 2: 4)
 VAL_SEEDS="${VAL_SEEDS:-1000110:1000122}"  # validation seeds that choose the weights (never the test seeds)
