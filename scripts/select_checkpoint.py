@@ -7,8 +7,12 @@
 Every candidate, and the reference (the weights shipped today), plays the opponent on every
 validation seed, both sides: the games of test mode (``training.evaluate.evaluate``, each game's
 sampling seeded by its map seed), so a candidate and the reference meet the same maps. Candidates
-rank by wins, then by mean lichen (what decides a Lux S2 game, spec "Win Conditions"); a tie
-keeps the earlier candidate. Why a choice at all: the closed loop of a DAgger round does not
+rank by the mean lichen margin (own minus opponent lichen at the end of a game, what decides a Lux
+S2 game, spec "Win Conditions"), then by wins; a tie keeps the earlier candidate. The margin comes
+first because a dozen seeds cannot tell one win from luck: on the validation seeds, the earlier
+rule (wins first) chose a PPO net with 1 win in 24 games and a margin of -39,574 over a fit with
+0 wins, a margin of -31,265 and more lichen in 18 of the 24 paired games (notes/training.md,
+issue #14). Why a choice at all: the closed loop of a DAgger round does not
 improve monotonically (notes/training.md: the 62-plane recipe's round 2 validates above rounds 3
 and 4, and the 53-plane recipe's round 4 below round 3), so the last round is not always the one
 to ship.
@@ -18,9 +22,9 @@ choose). Each evaluation is kept in ``select_games/<key>.json`` next to ``--out`
 of the weights file's bytes and the settings, so a stopped selection resumes and a second call
 with an already played candidate (or reference) costs nothing.
 
-Writes ``--out``: ``selected`` (the chosen candidate's path), ``beats_reference`` (its wins and
-lichen rank above the reference's; true without a reference), ``rows`` (one per candidate:
-games, wins, lichen, opp_lichen, factories_alive, survival_rate, ice_dug, and ``paired``, the
+Writes ``--out``: ``selected`` (the chosen candidate's path), ``beats_reference`` (its margin and
+wins rank above the reference's; true without a reference), ``rows`` (one per candidate:
+games, wins, lichen, opp_lichen, margin, factories_alive, survival_rate, ice_dug, and ``paired``, the
 :func:`training.evaluate.paired_summary` against the reference's games), ``reference`` and the
 settings. Prints a table and, last, the selected path. Exit code 2, before any game, for a
 missing or unreadable checkpoint or bad seeds.
@@ -34,8 +38,12 @@ import sys
 
 
 def rank_key(row):
-    """Sort key of a candidate row (higher is better): (wins, mean lichen)."""
-    return (row["wins"], row["lichen"])
+    """Sort key of a candidate row (higher is better): (mean lichen margin, wins).
+
+    ``row`` needs ``lichen`` and ``opp_lichen`` (mean lichen per game, own and the opponent's, at the
+    game's end) and ``wins`` (int); the margin is ``lichen - opp_lichen`` in lichen units.
+    """
+    return (row["lichen"] - row["opp_lichen"], row["wins"])
 
 
 def choose(rows):
@@ -68,6 +76,7 @@ def _row(path, rep, base_games):
 
     row = dict(checkpoint=path, **{k: rep[k] for k in ("games", "wins", "lichen", "opp_lichen", "factories_alive",
                                                         "survival_rate", "ice_dug")})
+    row["margin"] = row["lichen"] - row["opp_lichen"]
     if base_games is not None:
         row["paired"] = paired_summary(rep["per_game"], base_games)
     return row
@@ -118,16 +127,16 @@ def main(argv=None):
     beats = ref is None or rank_key(rows[best]) > rank_key(ref)
 
     print(f"{len(seeds)} validation seeds x 2 sides vs {args.opponent}:")
-    print(f"  {'weights':<40} {'games':>5} {'wins':>4} {'lichen':>8} {'opp lichen':>10} {'factories':>9} "
+    print(f"  {'weights':<40} {'games':>5} {'wins':>4} {'lichen':>8} {'opp lichen':>10} {'margin':>8} {'factories':>9} "
           f"{'survived':>8} {'vs reference (up/down)':>22}")
     for r in ([ref] if ref else []) + rows:
         p = r.get("paired")
         tag = ("reference " if r is ref else ("selected " if r is rows[best] else "")) + os.path.basename(r["checkpoint"])
         vs = f"{p['lichen_up']}/{p['lichen_down']}" if p else "-"
-        print(f"  {tag:<40} {r['games']:>5} {r['wins']:>4} {r['lichen']:>8.0f} {r['opp_lichen']:>10.0f} "
+        print(f"  {tag:<40} {r['games']:>5} {r['wins']:>4} {r['lichen']:>8.0f} {r['opp_lichen']:>10.0f} {r['margin']:>8.0f} "
               f"{r['factories_alive']:>9.2f} {r['survival_rate']:>8.2f} {vs:>22}")
     if ref is not None and not beats:
-        print(f"  no candidate ranks above the reference {args.reference} (wins, then lichen)")
+        print(f"  no candidate ranks above the reference {args.reference} (lichen margin, then wins)")
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(dict(settings, seeds=args.seeds, selected=rows[best]["checkpoint"], beats_reference=beats,

@@ -9,7 +9,7 @@
 #      (FITS > 1: the round's fit is repeated with seeds 1..FITS-1 as extra candidates),
 #   3b. choice of the clone: every DAgger round's net (and extra fit) and the shipped weights play
 #      the scripted baseline on validation seeds (VAL_SEEDS, disjoint from the test seeds); the best
-#      by wins, then lichen, goes on (scripts/select_checkpoint.py, select_dagger.json),
+#      by lichen margin, then wins, goes on (scripts/select_checkpoint.py, select_dagger.json),
 #   4. PPO from the chosen clone (PPO_STEPS > 0; 0 = skip, the default until a run shows it helps):
 #      train.py with a decaying KL term toward the clone (teacher=init), the reward annealed from
 #      the dense terms to the game result over the run, against the self-play pool, the

@@ -280,12 +280,16 @@ def test_checkpoint_curves_plot_win_rate_and_lichen_against_grad_steps(tmp_path,
     assert bad.returncode != 0 and "missing.pt" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_select_checkpoint_ranks_by_wins_then_lichen_and_refuses_bad_input(tmp_path, bc_checkpoint):
+def test_select_checkpoint_ranks_by_lichen_margin_then_wins_and_refuses_bad_input(tmp_path, bc_checkpoint):
     sys.path.insert(0, str(ROOT / "scripts"))
     from select_checkpoint import choose
 
-    rows = [dict(wins=0, lichen=900.0), dict(wins=1, lichen=10.0), dict(wins=1, lichen=50.0), dict(wins=1, lichen=50.0)]
-    assert choose(rows) == 2 and choose(rows[:1]) == 0  # wins first, then lichen; a tie keeps the earlier
+    # session 18's validation (issue #14): one lucky win does not outrank a margin 8,309 better
+    rows = [dict(wins=1, lichen=7738.0, opp_lichen=47312.0), dict(wins=0, lichen=13635.0, opp_lichen=44900.0)]
+    assert choose(rows) == 1
+    rows = [dict(wins=0, lichen=900.0, opp_lichen=1000.0), dict(wins=1, lichen=10.0, opp_lichen=0.0),
+            dict(wins=2, lichen=40.0, opp_lichen=0.0), dict(wins=2, lichen=50.0, opp_lichen=10.0)]
+    assert choose(rows) == 2 and choose(rows[:1]) == 0  # margin first (not own lichen), then wins; a tie keeps the earlier
     script, shipped = str(ROOT / "scripts" / "select_checkpoint.py"), str(ROOT / "agent" / "weights" / "model.pt")
     out = tmp_path / "select.json"
     args = [script, str(bc_checkpoint), shipped, "--reference", shipped, "--rules", "tiny", "--seeds", "1000110:1000111",
@@ -295,11 +299,13 @@ def test_select_checkpoint_ranks_by_wins_then_lichen_and_refuses_bad_input(tmp_p
     assert printed.strip().splitlines()[-1] == res["selected"] and res["reference"]["checkpoint"] == shipped
     # the reference as a candidate replays the reference's games exactly (same maps, same sampling seeds)
     assert res["rows"][1]["paired"]["same"] == res["rows"][1]["games"] == 2
-    best = max(res["rows"], key=lambda r: (r["wins"], r["lichen"]))
-    assert (best["wins"], best["lichen"]) == next((r["wins"], r["lichen"]) for r in res["rows"]
-                                                  if r["checkpoint"] == res["selected"])
-    ref = res["reference"]
-    assert res["beats_reference"] == ((best["wins"], best["lichen"]) > (ref["wins"], ref["lichen"]))
+    def key(r):
+        return (r["lichen"] - r["opp_lichen"], r["wins"])
+
+    assert all(r["margin"] == r["lichen"] - r["opp_lichen"] for r in res["rows"])
+    best = max(res["rows"], key=key)
+    assert key(best) == next(key(r) for r in res["rows"] if r["checkpoint"] == res["selected"])
+    assert res["beats_reference"] == (key(best) > key(res["reference"]))
     assert len(list((tmp_path / "select_games").glob("*.json"))) == 2  # the reference was played once
     for bad, msg in (([script, "missing.pt"], "missing.pt"),
                      ([script, shipped, "--seeds", "1000010:1000020"], "never on the test seeds")):
