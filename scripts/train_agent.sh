@@ -5,8 +5,8 @@
 #   2. behaviour cloning through the map-shaped head (python -m training.bc fit),
 #   3. DAgger rounds: the cloned net plays (the teacher's action on a fraction BETA of its turns)
 #      against the scripted baseline or the random-masked policy, the teacher labels every
-#      recorded state, and the net is refitted on all the data so far,
-#      (FITS > 1: the round's fit is repeated with seeds 1..FITS-1 as extra candidates),
+#      recorded state, and the net is refitted on all the data so far, our HEAVY robots' cells
+#      counted HEAVY_WEIGHT times in the loss (FITS > 1: the round's fit is repeated with seeds 1..FITS-1 as extra candidates),
 #   3b. choice of the clone: every DAgger round's net (and extra fit) and the shipped weights play
 #      the scripted baseline on validation seeds (VAL_SEEDS, disjoint from the test seeds); the best
 #      by lichen margin, then wins, goes on (scripts/select_checkpoint.py, select_dagger.json),
@@ -25,9 +25,9 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OUT="${OUT:-runs/agent}"
-ROUNDS="${ROUNDS:-3}"   # DAgger rounds (the shipped weights: round 2, refitted with HEAVY_WEIGHT=4)
+ROUNDS="${ROUNDS:-3}"   # DAgger rounds (the shipped weights: round 3, rounds 2-3 with HEAVY_WEIGHT=4)
 FITS="${FITS:-1}"       # fits per DAgger round (seeds 0..FITS-1; the seed-0 fit feeds the next round)
-HEAVY_WEIGHT="${HEAVY_WEIGHT:-1}"  # DAgger fits count our HEAVY robots' cells this many times (shipped round 2: 4)
+HEAVY_WEIGHT="${HEAVY_WEIGHT:-4}"  # DAgger fits count our HEAVY robots' cells this many times (1 = plain NLL)
 VAL_SEEDS="${VAL_SEEDS:-1000110:1000122}"  # validation seeds that choose the weights (never the test seeds)
 BETA="${BETA:-0.3}"     # probability that a DAgger turn plays the teacher's action
 GREEDY="${GREEDY:-true}"  # evaluate by the most likely legal choices (agent.json "greedy")
