@@ -37,13 +37,18 @@ import os
 import sys
 
 
-def rank_key(row):
-    """Sort key of a candidate row (higher is better): (mean lichen margin, wins).
+def margin(row):
+    """Mean lichen margin of a row (float, lichen units): ``lichen - opp_lichen``, the mean lichen per
+    game at the game's end, own minus the opponent's."""
+    return row["lichen"] - row["opp_lichen"]
 
-    ``row`` needs ``lichen`` and ``opp_lichen`` (mean lichen per game, own and the opponent's, at the
-    game's end) and ``wins`` (int); the margin is ``lichen - opp_lichen`` in lichen units.
+
+def rank_key(row):
+    """Sort key of a candidate row (higher is better): (:func:`margin`, wins).
+
+    ``row`` needs ``lichen``, ``opp_lichen`` (floats) and ``wins`` (int).
     """
-    return (row["lichen"] - row["opp_lichen"], row["wins"])
+    return (margin(row), row["wins"])
 
 
 def choose(rows):
@@ -76,7 +81,7 @@ def _row(path, rep, base_games):
 
     row = dict(checkpoint=path, **{k: rep[k] for k in ("games", "wins", "lichen", "opp_lichen", "factories_alive",
                                                         "survival_rate", "ice_dug")})
-    row["margin"] = row["lichen"] - row["opp_lichen"]
+    row["margin"] = margin(row)
     if base_games is not None:
         row["paired"] = paired_summary(rep["per_game"], base_games)
     return row

@@ -6,7 +6,8 @@
 #   3. DAgger rounds: the cloned net plays (the teacher's action on a fraction BETA of its turns)
 #      against the scripted baseline or the random-masked policy, the teacher labels every
 #      recorded state, and the net is refitted on all the data so far, our HEAVY robots' cells
-#      counted HEAVY_WEIGHT times in the loss (FITS > 1: the round's fit is repeated with seeds 1..FITS-1 as extra candidates),
+#      counted HEAVY_WEIGHT times in the loss
+#      (FITS > 1: the round's fit is repeated with seeds 1..FITS-1 as extra candidates),
 #   3b. choice of the clone: every DAgger round's net (and extra fit) and the shipped weights play
 #      the scripted baseline on validation seeds (VAL_SEEDS, disjoint from the test seeds); the best
 #      by lichen margin, then wins, goes on (scripts/select_checkpoint.py, select_dagger.json),
