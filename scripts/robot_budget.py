@@ -12,6 +12,10 @@ sides, per robot class, by what changed since the robot's previous turn:
 
 ``low power off factory`` counts, separately, the robot-turns spent off our factories with less
 than one dig's power (HEAVY 60, LIGHT 5): robots stranded until the sun recharges them.
+``parked on a recharge`` counts the idle-off-factory turns of a robot whose queue head is a
+recharge while it holds at least half its battery: it stands still though it could go, because a
+sticky recharge (``repeat=1``) stays at the head until a new queue replaces it (``luxai_s2``
+``RechargeAction``). The teacher parks deliberately; a student that keeps such a queue wastes turns.
 
 A second line per side gives the economy behind those shares: robots built per class (new
 unit_ids), ice and ore dug per class (cargo gains), and HEAVY robots and factories alive at a few
@@ -31,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from agent.actions import decode  # noqa: E402
 from agent.player import NetPolicy  # noqa: E402
 from agent.scripted import ScriptedPolicy  # noqa: E402
+from agent.action_queue import A_RECHARGE  # noqa: E402
 from wrappers.engine import make_env, run_game  # noqa: E402
 
 KINDS = ("dug ice", "dug ore", "delivered", "dug rubble", "moved", "idle on factory", "idle off factory")
@@ -85,9 +90,14 @@ def main(argv=None):
             now = ((x, y), u.cargo[i, :4].copy())
             if uid in prev[p]:
                 before, rubble_before = prev[p][uid]
-                counts[p][cls][classify(before, now, own[x, y], rubble_before, int(b["rubble"][x, y]))] += 1
+                kind = classify(before, now, own[x, y], rubble_before, int(b["rubble"][x, y]))
+                counts[p][cls][kind] += 1
                 if not own[x, y] and u.power[i] < st.cfg.robot["DIG_COST"][int(u.heavy[i])]:
                     counts[p][cls]["low power off factory"] += 1
+                # the head that ran last turn is still the head: a sticky recharge never leaves it
+                if (kind == "idle off factory" and u.queue_len[i] > 0 and u.head[i, 0] == A_RECHARGE
+                        and 2 * u.power[i] >= st.cfg.robot["BATTERY_CAPACITY"][int(u.heavy[i])]):
+                    counts[p][cls]["parked on a recharge"] += 1
                 economy[p]["ice"][cls] += max(int(now[1][0] - before[1][0]), 0)
                 economy[p]["ore"][cls] += max(int(now[1][1] - before[1][1]), 0)
             else:
@@ -106,7 +116,7 @@ def main(argv=None):
         for cls in ("heavy", "light"):
             c = counts[p][cls]
             total = sum(c[k] for k in KINDS)
-            shares = ", ".join(f"{k} {c[k] / max(total, 1):.3f}" for k in KINDS + ("low power off factory",))
+            shares = ", ".join(f"{k} {c[k] / max(total, 1):.3f}" for k in KINDS + ("low power off factory", "parked on a recharge"))
             print(f"{name:8s} {cls}: {total} robot-turns; {shares}")
         e = economy[p]
         alive = e["alive"]
