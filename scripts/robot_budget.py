@@ -39,6 +39,7 @@ from agent.action_queue import A_RECHARGE  # noqa: E402
 from wrappers.engine import make_env, run_game  # noqa: E402
 
 KINDS = ("dug ice", "dug ore", "delivered", "dug rubble", "moved", "idle on factory", "idle off factory")
+EXTRA = ("low power off factory", "parked on a recharge")  # counted beside KINDS, not in the total
 SNAPSHOT_TURNS = (100, 300, 600, 999)  # turns at which heavies and factories alive are counted
 
 
@@ -116,7 +117,7 @@ def main(argv=None):
         for cls in ("heavy", "light"):
             c = counts[p][cls]
             total = sum(c[k] for k in KINDS)
-            shares = ", ".join(f"{k} {c[k] / max(total, 1):.3f}" for k in KINDS + ("low power off factory", "parked on a recharge"))
+            shares = ", ".join(f"{k} {c[k] / max(total, 1):.3f}" for k in KINDS + EXTRA)
             print(f"{name:8s} {cls}: {total} robot-turns; {shares}")
         e = economy[p]
         alive = e["alive"]

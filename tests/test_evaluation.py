@@ -117,6 +117,35 @@ def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpo
     assert all(k["greedy"] for k in made)
 
 
+def test_dagger_shadow_anchor_labels_with_the_anchored_teacher(monkeypatch, bc_checkpoint):
+    """shadow_anchor=true: the learner side's shadow teacher is ScriptedPolicy(anchor=True) (the
+    opponent stays the plain baseline); without a student or with another teacher it is refused
+    in one line before any game."""
+    from agent import scripted
+    from training import bc
+
+    made = []
+    original = scripted.ScriptedPolicy.__init__
+
+    def spy(self, seed=0, anchor=False):
+        made.append(anchor)
+        original(self, seed=seed, anchor=anchor)
+
+    monkeypatch.setattr(scripted.ScriptedPolicy, "__init__", spy)
+    item = dict(teacher="scripted", rules="tiny", seed0=5, g=0, stride=2, max_turns=8, opponent_mix=0.0,
+                student=str(bc_checkpoint), beta=0.0, threads=1, student_guards=False, shadow_anchor=True)
+    res = bc._collect_game(item)
+    assert res["kind"] == "vs teacher" and len(res["actions"]) > 0
+    assert made.count(True) == 1  # the learner's shadow; the two plain teachers were made first
+    for argv in (["teacher=scripted", "shadow_anchor=true"],
+                 ["teacher=random", f"student={bc_checkpoint}", "shadow_anchor=true"]):
+        p = subprocess.run([sys.executable, "-m", "training.bc", "collect", "rules=tiny", "games=1", *argv,
+                            "out=never.npz"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0 and "Traceback" not in p.stderr and "shadow_anchor" in p.stderr, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1
+    assert not (ROOT / "never.npz").exists()
+
+
 def test_load_data_equals_concatenating_the_files(tmp_path):
     """training.bc.load_data fills preallocated arrays file by file (half the peak memory of
     np.concatenate); the result is the same arrays, dtypes included, and mixed map sizes fail."""
@@ -329,6 +358,10 @@ def test_robot_budget_sorts_robot_turns_and_counts_the_economy(bc_checkpoint):
         built_heavy, heavy_ice, heavies_alive = int(eco.group(1)), int(eco.group(3).replace(",", "")), int(eco.group(7))
         assert (heavy_ice > 0) == (share > 0)  # the share and the cargo count see the same digs
         assert 0 < heavies_alive <= built_heavy  # both sides build heavies in this seeded game
+        for cls in ("heavy", "light"):  # parked turns are a subset of the idle-off-factory turns
+            line = re.search(rf"^{side} +{cls}: \d+ robot-turns; (.*)$", out, re.M).group(1)
+            shares = dict((k, float(v)) for k, v in re.findall(r"([a-z ]+?) ([0-9.]+)(?:, |$)", line))
+            assert 0 <= shares["parked on a recharge"] <= shares["idle off factory"], line
     assert "--turns" in run([str(ROOT / "scripts" / "robot_budget.py"), "--help"], cwd=ROOT)
 
 
