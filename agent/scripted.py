@@ -119,6 +119,13 @@ class ScriptedPolicy:
 
     Args:
         seed (int): seeds tie-breaking randomness (the policy is deterministic given the seed).
+        anchor (bool): label another player's states (a DAgger shadow, ``training.bc collect
+            shadow_anchor=true``): the teacher's memory of targets and modes was made by its own
+            choices, which the student did not follow, so each turn a robot first adopts its own
+            cell as its target when the cell is one its role would pick (unclaimed, in reach), and a
+            robot off the factories with room in its cargo counts as ``out`` when its power covers
+            the trip the teacher leaves the factory with. Without it (the default, the baseline's
+            own games) nothing changes.
 
     Attributes:
         memory (dict): unit_id -> {"home": factory_id, "role": str, "target": (x, y) | None,
@@ -126,8 +133,9 @@ class ScriptedPolicy:
         fallbacks (int): preferred choices that the mask refused (expected 0).
     """
 
-    def __init__(self, seed=0):
+    def __init__(self, seed=0, anchor=False):
         self.rng = np.random.default_rng(seed)
+        self.anchor = bool(anchor)
         self.memory = {}
         self.fallbacks = 0
         self._bfs_cache = {}
@@ -297,6 +305,37 @@ class ScriptedPolicy:
         self._rubble_targets[fi] = (step, frontier)
         return frontier
 
+    def _target_cells(self, t, fi, role):
+        """bool (S, S): the cells a robot of class ``t`` (0 LIGHT, 1 HEAVY) with ``role`` may take as
+        its target for factory ``fi``: its resource (or the rubble frontier), free of factories and
+        opponents, within battery range of the factory."""
+        b = self.state.board
+        if role == "ice":
+            cand = b["ice"] > 0
+        elif role == "ore":
+            cand = b["ore"] > 0
+        else:
+            cand = self._rubble_frontier(fi)
+        cand = cand & (self.occ == -1) & ~self.opp_at
+        hc = self.home_cost[t][fi]
+        cap = self.cfg.robot["BATTERY_CAPACITY"][t]
+        dig = self.cfg.robot["DIG_COST"][t] + self.cfg.robot["ACTION_QUEUE_POWER_COST"][t]
+        if t == 0:
+            reach = 2.2 * hc + OUT_DIGS[t] * dig <= 0.9 * cap
+            if role in ("ice", "ore"):
+                reach &= hc <= LIGHT_REACH
+        else:
+            reach = 2.1 * hc + dig <= 0.95 * cap
+        return cand & reach
+
+    def _anchor(self, rb, fi, claimed):
+        """Shadow mode (``anchor``): take the robot's own cell as its target when its role would
+        pick it, so the label is what the teacher does from where the student put the robot."""
+        mem = rb.mem
+        here = (rb.x, rb.y)
+        if mem.get("target") != here and here not in claimed and self._target_cells(rb.t, fi, mem["role"])[here]:
+            mem["target"] = here  # (the rubble frontier already excludes lichen tiles)
+
     def _pick_target(self, rb, fi, claimed):
         """Choose (and remember) a target tile for the robot's role; None if there is none."""
         mem = rb.mem
@@ -316,23 +355,8 @@ class ScriptedPolicy:
             if ok:
                 claimed.add(tgt)
                 return tgt
-        if role == "ice":
-            cand = b["ice"] > 0
-        elif role == "ore":
-            cand = b["ore"] > 0
-        else:
-            cand = self._rubble_frontier(fi)
-        cand = cand & (self.occ == -1) & ~self.opp_at
         hc = self.home_cost[t][fi]
-        cap = self.cfg.robot["BATTERY_CAPACITY"][t]
-        dig = self.cfg.robot["DIG_COST"][t] + self.cfg.robot["ACTION_QUEUE_POWER_COST"][t]
-        if t == 0:
-            reach = 2.2 * hc + OUT_DIGS[t] * dig <= 0.9 * cap
-            if role in ("ice", "ore"):
-                reach &= hc <= LIGHT_REACH
-        else:
-            reach = 2.1 * hc + dig <= 0.95 * cap
-        score = np.where(cand & reach, hc, INF)
+        score = np.where(self._target_cells(t, fi, role), hc, INF)
         if role == "rubble":
             score = score + 0.5 * b["rubble"]  # prefer thin rubble
         if claimed:
@@ -469,6 +493,8 @@ class ScriptedPolicy:
         need_home = hc[rb.x, rb.y] * 1.1 + margin
         cargo = int(rb.cargo.sum())
         role = mem["role"]
+        if self.anchor:
+            self._anchor(rb, fi, claimed)
         tgt = self._pick_target(rb, fi, claimed)
         on_home = self.fac_index[rb.x, rb.y] == fi
         tdir = self._adjacent_home_dir(rb, fi)
@@ -478,6 +504,9 @@ class ScriptedPolicy:
             ready = min(0.9 * cap_power, trip + OUT_DIGS[t] * dig_cost)
         else:
             ready = INF
+        if self.anchor and not on_home and tgt is not None and rb.power >= ready and \
+                (role == "rubble" or cargo + gain <= cap_cargo):
+            mem["mode"] = "out"  # the teacher would have sent it out with this power
 
         # ---- on the home factory: unload, refuel, leave
         if on_home:

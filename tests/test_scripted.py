@@ -180,3 +180,56 @@ def test_scripted_placement_puts_the_first_factory_next_to_ice():
     assert len(env.state.factories["player_0"]) == len(env.state.factories["player_1"]) > 0
     for p, (x, y, ice) in first.items():
         assert ice[x - 2:x + 3, y - 2:y + 3].any(), p  # ice touches the factory's 3x3
+
+
+def test_anchored_shadow_digs_where_the_student_put_its_heavy():
+    """``ScriptedPolicy(anchor=True)``, the DAgger shadow of ``training.bc collect shadow_anchor=true``.
+
+    A scripted HEAVY digging ice on its target has its remembered target moved to another ice cell
+    its role could pick, as when a student, not the teacher, put it where it stands. The plain
+    teacher then labels a walk to the remembered cell; the anchored one takes the cell it stands
+    on and digs. Without anchor the baseline's own choices are unchanged (the games above)."""
+    import copy
+
+    from agent.actions import DIG
+    from wrappers.engine import make_env, run_game
+
+    seen = []
+    policy = ScriptedPolicy(seed=0)
+
+    def act(p, st):
+        from agent.actions import decode
+
+        before = copy.deepcopy(policy) if p == "player_0" else None
+        pol = policy if p == "player_0" else other
+        cell = pol(st)
+        if before is not None and not seen:
+            u = st.my_units
+            for i, uid in enumerate(u.ids):
+                x, y = (int(v) for v in u.pos[i])
+                mem = policy.memory.get(uid, {})
+                if not (u.heavy[i] and cell[x, y, C_TYPE] == DIG and mem.get("role") == "ice"
+                        and mem.get("target") == (x, y) and st.board["ice"][x, y] > 0):
+                    continue
+                fi = policy.fac_ids.index(mem["home"])
+                cells = policy._target_cells(1, fi, "ice")
+                claimed = {m.get("target") for k, m in policy.memory.items() if k != uid}
+                others = [(int(a), int(b)) for a, b in zip(*np.nonzero(cells)) if (a, b) != (x, y)
+                          and (int(a), int(b)) not in claimed]
+                if not others:
+                    continue
+                labels = {}
+                for anchor in (False, True):
+                    shadow = copy.deepcopy(before)
+                    shadow.anchor = anchor
+                    shadow.memory[uid]["target"] = others[0]
+                    labels[anchor] = int(shadow(st)[x, y, C_TYPE])
+                seen.append(labels)
+                break
+        return decode(st, cell)
+
+    other = ScriptedPolicy(seed=1)
+    env = make_env("tiny", max_episode_length=80)
+    run_game(env, 0, act)
+    assert seen, "no scripted heavy dug ice on its target in 80 turns"
+    assert seen[0] == {False: MOVE, True: DIG}, seen[0]

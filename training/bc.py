@@ -4,6 +4,7 @@ baseline).
     python -m training.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
     python -m training.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 out=runs/bc/dagger.npz
         [student_guards=true]   # the student plays the shipped decoding (water and power guards)
+        [shadow_anchor=true]    # the scripted teacher labels from where the student put each robot
     python -m training.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
@@ -34,7 +35,8 @@ PLAYERS = ("player_0", "player_1")
 
 
 def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_turns=1000, out="runs/bc/data.npz",
-            opponent_mix=0.5, student="", beta=0.0, threads=1, backend="local", ray_address="", student_guards=False):
+            opponent_mix=0.5, student="", beta=0.0, threads=1, backend="local", ray_address="", student_guards=False,
+            shadow_anchor=False):
     """Play ``games`` games with the teacher on train seeds ``seed0...``; returns the npz path.
 
     Args:
@@ -56,19 +58,28 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
         student_guards (bool): DAgger only: the student plays the shipped decoding
             (agent/weights/agent.json: greedy robots, sampled factory choices, ``water_guard`` and
             ``power_guard``), so its states are the ones the shipped bot meets; else plain greedy.
+        shadow_anchor (bool): DAgger with the scripted teacher only: the shadow teacher re-anchors
+            its memory to the student's robots each turn (``ScriptedPolicy(anchor=True)``: a robot
+            standing on a cell its role would pick takes it as its target, and one with the power
+            to go out is ``out``), so a label does not ask a robot to walk to a target only the
+            teacher's own, unplayed choices had picked.
         threads (int): torch CPU threads of the student (1: collectors run one per core).
         backend (str): ``local`` (games one after another here) or ``ray`` (one Ray task per game,
             training/cluster.py; local when Ray cannot start, after one line).
         ray_address (str): with ``backend=ray``: "" (start Ray here), ``auto`` or ``HOST:PORT``.
 
     Raises:
-        ValueError: bad teacher, student or backend, or ``beta`` outside [0, 1].
+        ValueError: bad teacher, student or backend, ``beta`` outside [0, 1], or ``shadow_anchor``
+            without ``student`` or with a teacher other than ``scripted``.
         training.cluster.ClusterError: ``ray_address`` cannot be reached.
     """
     if not 0.0 <= beta <= 1.0:
         raise ValueError(f"beta={beta} must be in [0, 1]")
     if backend not in ("local", "ray"):
         raise ValueError(f"backend={backend!r}: choose local or ray")
+    if shadow_anchor and (not student or str(teacher) != "scripted"):
+        raise ValueError("shadow_anchor=true re-anchors the scripted teacher's memory in DAgger: it needs "
+                         f"teacher=scripted and a student (teacher={teacher!r}, student={student!r})")
     if str(teacher).startswith("bot:"):  # a protocol bot: recorded games, or DAgger with the bot as shadow
         from training.botproc import collect_from_bot
 
@@ -87,7 +98,7 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
     ray = connect(ray_address) if backend == "ray" else None
     items = [dict(teacher=absolute_spec(teacher), rules=rules, seed0=seed0, g=g, stride=stride, max_turns=max_turns,
                   opponent_mix=opponent_mix, student=absolute_spec(student), beta=beta, threads=threads,
-                  student_guards=bool(student_guards)) for g in range(games)]
+                  student_guards=bool(student_guards), shadow_anchor=bool(shadow_anchor)) for g in range(games)]
     t0 = time.time()
     per_game, samples = [None] * games, 0
     if ray is not None:
@@ -133,6 +144,12 @@ def _collect_game(item):
     teach = {p: _teacher_cells(teacher, seed0 + g + i) for i, p in enumerate(PLAYERS)}
     # DAgger: one learner side driven by the student; the other side is a pure (unrecorded) teacher
     learners = PLAYERS if not (vs_random or student_policy) else (PLAYERS[g % 2],)
+    if student_policy is not None and item.get("shadow_anchor"):
+        from agent.scripted import ScriptedPolicy
+
+        for i, p in enumerate(PLAYERS):
+            if p in learners:
+                teach[p] = ScriptedPolicy(seed=seed0 + g + i, anchor=True)
 
     def act(p, st):
         m = action_masks(st)
@@ -452,7 +469,7 @@ def main(argv):
 
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
                  lr=float, seed=int, threads=int, beta=float, keep_epochs=bool, heavy_weight=float,
-                 student_guards=bool)
+                 student_guards=bool, shadow_anchor=bool)
     try:
         kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
     except ConfigError as e:
