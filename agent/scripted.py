@@ -121,11 +121,12 @@ class ScriptedPolicy:
         seed (int): seeds tie-breaking randomness (the policy is deterministic given the seed).
         anchor (bool): label another player's states (a DAgger shadow, ``training.bc collect
             shadow_anchor=true``): the teacher's memory of targets and modes was made by its own
-            choices, which the student did not follow, so each turn a robot first adopts its own
-            cell as its target when the cell is one its role would pick (unclaimed, in reach), and a
-            robot off the factories with room in its cargo counts as ``out`` when its power covers
-            the trip the teacher leaves the factory with. Without it (the default, the baseline's
-            own games) nothing changes.
+            choices, which the student did not follow, so each turn, before any robot decides, a robot
+            whose cell is one its role would pick (in reach; in priority order) takes and claims it
+            as its target, and a robot off the factories with room in its cargo counts as ``out``
+            when its power covers the trip the teacher leaves the factory with, or when it stands
+            on its target with the power to dig and still walk home. Without it (the default, the
+            baseline's own games) nothing changes.
 
     Attributes:
         memory (dict): unit_id -> {"home": factory_id, "role": str, "target": (x, y) | None,
@@ -144,6 +145,7 @@ class ScriptedPolicy:
         self._home_key = None
         self._fac_mem = {}
         self._home_step = -10**9
+        self._anchored = {}
 
     # ------------------------------------------------------------------ maps
     def _bfs(self, target):
@@ -328,13 +330,22 @@ class ScriptedPolicy:
             reach = 2.1 * hc + dig <= 0.95 * cap
         return cand & reach
 
-    def _anchor(self, rb, fi, claimed):
-        """Shadow mode (``anchor``): take the robot's own cell as its target when its role would
-        pick it, so the label is what the teacher does from where the student put the robot."""
-        mem = rb.mem
-        here = (rb.x, rb.y)
-        if mem.get("target") != here and here not in claimed and self._target_cells(rb.t, fi, mem["role"])[here]:
-            mem["target"] = here  # (the rubble frontier already excludes lichen tiles)
+    def _anchor(self, robots, claimed):
+        """Shadow mode (``anchor``), before any robot decides: each robot (in priority order) whose
+        cell is one its role would pick takes it as its target and claims it, so the label is what
+        the teacher does from where the student put the robot; a robot whose remembered target is
+        such a cell picks another. Returns {unit_id: cell} of the anchored robots."""
+        anchored = {}
+        for rb in robots:
+            fid = rb.mem.get("home")
+            here = (rb.x, rb.y)
+            if fid is None or here in claimed:
+                continue
+            if self._target_cells(rb.t, self.fac_ids.index(fid), rb.mem["role"])[here]:
+                rb.mem["target"] = here  # (the rubble frontier already excludes lichen tiles)
+                anchored[rb.uid] = here
+                claimed.add(here)
+        return anchored
 
     def _pick_target(self, rb, fi, claimed):
         """Choose (and remember) a target tile for the robot's role; None if there is none."""
@@ -345,7 +356,8 @@ class ScriptedPolicy:
         role = mem["role"]
         if tgt is not None:
             x, y = tgt
-            ok = tgt not in claimed and self.occ[x, y] == -1 and not (self.opp_at[x, y] and (x, y) != (rb.x, rb.y))
+            ok = (tgt not in claimed or self._anchored.get(rb.uid) == tgt) and self.occ[x, y] == -1 and \
+                not (self.opp_at[x, y] and (x, y) != (rb.x, rb.y))
             if role == "ice":
                 ok = ok and b["ice"][x, y] > 0
             elif role == "ore":
@@ -493,8 +505,6 @@ class ScriptedPolicy:
         need_home = hc[rb.x, rb.y] * 1.1 + margin
         cargo = int(rb.cargo.sum())
         role = mem["role"]
-        if self.anchor:
-            self._anchor(rb, fi, claimed)
         tgt = self._pick_target(rb, fi, claimed)
         on_home = self.fac_index[rb.x, rb.y] == fi
         tdir = self._adjacent_home_dir(rb, fi)
@@ -504,9 +514,9 @@ class ScriptedPolicy:
             ready = min(0.9 * cap_power, trip + OUT_DIGS[t] * dig_cost)
         else:
             ready = INF
-        if self.anchor and not on_home and tgt is not None and rb.power >= ready and \
-                (role == "rubble" or cargo + gain <= cap_cargo):
-            mem["mode"] = "out"  # the teacher would have sent it out with this power
+        if self.anchor and not on_home and tgt is not None and (role == "rubble" or cargo + gain <= cap_cargo) and \
+                (rb.power >= ready or ((rb.x, rb.y) == tgt and rb.power - dig_cost >= need_home)):
+            mem["mode"] = "out"  # the teacher would have sent it out with this power, or would dig on here
 
         # ---- on the home factory: unload, refuel, leave
         if on_home:
@@ -652,6 +662,7 @@ class ScriptedPolicy:
         for k, rb in enumerate(robots):
             rb.prio = k
         claimed = set()
+        self._anchored = self._anchor(robots, claimed) if self.anchor else {}
         for rb in robots:
             self._decide(rb, claimed, fac_water)
         occupied_next = self._resolve(robots)
