@@ -32,10 +32,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent.actions import decode  # noqa: E402
+from agent.actions import A_RECHARGE, decode  # noqa: E402
 from agent.player import NetPolicy  # noqa: E402
 from agent.scripted import ScriptedPolicy  # noqa: E402
-from agent.action_queue import A_RECHARGE  # noqa: E402
 from wrappers.engine import make_env, run_game  # noqa: E402
 
 KINDS = ("dug ice", "dug ore", "delivered", "dug rubble", "moved", "idle on factory", "idle off factory")

@@ -136,7 +136,7 @@ def test_dagger_shadow_anchor_labels_with_the_anchored_teacher(monkeypatch, bc_c
                 student=str(bc_checkpoint), beta=0.0, threads=1, student_guards=False, shadow_anchor=True)
     res = bc._collect_game(item)
     assert res["kind"] == "vs teacher" and len(res["actions"]) > 0
-    assert made.count(True) == 1  # the learner's shadow; the two plain teachers were made first
+    assert made.count(True) == 1  # the learner's shadow; the opponent is a plain teacher
     for argv in (["teacher=scripted", "shadow_anchor=true"],
                  ["teacher=random", f"student={bc_checkpoint}", "shadow_anchor=true"]):
         p = subprocess.run([sys.executable, "-m", "training.bc", "collect", "rules=tiny", "games=1", *argv,

@@ -141,15 +141,13 @@ def _collect_game(item):
     rng = np.random.default_rng([seed0, g])
     env = make_env(item["rules"], max_episode_length=item["max_turns"])
     vs_random = rng.random() < item["opponent_mix"]
-    teach = {p: _teacher_cells(teacher, seed0 + g + i) for i, p in enumerate(PLAYERS)}
     # DAgger: one learner side driven by the student; the other side is a pure (unrecorded) teacher
     learners = PLAYERS if not (vs_random or student_policy) else (PLAYERS[g % 2],)
-    if student_policy is not None and item.get("shadow_anchor"):
+    anchored = student_policy is not None and item.get("shadow_anchor")
+    if anchored:
         from agent.scripted import ScriptedPolicy
-
-        for i, p in enumerate(PLAYERS):
-            if p in learners:
-                teach[p] = ScriptedPolicy(seed=seed0 + g + i, anchor=True)
+    teach = {p: ScriptedPolicy(seed=seed0 + g + i, anchor=True) if anchored and p in learners
+             else _teacher_cells(teacher, seed0 + g + i) for i, p in enumerate(PLAYERS)}
 
     def act(p, st):
         m = action_masks(st)
