@@ -31,7 +31,8 @@ from agent.actions import (
 )
 from agent.early import early_action
 from agent.masks import (
-    WATER_GUARD_MARGIN, action_masks, guard_power, guard_water, water_cost_bound, water_reserve_ok,
+    PARK_GUARD_FRACTION, WATER_GUARD_MARGIN, action_masks, guard_park, guard_power, guard_water, guarded_masks,
+    water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
 from agent.policy import sample_masked
@@ -424,6 +425,56 @@ def test_net_policy_with_power_guard_walks_home_instead_of_digging(monkeypatch):
         a = pol(st)[9, 4]
         assert a[C_TYPE] == want
     assert a[C_MOVE] == LEFT  # the only move the guard leaves at 149 power (h = 120, a step 30)
+
+
+def test_park_guard_forbids_standing_still_off_the_factory_with_power_to_spare():
+    """agent.masks.guard_park: keep and recharge are forbidden exactly for our robots off our
+    factory tiles whose queue does nothing (empty, a recharge, a move to the center) while they hold
+    at least PARK_GUARD_FRACTION of their battery; nothing else in the masks changes."""
+    sticky_recharge, center, sticky_dig = [5, 0, 0, 30, 1, 1], [0, 0, 0, 0, 1, 1], [3, 0, 0, 0, 1, 1]
+    board = dict(rubble={(9, 4): 10})
+
+    def guarded(power, heavy=False, xy=(9, 4), queue=()):
+        st = make_state(my_units=[unit("unit_5", *xy, heavy=heavy, power=power, queue=queue)], board=board)
+        masks = action_masks(st)
+        return masks, guard_park(st, masks)
+
+    for heavy in (False, True):
+        half = int(math.ceil(PARK_GUARD_FRACTION * ucfg(heavy).BATTERY_CAPACITY))
+        for queue in ((), [sticky_recharge], [center]):
+            m, g = guarded(half, heavy=heavy, queue=queue)
+            assert rtype(m, (9, 4))[KEEP] and rtype(m, (9, 4))[RECHARGE]
+            assert not rtype(g, (9, 4))[KEEP] and not rtype(g, (9, 4))[RECHARGE]
+            assert rtype(g, (9, 4))[MOVE] and rtype(g, (9, 4))[DIG]
+            assert int((g != m).sum()) == 2 and rtype(m, (9, 4))[KEEP]  # the caller's masks are left as they were
+            m, g = guarded(half - 1, heavy=heavy, queue=queue)  # short of power: it may wait for more
+            assert g is m
+        m, g = guarded(half, heavy=heavy, queue=[sticky_dig])  # keeping digs on
+        assert g is m
+        m, g = guarded(half, heavy=heavy, xy=(5, 4))  # on our factory tile
+        assert g is m
+    # a robot whose masks allow neither move nor dig (another guard took them: cleared here by hand) keeps them
+    st = make_state(my_units=[unit("unit_5", 9, 4, power=150)], board=board)
+    held = action_masks(st)
+    held[9, 4, OFFSETS[C_TYPE] + MOVE] = False
+    held[9, 4, OFFSETS[C_TYPE] + DIG] = False
+    assert guard_park(st, held) is held
+    # guarded_masks applies it only when asked
+    st = make_state(my_units=[unit("unit_5", 9, 4, power=150)], board=board)
+    assert rtype(guarded_masks(st), (9, 4))[KEEP] and not rtype(guarded_masks(st, park_guard=True), (9, 4))[KEEP]
+
+
+def test_net_policy_with_park_guard_moves_a_parked_robot(monkeypatch):
+    from agent.player import NetPolicy
+
+    st = make_state(my_units=[unit("unit_5", 9, 4, power=150, queue=[[5, 0, 0, 30, 1, 1]])])
+    logits = np.zeros((S, S, NUM_LOGITS), np.float32)
+    logits[9, 4, OFFSETS[C_TYPE] + KEEP] = 50.0  # the net wants to stand on
+    logits[9, 4, OFFSETS[C_TYPE] + MOVE] = 10.0
+    monkeypatch.setattr(NetPolicy, "_logits", lambda self, planes, glob: logits)
+    for guard, want in ((False, KEEP), (True, MOVE)):
+        pol = NetPolicy(net=None, greedy=True, seed=0, park_guard=guard)
+        assert pol(st)[9, 4, C_TYPE] == want
 
 
 def engine_water_cost(board, occupancy):
