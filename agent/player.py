@@ -9,12 +9,14 @@ of a game in one process (module state is shared).
 Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read once at start-up:
 
 * ``agent/weights/agent.json`` if present, e.g. ``{"agent": "net", "weights": "model.pt",
-  "greedy": true, "sample_factories": true, "water_guard": true, "power_guard": true}``; ``weights`` is relative to the
-  folder holding ``agent.json``; ``greedy`` plays the most likely legal choices,
-  ``sample_factories`` still samples the factory head (builds and watering) when ``greedy`` is
-  set, and ``water_guard`` never waters lichen below the water the factory needs to live to the
-  last turn (:func:`agent.masks.guard_water`), and ``power_guard`` never lets a HEAVY dig or step
-  away below the power it needs to walk home (:func:`agent.masks.guard_power`).
+  "greedy": true, "sample_factories": true, "water_guard": true, "power_guard": true,
+  "park_guard": true}``; ``weights`` is relative to the folder holding ``agent.json``; ``greedy``
+  plays the most likely legal choices, ``sample_factories`` still samples the factory head (builds
+  and watering) when ``greedy`` is set, and ``water_guard`` never waters lichen below the water
+  the factory needs to live to the last turn (:func:`agent.masks.guard_water`), and
+  ``power_guard`` never lets a HEAVY dig or step away below the power it needs to walk home
+  (:func:`agent.masks.guard_power`), and ``park_guard`` never leaves a robot standing off our
+  factories with half its battery or more (:func:`agent.masks.guard_park`).
 * environment variables (local runs), which win over the file: ``LUXKIT_AGENT``
   (``net``, ``random``, ``scripted``) and ``LUXKIT_WEIGHTS`` (a path, relative to the working
   directory).
@@ -65,7 +67,7 @@ CONFIG_NAME = "agent.json"
 DEFAULT_WEIGHTS = "model.pt"
 AGENTS = ("net", "random", "scripted")
 CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool, "sample_factories": bool, "water_guard": bool,
-               "power_guard": bool}
+               "power_guard": bool, "park_guard": bool}
 
 # turn budget (seconds); Kaggle: actTimeout 3 s per turn, 60 s overage per game
 FAST_OVERAGE_S = 10.0
@@ -111,21 +113,26 @@ class NetPolicy:
             the game (:func:`agent.masks.guard_water`).
         power_guard (bool): a HEAVY never digs or steps away below the power to walk home
             (:func:`agent.masks.guard_power`).
+        park_guard (bool): a robot off our factories with half its battery or more never stands
+            still (:func:`agent.masks.guard_park`).
     """
 
-    def __init__(self, net, greedy=False, seed=0, sample_factories=False, water_guard=False, power_guard=False):
+    def __init__(self, net, greedy=False, seed=0, sample_factories=False, water_guard=False, power_guard=False,
+                 park_guard=False):
         self.net = net
         self.greedy = component_greedy(greedy, sample_factories)
         self.water_guard = bool(water_guard)
         self.power_guard = bool(power_guard)
+        self.park_guard = bool(park_guard)
         self.rng = np.random.default_rng(int(seed))
 
     @classmethod
-    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, water_guard=False, power_guard=False):
+    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, water_guard=False, power_guard=False,
+                  park_guard=False):
         """Load weights written by ``agent.net.save_checkpoint`` (raises ``CheckpointError``)."""
         net, _ = load_checkpoint(path)
         return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard,
-                   power_guard=power_guard)
+                   power_guard=power_guard, park_guard=park_guard)
 
     def _logits(self, planes, glob):
         with torch.no_grad():
@@ -139,7 +146,7 @@ class NetPolicy:
     def __call__(self, state, greedy=None):
         greedy = self.greedy if greedy is None else greedy
         planes, glob = encode(state)
-        masks = guarded_masks(state, self.water_guard, self.power_guard, planes)
+        masks = guarded_masks(state, self.water_guard, self.power_guard, planes, self.park_guard)
         return sample_masked(self._logits(planes, glob), masks, self.rng, greedy=greedy)
 
     def fast(self, state):
@@ -181,7 +188,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
 
     Returns:
         dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
-        ``sample_factories`` (bool), ``water_guard`` (bool), ``power_guard`` (bool), ``source`` (str,
+        ``sample_factories`` (bool), ``water_guard`` (bool), ``power_guard`` (bool), ``park_guard`` (bool), ``source`` (str,
         where the choice came from), ``note`` (str or None: a message for the log, e.g. "no weights").
 
     Raises:
@@ -214,6 +221,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
     sample_factories = bool(conf.get("sample_factories", False))
     water_guard = bool(conf.get("water_guard", False))
     power_guard = bool(conf.get("power_guard", False))
+    park_guard = bool(conf.get("park_guard", False))
     if environ.get("LUXKIT_AGENT"):
         agent = environ["LUXKIT_AGENT"].strip()
         sources.append("LUXKIT_AGENT")
@@ -237,14 +245,14 @@ def resolve_agent_config(weights_dir=None, environ=None):
         weights = default
     return dict(agent=agent, weights=weights if agent == "net" else None, greedy=greedy,
                 sample_factories=sample_factories, water_guard=water_guard, power_guard=power_guard,
-                source=" + ".join(sources) or "defaults", note=note)
+                park_guard=park_guard, source=" + ".join(sources) or "defaults", note=note)
 
 
 BOT_PREFIX = "bot:"
 
 
 def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, water_guard=False,
-                     power_guard=False):
+                     power_guard=False, park_guard=False):
     """The one policy-spec language of the kit, as a cell-action policy.
 
     Args:
@@ -258,6 +266,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
         sample_factories (bool): a greedy net still samples its factory head.
         water_guard (bool): a net never waters below the factory's reserve (:func:`agent.masks.guard_water`).
         power_guard (bool): a net's HEAVY robots keep the power to walk home (:func:`agent.masks.guard_power`).
+        park_guard (bool): a net's robots never stand parked with power to spare (:func:`agent.masks.guard_park`).
 
     Returns:
         callable: ``policy(state) -> int64 (S, S, 7)`` cell actions (:mod:`agent.actions`); decode
@@ -280,7 +289,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
         if net is None:
             net, _ = load_checkpoint(spec)
         return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard,
-                         power_guard=power_guard)
+                         power_guard=power_guard, park_guard=park_guard)
     raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted', 'bot:PATH' or an existing weights file")
 
 
@@ -303,15 +312,17 @@ def load_policy_factory(config):
         sample_factories = bool(config.get("sample_factories", False))
         water_guard = bool(config.get("water_guard", False))
         power_guard = bool(config.get("power_guard", False))
+        park_guard = bool(config.get("park_guard", False))
 
         def factory(player, env_cfg):
             return policy_from_spec(path, seed=int(player[-1]), greedy=greedy, net=net,
                                     sample_factories=sample_factories, water_guard=water_guard,
-                                    power_guard=power_guard)
+                                    power_guard=power_guard, park_guard=park_guard)
 
         decoding = "sampling" if not greedy else ("greedy robots, sampled factories" if sample_factories else "greedy")
         decoding += ", water guard" if water_guard else ""
         decoding += ", power guard" if power_guard else ""
+        decoding += ", park guard" if park_guard else ""
         desc = f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, {decoding})"
         return factory, desc
     spec = "scripted" if agent == "scripted" else "random"

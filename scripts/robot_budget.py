@@ -1,10 +1,11 @@
 """How do a net's robots spend their turns, next to the scripted baseline's, in one game? (notes/training.md)
 
-    python scripts/robot_budget.py agent/weights/model.pt --seed 1000112 --side player_0 [--power-guard]
+    python scripts/robot_budget.py agent/weights/model.pt --seed 1000112 --side player_0 [--power-guard] [--park-guard]
 
 Plays one 64x64 game of the weights (robots greedy, factory head sampled, water guard; the power
-guard with ``--power-guard``) against the scripted baseline and sorts every robot-turn of both
-sides, per robot class, by what changed since the robot's previous turn:
+guard with ``--power-guard``, the park guard with ``--park-guard``) against the scripted baseline
+and sorts every robot-turn of both sides, per robot class, by what changed since the robot's
+previous turn:
 
 * ``dug ice`` / ``dug ore``: that cargo grew; ``delivered``: ice, ore, water or metal cargo shrank;
 * ``dug rubble``: the rubble under the robot went down;
@@ -64,12 +65,13 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1000112, help="map seed (default: a validation seed)")
     ap.add_argument("--side", default="player_0", choices=("player_0", "player_1"))
     ap.add_argument("--power-guard", action="store_true", help="play the net with agent.masks.guard_power")
+    ap.add_argument("--park-guard", action="store_true", help="play the net with agent.masks.guard_park")
     ap.add_argument("--rules", default="neurips", help="a wrappers.engine.RULES preset (default neurips, 64x64)")
     ap.add_argument("--turns", type=int, default=1000, help="main-phase turns (default 1000)")
     args = ap.parse_args(argv)
     try:
         net = NetPolicy.from_file(args.weights, greedy=True, sample_factories=True, water_guard=True,
-                                  power_guard=args.power_guard)
+                                  power_guard=args.power_guard, park_guard=args.park_guard)
     except Exception as e:  # CheckpointError: missing or unfit weights
         raise SystemExit(f"cannot load {args.weights}: {e}") from None
     other = "player_1" if args.side == "player_0" else "player_0"
@@ -111,6 +113,7 @@ def main(argv=None):
     env = make_env(args.rules, max_episode_length=args.turns)
     rewards, _ = run_game(env, args.seed, act)
     print(f"seed {args.seed}, net as {args.side}" + (" with the power guard" if args.power_guard else "")
+          + (" with the park guard" if args.park_guard else "")
           + f"; final rewards (lichen) net {rewards[args.side]}, scripted {rewards[other]}")
     for p, name in ((args.side, "net"), (other, "scripted")):
         for cls in ("heavy", "light"):

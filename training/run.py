@@ -50,6 +50,7 @@ def make_env_fn(cfg, rank, pool_dir):
             max_episode_length=cfg.max_episode_length,
             invalid_penalty=cfg.invalid_penalty if cfg.masking == "penalty" else 0.0,
             map_size=cfg.map_size or None, water_guard=cfg.water_guard, power_guard=cfg.power_guard,
+            park_guard=cfg.park_guard,
         )
         env.reset(seed=cfg.seed * 1000 + rank)
         return Monitor(env)

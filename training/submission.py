@@ -173,10 +173,11 @@ def _default_weights_hint():
     return f" (newest run: {runs[-1].relative_to(ROOT)})" if runs else ""
 
 
-def build(out, agent="net", weights=None, greedy=True, sample_factories=False, water_guard=False, power_guard=False):
+def build(out, agent="net", weights=None, greedy=True, sample_factories=False, water_guard=False, power_guard=False,
+          park_guard=False):
     """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
 
-    ``greedy``, ``sample_factories``, ``water_guard`` and ``power_guard`` go to the bot's ``agent.json``
+    ``greedy``, ``sample_factories``, ``water_guard``, ``power_guard`` and ``park_guard`` go to the bot's ``agent.json``
     (:mod:`agent.player`).
 
     Raises:
@@ -226,6 +227,8 @@ def build(out, agent="net", weights=None, greedy=True, sample_factories=False, w
             conf["water_guard"] = True
         if power_guard:
             conf["power_guard"] = True
+        if park_guard:
+            conf["park_guard"] = True
     (out / "agent" / "weights" / "agent.json").write_text(json.dumps(conf, indent=1) + "\n")
     # the bot's own start-up path, strict: what the bot would log as an error fails here
     try:
@@ -542,7 +545,7 @@ def main(argv=None):
     try:
         out, archive = build(args.out, agent=args.agent, weights=args.weights, greedy=not args.sample,
                               sample_factories=args.sample_factories, water_guard=args.water_guard,
-                              power_guard=args.power_guard)
+                              power_guard=args.power_guard, park_guard=args.park_guard)
         names = check_archive(archive)
         size = archive.stat().st_size
         print(f"wrote {archive} ({size / 1024:.1f} KiB, {len(names)} entries, main.py at the root)")

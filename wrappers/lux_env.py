@@ -9,8 +9,8 @@
 * ``action_masks()``: bool (S * S * 34,), the flattened (S, S, 34) masks of
   :func:`agent.masks.action_masks` (sb3-contrib's ``MaskablePPO`` convention: one flag per
   choice, components in ``nvec`` order, cells in C order). An all-False component marks an
-  absent robot/factory. With ``water_guard`` / ``power_guard`` the masks also apply the playing
-  agent's guards (:func:`agent.masks.guard_water`, :func:`agent.masks.guard_power`), so a policy
+  absent robot/factory. With ``water_guard`` / ``power_guard`` / ``park_guard`` the masks also apply the playing
+  agent's guards (:func:`agent.masks.guard_water`, :func:`agent.masks.guard_power`, :func:`agent.masks.guard_park`), so a policy
   trains on the choices the shipped decoding lets it make.
 * Bidding and placement happen inside ``reset`` for both players (heuristic placement of
   :mod:`agent.early`, bid from config): the learner acts from the first main-phase turn.
@@ -133,8 +133,10 @@ class LuxGridEnv(gym.Env):
             water reserve for the rest of the game (:func:`agent.masks.guard_water`; agent.json
             ``water_guard``).
         power_guard (bool): the learner's HEAVY robots never dig or step away below the power to
-            walk home (:func:`agent.masks.guard_power`; agent.json ``power_guard``). A choice
-            either guard forbids counts as a masked choice in ``step``.
+            walk home (:func:`agent.masks.guard_power`; agent.json ``power_guard``).
+        park_guard (bool): the learner's robots off our factories with half their battery or more
+            never stand still (:func:`agent.masks.guard_park`; agent.json ``park_guard``). A choice
+            a guard forbids counts as a masked choice in ``step``.
 
     Raises:
         ValueError: unknown rules, reward term, player or invalid_action value.
@@ -144,7 +146,7 @@ class LuxGridEnv(gym.Env):
 
     def __init__(self, rules="neurips", player="player_0", opponent=None, reward_weights=None,
                  map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None, invalid_penalty=0.0,
-                 map_size=None, water_guard=False, power_guard=False):
+                 map_size=None, water_guard=False, power_guard=False, park_guard=False):
         super().__init__()
         overrides = {} if max_episode_length is None else dict(max_episode_length=int(max_episode_length))
         if map_size is not None:
@@ -171,6 +173,7 @@ class LuxGridEnv(gym.Env):
         self.invalid_penalty = float(invalid_penalty)
         self.water_guard = bool(water_guard)
         self.power_guard = bool(power_guard)
+        self.park_guard = bool(park_guard)
         S = self.engine.env_cfg.map_size
         self.map_size = S
         self.observation_space = spaces.Dict({
@@ -202,7 +205,8 @@ class LuxGridEnv(gym.Env):
     def cell_masks(self):
         """bool (S, S, 34) masks for the learner this turn (cached until the next step)."""
         if self._masks is None:
-            self._masks = guarded_masks(self.states[self.player], self.water_guard, self.power_guard, self._planes)
+            self._masks = guarded_masks(self.states[self.player], self.water_guard, self.power_guard, self._planes,
+                                        self.park_guard)
         return self._masks
 
     def _sanitize(self, cell_actions):
