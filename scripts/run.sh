@@ -18,14 +18,15 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
 RUN_DIR="runs/default/$(date +%Y%m%d-%H%M%S)"
-python train.py run_dir="$RUN_DIR" water_guard=true power_guard=true normalize_reward=true "$@"
+python train.py run_dir="$RUN_DIR" water_guard=true power_guard=true park_guard=true normalize_reward=true "$@"
 # the rules of the run (rules=... among the overrides), for the comparison games
 RULES=small
 for a in "$@"; do [[ "$a" == rules=* ]] && RULES="${a#rules=}"; done
 python train.py mode=test checkpoint="$RUN_DIR/checkpoints/latest.pt" opponents=agent/weights/model.pt,scripted \
-  test_seeds=1000000:1000003 rules="$RULES" greedy=true sample_factories=true water_guard=true power_guard=true replays=false \
+  test_seeds=1000000:1000003 rules="$RULES" greedy=true sample_factories=true water_guard=true power_guard=true park_guard=true replays=false \
   progress_bar=false run_dir="$RUN_DIR/test"
-python scripts/package.py --weights "$RUN_DIR/checkpoints/latest.pt" --sample-factories --water-guard --power-guard
+python scripts/package.py --weights "$RUN_DIR/checkpoints/latest.pt" --sample-factories --water-guard --power-guard \
+  --park-guard
 mkdir -p replays
 (cd submission && luxai-s2 main.py main.py -s 42 -v 1 -o ../replays/trained_selfplay.json \
   && luxai-s2 main.py main.py -s 42 -v 0 -o ../replays/trained_selfplay.html)
