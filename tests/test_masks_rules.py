@@ -412,17 +412,22 @@ def test_power_guard_keeps_a_heavy_the_power_to_walk_home():
         guard_power(st, action_masks(st), np.zeros((S + 1, S), np.int64))
 
 
-def test_net_policy_with_power_guard_walks_home_instead_of_digging(monkeypatch):
+def greedy_net_choice(monkeypatch, st, xy, first, second, **guard):
+    """The cell action a greedy NetPolicy with ``guard`` (its keyword arguments) plays at ``xy`` when
+    its logits rank robot type ``first`` above ``second`` above the rest."""
     from agent.player import NetPolicy
 
-    st = make_state(my_units=[unit("unit_5", 9, 4, heavy=True, power=149)], board=dict(ice={(9, 4): 1}))
     logits = np.zeros((S, S, NUM_LOGITS), np.float32)
-    logits[9, 4, OFFSETS[C_TYPE] + DIG] = 50.0  # the net wants to dig on
-    logits[9, 4, OFFSETS[C_TYPE] + MOVE] = 10.0
+    logits[xy[0], xy[1], OFFSETS[C_TYPE] + first] = 50.0
+    logits[xy[0], xy[1], OFFSETS[C_TYPE] + second] = 10.0
     monkeypatch.setattr(NetPolicy, "_logits", lambda self, planes, glob: logits)
-    for guard, want in ((False, DIG), (True, MOVE)):
-        pol = NetPolicy(net=None, greedy=True, seed=0, power_guard=guard)
-        a = pol(st)[9, 4]
+    return NetPolicy(net=None, greedy=True, seed=0, **guard)(st)[xy[0], xy[1]]
+
+
+def test_net_policy_with_power_guard_walks_home_instead_of_digging(monkeypatch):
+    st = make_state(my_units=[unit("unit_5", 9, 4, heavy=True, power=149)], board=dict(ice={(9, 4): 1}))
+    for guard, want in ((False, DIG), (True, MOVE)):  # the net wants to dig on
+        a = greedy_net_choice(monkeypatch, st, (9, 4), DIG, MOVE, power_guard=guard)
         assert a[C_TYPE] == want
     assert a[C_MOVE] == LEFT  # the only move the guard leaves at 149 power (h = 120, a step 30)
 
@@ -465,16 +470,9 @@ def test_park_guard_forbids_standing_still_off_the_factory_with_power_to_spare()
 
 
 def test_net_policy_with_park_guard_moves_a_parked_robot(monkeypatch):
-    from agent.player import NetPolicy
-
     st = make_state(my_units=[unit("unit_5", 9, 4, power=150, queue=[[5, 0, 0, 30, 1, 1]])])
-    logits = np.zeros((S, S, NUM_LOGITS), np.float32)
-    logits[9, 4, OFFSETS[C_TYPE] + KEEP] = 50.0  # the net wants to stand on
-    logits[9, 4, OFFSETS[C_TYPE] + MOVE] = 10.0
-    monkeypatch.setattr(NetPolicy, "_logits", lambda self, planes, glob: logits)
-    for guard, want in ((False, KEEP), (True, MOVE)):
-        pol = NetPolicy(net=None, greedy=True, seed=0, park_guard=guard)
-        assert pol(st)[9, 4, C_TYPE] == want
+    for guard, want in ((False, KEEP), (True, MOVE)):  # the net wants to stand on its recharge
+        assert greedy_net_choice(monkeypatch, st, (9, 4), KEEP, MOVE, park_guard=guard)[C_TYPE] == want
 
 
 def engine_water_cost(board, occupancy):
