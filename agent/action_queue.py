@@ -195,6 +195,13 @@ def head_moves(state):
     return (u.queue_len > 0) & (u.head[:, 0] == A_MOVE) & (u.head[:, 1] >= 1) & (u.head[:, 1] <= 4)
 
 
+def head_idle(state):
+    """bool (N,): the queue does nothing to the robot's cell or cargo: it is empty, or its head is a
+    recharge (which only waits) or a move to the center (direction 0)."""
+    u = state.my_units
+    return (u.queue_len == 0) | (u.head[:, 0] == A_RECHARGE) | ((u.head[:, 0] == A_MOVE) & (u.head[:, 1] == 0))
+
+
 def keep_allowed(state, occupancy=None):
     """Whether each robot may keep its queue (send nothing) this turn: the module's keep rule.
 

@@ -263,7 +263,7 @@ def avoid_own_collisions(state, cell_actions):
     delta = DIRECTION_DELTAS[direction]
     # how a mover stops: keep where the head does nothing (empty, recharge, move center), else a
     # recharge (Q power), else keep where the head stays on its cell (a dig, a transfer ...)
-    idle = (u.queue_len == 0) | (u.head[:, 0] == A_RECHARGE) | ((u.head[:, 0] == A_MOVE) & (u.head[:, 1] == 0))
+    idle = _queue.head_idle(state)
     can_pay = u.power >= state.cfg.robot["ACTION_QUEUE_POWER_COST"][u.heavy.astype(np.int64)]
     stop_keep = keep_ok & ~head_walks & (idle | ~can_pay)
     can_stop = stop_keep | can_pay

@@ -88,11 +88,11 @@ all-False factory mask; the distribution treats an all-False component as absent
 import numpy as np
 
 from agent.actions import (
-    A_DIG, A_MOVE, A_RECHARGE, C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
+    A_DIG, A_MOVE, C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
     MOVE, NUM_LOGITS, NUM_ROBOT_TYPES, PICKUP, RECHARGE, RES_WATER, SELF_DESTRUCT, TRANSFER, F_HEAVY,
     F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
 )
-from agent.action_queue import dig_useful, keep_allowed
+from agent.action_queue import dig_useful, head_idle, keep_allowed
 from agent.features import HOME_COST_CLIP, encode, home_cost_map
 from agent.paths import dilate4, step_cost
 
@@ -557,7 +557,7 @@ def guard_park(state, masks, fraction=PARK_GUARD_FRACTION):
     if len(u) == 0:
         return masks
     x, y = u.pos[:, 0], u.pos[:, 1]
-    idle = (u.queue_len == 0) | (u.head[:, 0] == A_RECHARGE) | ((u.head[:, 0] == A_MOVE) & (u.head[:, 1] == 0))
+    idle = head_idle(state)
     capacity = np.asarray(state.cfg.robot["BATTERY_CAPACITY"])[u.heavy.astype(np.int64)]
     t0 = component_slice(C_TYPE).start
     parked = ~state.own_factory_tiles()[x, y] & idle & (u.power >= fraction * capacity)
