@@ -10,13 +10,15 @@ Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read on
 
 * ``agent/weights/agent.json`` if present, e.g. ``{"agent": "net", "weights": "model.pt",
   "greedy": true, "sample_factories": true, "water_guard": true, "power_guard": true,
-  "park_guard": true}``; ``weights`` is relative to the folder holding ``agent.json``; ``greedy``
+  "park_guard": true, "frontier_guard": true}``; ``weights`` is relative to the folder holding ``agent.json``; ``greedy``
   plays the most likely legal choices, ``sample_factories`` still samples the factory head (builds
   and watering) when ``greedy`` is set, and ``water_guard`` never waters lichen below the water
   the factory needs to live to the last turn (:func:`agent.masks.guard_water`), and
   ``power_guard`` never lets a HEAVY dig or step away below the power it needs to walk home
   (:func:`agent.masks.guard_power`), and ``park_guard`` never leaves a robot standing off our
-  factories with half its battery or more (:func:`agent.masks.guard_park`).
+  factories with half its battery or more (:func:`agent.masks.guard_park`), and ``frontier_guard``
+  holds a LIGHT robot with no ice or ore on the rubble frontier to digging it
+  (:func:`agent.masks.guard_frontier`). The guards are listed once, in ``agent.masks.GUARDS``.
 * environment variables (local runs), which win over the file: ``LUXKIT_AGENT``
   (``net``, ``random``, ``scripted``) and ``LUXKIT_WEIGHTS`` (a path, relative to the working
   directory).
@@ -49,7 +51,7 @@ import torch
 from agent.actions import C_FACTORY, F_HEAVY, F_LIGHT, F_NONE, F_WATER, NUM_LOGITS, component_slice, decode
 from agent.early import early_action
 from agent.features import NUM_GLOBALS, NUM_PLANES, encode
-from agent.masks import action_masks, guarded_masks, water_reserve_ok
+from agent.masks import GUARDS, action_masks, guard_options, guarded_masks, water_reserve_ok
 from agent.net import CheckpointError, load_checkpoint
 from agent.obs import GameState, ObservationError
 from agent.policy import RandomMaskedPolicy, component_greedy, sample_masked
@@ -66,8 +68,8 @@ WEIGHTS_DIR = os.path.join(AGENT_DIR, "weights")
 CONFIG_NAME = "agent.json"
 DEFAULT_WEIGHTS = "model.pt"
 AGENTS = ("net", "random", "scripted")
-CONFIG_KEYS = {"agent": str, "weights": str, "greedy": bool, "sample_factories": bool, "water_guard": bool,
-               "power_guard": bool, "park_guard": bool}
+CONFIG_KEYS = dict({"agent": str, "weights": str, "greedy": bool, "sample_factories": bool},
+                   **{k: bool for k in GUARDS})
 
 # turn budget (seconds); Kaggle: actTimeout 3 s per turn, 60 s overage per game
 FAST_OVERAGE_S = 10.0
@@ -115,24 +117,28 @@ class NetPolicy:
             (:func:`agent.masks.guard_power`).
         park_guard (bool): a robot off our factories with half its battery or more never stands
             still (:func:`agent.masks.guard_park`).
+        frontier_guard (bool): a LIGHT robot with no ice or ore on the rubble frontier digs it
+            (:func:`agent.masks.guard_frontier`).
+
+    The guards (keys of ``agent.masks.GUARDS``) are also attributes of the same names.
+
+    Raises:
+        TypeError: an unknown guard keyword.
     """
 
-    def __init__(self, net, greedy=False, seed=0, sample_factories=False, water_guard=False, power_guard=False,
-                 park_guard=False):
+    def __init__(self, net, greedy=False, seed=0, sample_factories=False, **guards):
         self.net = net
         self.greedy = component_greedy(greedy, sample_factories)
-        self.water_guard = bool(water_guard)
-        self.power_guard = bool(power_guard)
-        self.park_guard = bool(park_guard)
+        self.guards = guard_options(**guards)
+        for key, on in self.guards.items():
+            setattr(self, key, on)
         self.rng = np.random.default_rng(int(seed))
 
     @classmethod
-    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, water_guard=False, power_guard=False,
-                  park_guard=False):
+    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, **guards):
         """Load weights written by ``agent.net.save_checkpoint`` (raises ``CheckpointError``)."""
         net, _ = load_checkpoint(path)
-        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard,
-                   power_guard=power_guard, park_guard=park_guard)
+        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories, **guards)
 
     def _logits(self, planes, glob):
         with torch.no_grad():
@@ -146,7 +152,7 @@ class NetPolicy:
     def __call__(self, state, greedy=None):
         greedy = self.greedy if greedy is None else greedy
         planes, glob = encode(state)
-        masks = guarded_masks(state, self.water_guard, self.power_guard, planes, self.park_guard)
+        masks = guarded_masks(state, planes=planes, **self.guards)
         return sample_masked(self._logits(planes, glob), masks, self.rng, greedy=greedy)
 
     def fast(self, state):
@@ -188,7 +194,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
 
     Returns:
         dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
-        ``sample_factories`` (bool), ``water_guard`` (bool), ``power_guard`` (bool), ``park_guard`` (bool), ``source`` (str,
+        ``sample_factories`` (bool), one bool per guard of ``agent.masks.GUARDS``, ``source`` (str,
         where the choice came from), ``note`` (str or None: a message for the log, e.g. "no weights").
 
     Raises:
@@ -219,9 +225,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
     weights = os.path.join(weights_dir, conf["weights"]) if conf.get("weights") else None
     greedy = bool(conf.get("greedy", True))
     sample_factories = bool(conf.get("sample_factories", False))
-    water_guard = bool(conf.get("water_guard", False))
-    power_guard = bool(conf.get("power_guard", False))
-    park_guard = bool(conf.get("park_guard", False))
+    guards = {k: bool(conf.get(k, False)) for k in GUARDS}
     if environ.get("LUXKIT_AGENT"):
         agent = environ["LUXKIT_AGENT"].strip()
         sources.append("LUXKIT_AGENT")
@@ -244,15 +248,13 @@ def resolve_agent_config(weights_dir=None, environ=None):
     if agent == "net" and weights is None:
         weights = default
     return dict(agent=agent, weights=weights if agent == "net" else None, greedy=greedy,
-                sample_factories=sample_factories, water_guard=water_guard, power_guard=power_guard,
-                park_guard=park_guard, source=" + ".join(sources) or "defaults", note=note)
+                sample_factories=sample_factories, source=" + ".join(sources) or "defaults", note=note, **guards)
 
 
 BOT_PREFIX = "bot:"
 
 
-def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, water_guard=False,
-                     power_guard=False, park_guard=False):
+def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, **guards):
     """The one policy-spec language of the kit, as a cell-action policy.
 
     Args:
@@ -264,9 +266,8 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
         greedy (bool): a net plays its most likely legal choices instead of sampling.
         net (GridNet | None): an already loaded net for a weights spec (shared between players).
         sample_factories (bool): a greedy net still samples its factory head.
-        water_guard (bool): a net never waters below the factory's reserve (:func:`agent.masks.guard_water`).
-        power_guard (bool): a net's HEAVY robots keep the power to walk home (:func:`agent.masks.guard_power`).
-        park_guard (bool): a net's robots never stand parked with power to spare (:func:`agent.masks.guard_park`).
+        **guards (bool): a net's decoding guards, keys of ``agent.masks.GUARDS`` (``water_guard``,
+            ``power_guard``, ``park_guard``, ``frontier_guard``; :func:`agent.masks.guarded_masks`).
 
     Returns:
         callable: ``policy(state) -> int64 (S, S, 7)`` cell actions (:mod:`agent.actions`); decode
@@ -274,9 +275,11 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
 
     Raises:
         ValueError: an unknown spec, a ``bot:`` spec, or the scripted agent is unavailable.
+        TypeError: an unknown guard keyword.
         CheckpointError: the weights file is missing, unreadable or does not fit.
     """
     spec = str(spec)
+    guards = guard_options(**guards)
     if spec == "random":
         return RandomMaskedPolicy(seed)
     if spec == "scripted":
@@ -288,8 +291,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
     if net is not None or os.path.isfile(spec):
         if net is None:
             net, _ = load_checkpoint(spec)
-        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories, water_guard=water_guard,
-                         power_guard=power_guard, park_guard=park_guard)
+        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories, **guards)
     raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted', 'bot:PATH' or an existing weights file")
 
 
@@ -310,19 +312,14 @@ def load_policy_factory(config):
         check_net(net, path)
         greedy = bool(config.get("greedy", True))
         sample_factories = bool(config.get("sample_factories", False))
-        water_guard = bool(config.get("water_guard", False))
-        power_guard = bool(config.get("power_guard", False))
-        park_guard = bool(config.get("park_guard", False))
+        guards = {k: bool(config.get(k, False)) for k in GUARDS}
 
         def factory(player, env_cfg):
             return policy_from_spec(path, seed=int(player[-1]), greedy=greedy, net=net,
-                                    sample_factories=sample_factories, water_guard=water_guard,
-                                    power_guard=power_guard, park_guard=park_guard)
+                                    sample_factories=sample_factories, **guards)
 
         decoding = "sampling" if not greedy else ("greedy robots, sampled factories" if sample_factories else "greedy")
-        decoding += ", water guard" if water_guard else ""
-        decoding += ", power guard" if power_guard else ""
-        decoding += ", park guard" if park_guard else ""
+        decoding += "".join(", " + k.replace("_", " ") for k, on in guards.items() if on)
         desc = f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, {decoding})"
         return factory, desc
     spec = "scripted" if agent == "scripted" else "random"

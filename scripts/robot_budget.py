@@ -1,9 +1,10 @@
 """How do a net's robots spend their turns, next to the scripted baseline's, in one game? (notes/training.md)
 
-    python scripts/robot_budget.py agent/weights/model.pt --seed 1000112 --side player_0 [--power-guard] [--park-guard]
+    python scripts/robot_budget.py agent/weights/model.pt --seed 1000112 --side player_0 \
+        [--power-guard] [--park-guard] [--frontier-guard]
 
-Plays one 64x64 game of the weights (robots greedy, factory head sampled, water guard; the power
-guard with ``--power-guard``, the park guard with ``--park-guard``) against the scripted baseline
+Plays one 64x64 game of the weights (robots greedy, factory head sampled, water guard; the other
+guards of ``agent.masks.GUARDS`` with their flags, e.g. ``--park-guard``) against the scripted baseline
 and sorts every robot-turn of both sides, per robot class, by what changed since the robot's
 previous turn:
 
@@ -34,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agent.actions import A_RECHARGE, decode  # noqa: E402
+from agent.masks import GUARDS  # noqa: E402
 from agent.player import NetPolicy  # noqa: E402
 from agent.scripted import ScriptedPolicy  # noqa: E402
 from wrappers.engine import make_env, run_game  # noqa: E402
@@ -64,14 +66,15 @@ def main(argv=None):
     ap.add_argument("weights", help="a checkpoint (agent/net.py)")
     ap.add_argument("--seed", type=int, default=1000112, help="map seed (default: a validation seed)")
     ap.add_argument("--side", default="player_0", choices=("player_0", "player_1"))
-    ap.add_argument("--power-guard", action="store_true", help="play the net with agent.masks.guard_power")
-    ap.add_argument("--park-guard", action="store_true", help="play the net with agent.masks.guard_park")
+    for key, what in GUARDS.items():
+        if key != "water_guard":  # always on
+            ap.add_argument("--" + key.replace("_", "-"), action="store_true", help=f"play the net with the {key}: {what}")
     ap.add_argument("--rules", default="neurips", help="a wrappers.engine.RULES preset (default neurips, 64x64)")
     ap.add_argument("--turns", type=int, default=1000, help="main-phase turns (default 1000)")
     args = ap.parse_args(argv)
     try:
-        net = NetPolicy.from_file(args.weights, greedy=True, sample_factories=True, water_guard=True,
-                                  power_guard=args.power_guard, park_guard=args.park_guard)
+        guards = {k: k == "water_guard" or getattr(args, k) for k in GUARDS}
+        net = NetPolicy.from_file(args.weights, greedy=True, sample_factories=True, **guards)
     except Exception as e:  # CheckpointError: missing or unfit weights
         raise SystemExit(f"cannot load {args.weights}: {e}") from None
     other = "player_1" if args.side == "player_0" else "player_0"
@@ -112,8 +115,8 @@ def main(argv=None):
 
     env = make_env(args.rules, max_episode_length=args.turns)
     rewards, _ = run_game(env, args.seed, act)
-    print(f"seed {args.seed}, net as {args.side}" + (" with the power guard" if args.power_guard else "")
-          + (" with the park guard" if args.park_guard else "")
+    print(f"seed {args.seed}, net as {args.side}"
+          + "".join(f" with the {k.replace('_', ' ')}" for k in GUARDS if k != "water_guard" and getattr(args, k))
           + f"; final rewards (lichen) net {rewards[args.side]}, scripted {rewards[other]}")
     for p, name in ((args.side, "net"), (other, "scripted")):
         for cls in ("heavy", "light"):

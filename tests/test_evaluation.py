@@ -96,7 +96,7 @@ def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_chec
 
 def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpoint):
     """student_guards=true: the DAgger student is a NetPolicy with the shipped decoding (sampled
-    factory choices, water, power and park guards); the default stays plain greedy."""
+    factory choices and every guard of agent.masks.GUARDS); the default stays plain greedy."""
     from agent.player import NetPolicy
     from training import bc
 
@@ -113,8 +113,8 @@ def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpo
                     student=str(bc_checkpoint), beta=0.0, threads=1, student_guards=guards)
         res = bc._collect_game(item)
         assert res["kind"] == "vs teacher" and len(res["actions"]) > 0
-    assert [(k["power_guard"], k["water_guard"], k["park_guard"], k["sample_factories"]) for k in made] == \
-        [(True,) * 4, (False,) * 4]
+    assert [(k["power_guard"], k["water_guard"], k["park_guard"], k["frontier_guard"], k["sample_factories"])
+            for k in made] == [(True,) * 5, (False,) * 5]
     assert all(k["greedy"] for k in made)
 
 

@@ -30,9 +30,10 @@ from agent.actions import (
     TRANSFER, component_slice, decode,
 )
 from agent.early import early_action
+from agent.features import P as PLANE, encode
 from agent.masks import (
-    PARK_GUARD_FRACTION, WATER_GUARD_MARGIN, action_masks, guard_park, guard_power, guard_water, guarded_masks,
-    water_cost_bound, water_reserve_ok,
+    PARK_GUARD_FRACTION, WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_park, guard_power, guard_water,
+    guarded_masks, water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
 from agent.policy import sample_masked
@@ -473,6 +474,47 @@ def test_net_policy_with_park_guard_moves_a_parked_robot(monkeypatch):
     st = make_state(my_units=[unit("unit_5", 9, 4, power=150, queue=[[5, 0, 0, 30, 1, 1]])])
     for guard, want in ((False, KEEP), (True, MOVE)):  # the net wants to stand on its recharge
         assert greedy_net_choice(monkeypatch, st, (9, 4), KEEP, MOVE, park_guard=guard)[C_TYPE] == want
+
+
+def test_frontier_guard_holds_a_light_on_the_rubble_frontier_to_digging():
+    """agent.masks.guard_frontier: a LIGHT robot with no ice or ore on a rubble_frontier cell may
+    only dig, or keep a dig head; a HEAVY, a robot with cargo, a cell off the frontier (rubble on
+    ice) or a robot too short of power to dig keep their choices."""
+    sticky_dig = [3, 0, 0, 0, 1, 1]
+
+    def guarded(heavy=False, power=100, cargo=None, queue=(), board=None):
+        board = dict(rubble={(9, 4): 10}) if board is None else board
+        st = make_state(my_units=[unit("unit_5", 9, 4, heavy=heavy, power=power, cargo=cargo, queue=queue)],
+                        board=board)
+        planes = encode(st)[0]
+        assert planes[PLANE["rubble_frontier"], 9, 4] == (0 if board.get("ice") else 1)  # ice: not lichen ground
+        masks = action_masks(st)
+        return masks, guard_frontier(st, masks, planes)
+
+    m, g = guarded()
+    assert rtype(m, (9, 4))[[KEEP, MOVE, DIG, RECHARGE]].all()
+    assert list(np.flatnonzero(rtype(g, (9, 4)))) == [DIG]  # an empty queue: a new dig
+    assert rtype(m, (9, 4))[MOVE]  # the caller's masks are left as they were
+    assert np.array_equal(np.delete(g, OFFSETS[C_TYPE] + np.arange(7), axis=2),
+                          np.delete(m, OFFSETS[C_TYPE] + np.arange(7), axis=2))
+    m, g = guarded(queue=[sticky_dig])  # keeping the dig head digs too, without the queue's power cost
+    assert list(np.flatnonzero(rtype(g, (9, 4)))) == [KEEP, DIG]
+    for kw in (dict(heavy=True), dict(cargo=dict(ice=4)), dict(cargo=dict(ore=1)), dict(power=LIGHT.DIG_COST - 1),
+               dict(board=dict(rubble={(9, 4): 10}, ice={(9, 4): 1}))):
+        m, g = guarded(**kw)
+        assert g is m, kw
+    # guarded_masks applies it only when asked
+    st = make_state(my_units=[unit("unit_5", 9, 4, power=100)], board=dict(rubble={(9, 4): 10}))
+    assert rtype(guarded_masks(st), (9, 4))[MOVE]
+    assert list(np.flatnonzero(rtype(guarded_masks(st, frontier_guard=True), (9, 4)))) == [DIG]
+
+
+def test_net_policy_with_frontier_guard_digs_the_frontier(monkeypatch):
+    st = make_state(my_units=[unit("unit_5", 9, 4, power=100)], board=dict(rubble={(9, 4): 10}))
+    for guard, want in ((False, MOVE), (True, DIG)):  # the net wants to walk on
+        assert greedy_net_choice(monkeypatch, st, (9, 4), MOVE, DIG, frontier_guard=guard)[C_TYPE] == want
+    with pytest.raises(TypeError, match="unknown decoding guard"):
+        greedy_net_choice(monkeypatch, st, (9, 4), MOVE, DIG, frontier_gaurd=True)
 
 
 def engine_water_cost(board, occupancy):

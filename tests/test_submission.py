@@ -168,6 +168,10 @@ def test_default_weights_and_agent_json_and_env_overrides(tmp_path, ckpt, capsys
     (tmp_path / "agent.json").write_text(json.dumps({"agent": "net", "weights": "model.pt", "park_guard": True}))
     reg = load_registry(weights_dir=str(tmp_path), environ={})
     assert reg.policy_factory("player_0", None).park_guard is True and reg.description.endswith("park guard)")
+    assert reg.policy_factory("player_0", None).frontier_guard is False
+    (tmp_path / "agent.json").write_text(json.dumps({"agent": "net", "weights": "model.pt", "frontier_guard": True}))
+    reg = load_registry(weights_dir=str(tmp_path), environ={})
+    assert reg.policy_factory("player_1", None).frontier_guard is True and reg.description.endswith("frontier guard)")
     (tmp_path / "agent.json").write_text(json.dumps({"agent": "net", "weights": "model.pt"}))
     reg = load_registry(weights_dir=str(tmp_path), environ={"LUXKIT_AGENT": "random"})
     assert isinstance(reg.policy_factory("player_0", None), RandomMaskedPolicy)
@@ -415,12 +419,14 @@ def test_package_builds_archive_and_proves_it(tmp_path, ckpt):
 
 def test_package_build_writes_sample_factories_and_the_guards(tmp_path, ckpt, capsys):
     out, archive = package.build(tmp_path / "submission", weights=str(ckpt), greedy=True, sample_factories=True,
-                                 water_guard=True, power_guard=True, park_guard=True)
+                                 water_guard=True, power_guard=True, park_guard=True, frontier_guard=True)
     assert json.loads((out / "agent" / "weights" / "agent.json").read_text()) == {
         "agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True, "water_guard": True,
-        "power_guard": True, "park_guard": True}
-    assert "greedy robots, sampled factories, water guard, power guard, park guard" in capsys.readouterr().out
+        "power_guard": True, "park_guard": True, "frontier_guard": True}
+    assert "greedy robots, sampled factories, water guard, power guard, park guard, frontier guard" in capsys.readouterr().out
     assert archive.is_file()
+    with pytest.raises(package.PackageError, match="unknown decoding guard"):
+        package.build(tmp_path / "submission", weights=str(ckpt), park_gaurd=True)
 
 
 @pytest.mark.parametrize("case,expect", [

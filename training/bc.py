@@ -179,16 +179,16 @@ def dagger_student(path, seed, guards=False):
     """The DAgger student of :func:`collect` (and of a bot teacher's shadow games,
     :func:`training.botproc.collect_from_bot`): an :class:`agent.player.NetPolicy` of the weights
     at ``path``, robots greedy; with ``guards`` the shipped decoding (agent/weights/agent.json:
-    sampled factory choices, ``water_guard``, ``power_guard`` and ``park_guard``).
+    sampled factory choices and every guard of ``agent.masks.GUARDS``).
 
     Raises:
         agent.net.CheckpointError: ``path`` is not a loadable weights file.
     """
+    from agent.masks import GUARDS
     from agent.player import NetPolicy
 
     guards = bool(guards)
-    return NetPolicy.from_file(path, greedy=True, seed=seed, sample_factories=guards, water_guard=guards,
-                               power_guard=guards, park_guard=guards)
+    return NetPolicy.from_file(path, greedy=True, seed=seed, sample_factories=guards, **{k: guards for k in GUARDS})
 
 
 def _teacher_cells(spec, seed):

@@ -31,15 +31,15 @@ import numpy as np
 PLAYERS = ("player_0", "player_1")
 
 
-def make_policy(spec, seed=0, greedy=False, sample_factories=False, water_guard=False, power_guard=False,
-                park_guard=False):
+def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
     """A ``policy(state) -> action dict`` for a spec of :func:`agent.player.policy_from_spec`
     (random | scripted | path to weights), or a stand-in that names the folder of a ``bot:PATH``
-    (the protocol driver plays those).
+    (the protocol driver plays those). ``guards``: the decoding guards of a net (keys of
+    ``agent.masks.GUARDS``).
 
     Raises:
         ValueError: unknown spec, or a bot folder without main.py; agent.net.CheckpointError for a
-            bad weights file.
+            bad weights file; TypeError for an unknown guard keyword.
     """
     from agent.actions import decode
     from agent.player import policy_from_spec
@@ -53,8 +53,7 @@ def make_policy(spec, seed=0, greedy=False, sample_factories=False, water_guard=
 
         played_by_the_driver.bot_folder = folder
         return played_by_the_driver
-    pol = policy_from_spec(spec, seed=seed, greedy=greedy, sample_factories=sample_factories, water_guard=water_guard,
-                           power_guard=power_guard, park_guard=park_guard)
+    pol = policy_from_spec(spec, seed=seed, greedy=greedy, sample_factories=sample_factories, **guards)
     return lambda state: decode(state, pol(state))
 
 
@@ -70,15 +69,13 @@ def wilson_interval(wins, n, z=1.96):
 
 
 def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_episode_length=1000,
-              replay_path=None, policy_seed=0, greedy=False, sample_factories=False, water_guard=False,
-              power_guard=False, park_guard=False):
+              replay_path=None, policy_seed=0, greedy=False, sample_factories=False, **guards):
     """Play one game of policy A against policy B; returns A's view of the result.
 
     ``greedy`` plays policy A (when it is a weights file) by its most likely legal choices;
     ``sample_factories`` then still samples A's factory head (agent.json ``sample_factories``);
-    ``water_guard`` keeps A's factories from watering below their reserve (agent.json ``water_guard``);
-    ``power_guard`` keeps A's HEAVY robots the power to walk home (agent.json ``power_guard``);
-    ``park_guard`` never leaves A's robots parked with power to spare (agent.json ``park_guard``).
+    ``guards`` are A's decoding guards (agent.json ``water_guard``, ``power_guard``, ``park_guard``,
+    ``frontier_guard``: the keys of ``agent.masks.GUARDS``).
 
     Returns:
         dict: ``result`` (+1 / 0 / -1 for A), ``lichen``, ``opp_lichen``, ``factories_alive``,
@@ -91,8 +88,7 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
 
     env = make_env(rules, max_episode_length=max_episode_length)
     b_side = PLAYERS[1 - PLAYERS.index(a_side)]
-    pols = {a_side: make_policy(spec_a, seed=policy_seed, greedy=greedy, sample_factories=sample_factories,
-                                water_guard=water_guard, power_guard=power_guard, park_guard=park_guard),
+    pols = {a_side: make_policy(spec_a, seed=policy_seed, greedy=greedy, sample_factories=sample_factories, **guards),
             b_side: make_policy(spec_b, seed=policy_seed + 1)}
     self_destructs = {p: 0 for p in PLAYERS}
     replay = dict(observations=[], actions=[]) if replay_path else None
@@ -205,15 +201,13 @@ def summarize(games):
 
 
 def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000, workers=2, replay_dir=None,
-             progress=True, greedy=False, ray=None, sample_factories=False, water_guard=False, power_guard=False,
-             park_guard=False):
+             progress=True, greedy=False, ray=None, sample_factories=False, **guards):
     """Play ``policy`` against each opponent on every seed, both sides; returns {opponent: summary}.
 
     ``greedy`` plays ``policy`` by its most likely legal choices (opponents always sample);
-    ``sample_factories`` then still samples its factory head; ``water_guard`` keeps its factories
-    from watering below their reserve (:func:`agent.masks.guard_water`); ``power_guard`` keeps its
-    HEAVY robots the power to walk home (:func:`agent.masks.guard_power`); ``park_guard`` never
-    leaves its robots parked with power to spare (:func:`agent.masks.guard_park`).
+    ``sample_factories`` then still samples its factory head; ``guards`` are its decoding guards
+    (``water_guard``, ``power_guard``, ``park_guard``, ``frontier_guard``: the keys of
+    ``agent.masks.GUARDS``, :func:`agent.masks.guarded_masks`).
     ``survival_rate`` in a summary is the fraction of games that reached ``max_episode_length``
     with at least one of the policy's factories alive. ``ray`` (the module of
     :func:`training.cluster.connect`) plays one Ray task per game instead of ``workers`` local
@@ -221,8 +215,10 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
     cluster, on the node that played the game). A game whose Ray worker died twice is left out and
     counted in ``worker_failures``.
     """
+    from agent.masks import guard_options
     from training.cluster import absolute_spec
 
+    guards = guard_options(**guards)  # TypeError now, not in a worker
     tasks = []
     for opp in opponents:
         for s in seeds:
@@ -233,8 +229,7 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
                     rp = os.path.join(replay_dir, f"{tag}_seed{s}_{side}.json")
                 tasks.append(dict(opponent=opp, spec_a=absolute_spec(policy), spec_b=absolute_spec(opp), map_seed=s, a_side=side,
                                   rules=rules, max_episode_length=max_episode_length, replay_path=rp, policy_seed=s,
-                                  greedy=greedy, sample_factories=sample_factories, water_guard=water_guard,
-                                  power_guard=power_guard, park_guard=park_guard))
+                                  greedy=greedy, sample_factories=sample_factories, **guards))
     results = {opp: [] for opp in opponents}
     worker_failures = {opp: 0 for opp in opponents}
     bar = None
@@ -265,7 +260,7 @@ def add_game_arguments(ap, seeds):
     checkpoints: checkpoint_curves.py, select_checkpoint.py): ``--opponent``, ``--seeds``
     (``start:stop``, default ``seeds``), ``--rules``, ``--max-episode-length`` (turns),
     ``--workers`` and the decoding flags of agent.json (``--greedy``, ``--sample-factories``,
-    ``--water-guard``, ``--power-guard``, ``--park-guard``). :func:`game_kwargs` turns the parsed values into
+    ``--water-guard``, ``--power-guard``, ...). :func:`game_kwargs` turns the parsed values into
     :func:`evaluate`'s keyword arguments."""
     ap.add_argument("--opponent", default="scripted", help="random | scripted | a weights file | bot:PATH")
     ap.add_argument("--seeds", default=seeds, help="held-out map seeds start:stop")
@@ -277,28 +272,31 @@ def add_game_arguments(ap, seeds):
 
 
 def add_decoding_flags(ap):
-    """Add ``--sample-factories``, ``--water-guard``, ``--power-guard`` and ``--park-guard`` (the agent.json keys of
-    the same names, agent/player.py) to an argparse parser: the game-time decoding of a net, shared
-    by the evaluation scripts (:func:`add_game_arguments`) and the packager (training/submission.py)."""
+    """Add ``--sample-factories`` and one flag per guard of ``agent.masks.GUARDS`` (``--water-guard``,
+    ``--power-guard``, ``--park-guard``, ``--frontier-guard``: the agent.json keys of the same names,
+    agent/player.py) to an argparse parser: the game-time decoding of a net, shared by the
+    evaluation scripts (:func:`add_game_arguments`) and the packager (training/submission.py)."""
+    from agent.masks import GUARDS
+
     ap.add_argument("--sample-factories", action="store_true",
                     help="robots take their most likely legal choices, the factory head (builds, watering) samples "
                          "(agent.json sample_factories)")
-    ap.add_argument("--water-guard", action="store_true",
-                    help="factories never water lichen below the water they need to live to the last turn "
-                         "(agent.json water_guard)")
-    ap.add_argument("--power-guard", action="store_true",
-                    help="HEAVY robots never dig or step away below the power they need to walk home "
-                         "(agent.json power_guard)")
-    ap.add_argument("--park-guard", action="store_true",
-                    help="robots off our factories with half their battery or more never stand still "
-                         "(agent.json park_guard)")
+    for key, what in GUARDS.items():
+        ap.add_argument("--" + key.replace("_", "-"), action="store_true", help=f"{what} (agent.json {key})")
+
+
+def guard_kwargs(values):
+    """``{guard: bool}`` for every key of ``agent.masks.GUARDS``, read as attributes of ``values``
+    (parsed :func:`add_decoding_flags` arguments, or a ``TrainConfig``)."""
+    from agent.masks import GUARDS
+
+    return {k: bool(getattr(values, k)) for k in GUARDS}
 
 
 def game_kwargs(args):
     """:func:`evaluate`'s keyword arguments from the values of :func:`add_game_arguments`."""
     return dict(rules=args.rules, max_episode_length=args.max_episode_length, workers=args.workers,
-                greedy=args.greedy, sample_factories=args.sample_factories, water_guard=args.water_guard,
-                power_guard=args.power_guard, park_guard=args.park_guard)
+                greedy=args.greedy, sample_factories=args.sample_factories, **guard_kwargs(args))
 
 
 def _seat(game):
@@ -445,7 +443,7 @@ def main_test(cfg):
     report = evaluate(policy, opponents, test_seeds, rules=cfg.rules, max_episode_length=cfg.max_episode_length,
                       workers=cfg.test_workers, replay_dir=os.path.join(out_dir, "replays") if cfg.replays else None,
                       progress=cfg.progress_bar, greedy=cfg.greedy, ray=ray, sample_factories=cfg.sample_factories,
-                      water_guard=cfg.water_guard, power_guard=cfg.power_guard, park_guard=cfg.park_guard)
+                      **guard_kwargs(cfg))
     paired_lines = []
     for opp, r in (report.items() if baseline else ()):
         base = baseline.get(opp, baseline.get(None))
@@ -456,8 +454,7 @@ def main_test(cfg):
         else:  # e.g. other seeds, or the opponent named otherwise (a relative vs an absolute path)
             paired_lines.append(f"{opp}: no game in common with the baseline {cfg.baseline}")
     out = dict(policy=policy, baseline=cfg.baseline or None, greedy=cfg.greedy, sample_factories=cfg.sample_factories,
-               water_guard=cfg.water_guard, power_guard=cfg.power_guard, park_guard=cfg.park_guard,
-               rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
+               **guard_kwargs(cfg), rules=cfg.rules, test_seeds=cfg.test_seeds, seconds=time.time() - t0,
                backend="ray" if ray is not None else "local", report=report)
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(out, f, indent=1)

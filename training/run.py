@@ -34,6 +34,7 @@ def make_env_fn(cfg, rank, pool_dir):
         from stable_baselines3.common.monitor import Monitor
 
         from training.config import parse_seed_range
+        from training.evaluate import guard_kwargs
         from training.opponents import PoolOpponent
         from wrappers.lux_env import LuxGridEnv
 
@@ -49,8 +50,7 @@ def make_env_fn(cfg, rank, pool_dir):
             map_seeds=parse_seed_range(cfg.train_seeds), bid=cfg.bid,
             max_episode_length=cfg.max_episode_length,
             invalid_penalty=cfg.invalid_penalty if cfg.masking == "penalty" else 0.0,
-            map_size=cfg.map_size or None, water_guard=cfg.water_guard, power_guard=cfg.power_guard,
-            park_guard=cfg.park_guard,
+            map_size=cfg.map_size or None, **guard_kwargs(cfg),
         )
         env.reset(seed=cfg.seed * 1000 + rank)
         return Monitor(env)

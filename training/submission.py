@@ -173,17 +173,23 @@ def _default_weights_hint():
     return f" (newest run: {runs[-1].relative_to(ROOT)})" if runs else ""
 
 
-def build(out, agent="net", weights=None, greedy=True, sample_factories=False, water_guard=False, power_guard=False,
-          park_guard=False):
+def build(out, agent="net", weights=None, greedy=True, sample_factories=False, **guards):
     """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
 
-    ``greedy``, ``sample_factories``, ``water_guard``, ``power_guard`` and ``park_guard`` go to the bot's ``agent.json``
-    (:mod:`agent.player`).
+    ``greedy``, ``sample_factories`` and the ``guards`` that are on (keys of ``agent.masks.GUARDS``:
+    ``water_guard``, ``power_guard``, ``park_guard``, ``frontier_guard``) go to the bot's
+    ``agent.json`` (:mod:`agent.player`).
 
     Raises:
-        PackageError: bad weights or a non-submission folder in the way.
+        PackageError: bad weights, an unknown guard or a non-submission folder in the way.
     """
+    from agent.masks import guard_options
     from agent.player import AGENTS, load_registry
+
+    try:
+        guards = guard_options(**guards)
+    except TypeError as e:
+        raise PackageError(str(e)) from None
 
     out = Path(out).resolve()
     if agent not in AGENTS:
@@ -223,12 +229,7 @@ def build(out, agent="net", weights=None, greedy=True, sample_factories=False, w
         conf.update(weights="model.pt", greedy=bool(greedy))
         if sample_factories:
             conf["sample_factories"] = True
-        if water_guard:
-            conf["water_guard"] = True
-        if power_guard:
-            conf["power_guard"] = True
-        if park_guard:
-            conf["park_guard"] = True
+        conf.update((k, True) for k, on in guards.items() if on)
     (out / "agent" / "weights" / "agent.json").write_text(json.dumps(conf, indent=1) + "\n")
     # the bot's own start-up path, strict: what the bot would log as an error fails here
     try:
@@ -529,7 +530,7 @@ def prove(archive, full=False, seed=42, max_episode_length=100):
 
 
 def main(argv=None):
-    from training.evaluate import add_decoding_flags
+    from training.evaluate import add_decoding_flags, guard_kwargs
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", help="checkpoint (.pt from train.py); default agent/weights/model.pt")
@@ -544,8 +545,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         out, archive = build(args.out, agent=args.agent, weights=args.weights, greedy=not args.sample,
-                              sample_factories=args.sample_factories, water_guard=args.water_guard,
-                              power_guard=args.power_guard, park_guard=args.park_guard)
+                              sample_factories=args.sample_factories, **guard_kwargs(args))
         names = check_archive(archive)
         size = archive.stat().st_size
         print(f"wrote {archive} ({size / 1024:.1f} KiB, {len(names)} entries, main.py at the root)")

@@ -137,6 +137,8 @@ class LuxGridEnv(gym.Env):
         park_guard (bool): the learner's robots off our factories with half their battery or more
             never stand still (:func:`agent.masks.guard_park`; agent.json ``park_guard``). A choice
             a guard forbids counts as a masked choice in ``step``.
+        frontier_guard (bool): the learner's LIGHT robots with no ice or ore on the rubble frontier
+            dig it (:func:`agent.masks.guard_frontier`; agent.json ``frontier_guard``).
 
     Raises:
         ValueError: unknown rules, reward term, player or invalid_action value.
@@ -146,7 +148,7 @@ class LuxGridEnv(gym.Env):
 
     def __init__(self, rules="neurips", player="player_0", opponent=None, reward_weights=None,
                  map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None, invalid_penalty=0.0,
-                 map_size=None, water_guard=False, power_guard=False, park_guard=False):
+                 map_size=None, water_guard=False, power_guard=False, park_guard=False, frontier_guard=False):
         super().__init__()
         overrides = {} if max_episode_length is None else dict(max_episode_length=int(max_episode_length))
         if map_size is not None:
@@ -174,6 +176,7 @@ class LuxGridEnv(gym.Env):
         self.water_guard = bool(water_guard)
         self.power_guard = bool(power_guard)
         self.park_guard = bool(park_guard)
+        self.frontier_guard = bool(frontier_guard)
         S = self.engine.env_cfg.map_size
         self.map_size = S
         self.observation_space = spaces.Dict({
@@ -206,7 +209,7 @@ class LuxGridEnv(gym.Env):
         """bool (S, S, 34) masks for the learner this turn (cached until the next step)."""
         if self._masks is None:
             self._masks = guarded_masks(self.states[self.player], self.water_guard, self.power_guard, self._planes,
-                                        self.park_guard)
+                                        self.park_guard, self.frontier_guard)
         return self._masks
 
     def _sanitize(self, cell_actions):
