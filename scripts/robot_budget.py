@@ -21,7 +21,10 @@ sticky recharge (``repeat=1``) stays at the head until a new queue replaces it (
 
 A second line per side gives the economy behind those shares: robots built per class (new
 unit_ids), ice and ore dug per class (cargo gains), and HEAVY robots and factories alive at a few
-turns. A net whose heavies never mine ore never gets the metal for its next heavy.
+turns. A net whose heavies never mine ore never gets the metal for its next heavy. A third line
+gives, at the same turns, the cells our lichen covers, the lichen on them and the water in our
+factories: lichen spreads only to rubble-free cells, so a side that holds water but covers few
+cells is held back by the rubble its lights did not clear.
 
 ``--rules`` and ``--turns`` play a smaller or shorter game (the tests use ``tiny``).
 """
@@ -29,6 +32,8 @@ turns. A net whose heavies never mine ore never gets the metal for its next heav
 import argparse
 import sys
 from collections import Counter
+
+import numpy as np
 from pathlib import Path
 
 
@@ -110,7 +115,10 @@ def main(argv=None):
             seen[uid] = (now, int(b["rubble"][x, y]))
         prev[p] = seen
         if st.real_env_steps in snapshots:
-            economy[p]["alive"][st.real_env_steps] = (int(u.heavy.sum()), len(st.my_factories))
+            f = st.my_factories
+            ours = np.isin(b["lichen_strains"], f.strain) & (b["lichen"] > 0)
+            economy[p]["alive"][st.real_env_steps] = (int(u.heavy.sum()), len(f), int(ours.sum()),
+                                                      int(b["lichen"][ours].sum()), int(f.cargo[:, 2].sum()))
         return decode(st, pols[p](st))
 
     env = make_env(args.rules, max_episode_length=args.turns)
@@ -130,6 +138,8 @@ def main(argv=None):
               f"{e['ice']['heavy']:,}, lights {e['ice']['light']:,}; ore dug by heavies {e['ore']['heavy']:,}, lights "
               f"{e['ore']['light']:,}; heavies / factories alive at turns {'/'.join(map(str, sorted(alive)))}: "
               f"{'/'.join(str(alive[t][0]) for t in sorted(alive))} / {'/'.join(str(alive[t][1]) for t in sorted(alive))}")
+        print(f"{name:8s} lichen cells / lichen / factory water at the same turns: "
+              + " / ".join("/".join(f"{alive[t][k]:,}" for t in sorted(alive)) for k in (2, 3, 4)))
 
 
 if __name__ == "__main__":

@@ -349,8 +349,13 @@ def test_robot_budget_sorts_robot_turns_and_counts_the_economy(bc_checkpoint):
     import re
 
     out = run([str(ROOT / "scripts" / "robot_budget.py"), str(bc_checkpoint), "--rules", "tiny", "--turns", "40",
-               "--seed", "3"], cwd=ROOT)
+               "--seed", "3", "--power-guard", "--park-guard", "--frontier-guard"], cwd=ROOT)
+    assert "net as player_0 with the power guard with the park guard with the frontier guard;" in out
     for side in ("net", "scripted"):
+        cells, lichen, water = (int(v.replace(",", "")) for v in re.search(
+            rf"^{side} +lichen cells / lichen / factory water at the same turns: ([0-9,]+) / ([0-9,]+) / ([0-9,]+)$",
+            out, re.M).groups())
+        assert 0 <= cells <= lichen and water > 0  # every covered cell holds lichen; factories alive hold water
         share = float(re.search(rf"^{side} +heavy: \d+ robot-turns; dug ice ([0-9.]+)", out, re.M).group(1))
         eco = re.search(rf"^{side} +economy: built (\d+) heavies, (\d+) lights; ice dug by heavies ([0-9,]+), "
                         rf"lights ([0-9,]+); ore dug by heavies ([0-9,]+), lights ([0-9,]+); heavies / factories alive "
