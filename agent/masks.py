@@ -526,6 +526,13 @@ def guard_power(state, masks, home_cost, clip=HOME_COST_CLIP):
     return out
 
 
+def _robot_cells(state):
+    """(units, x, y, t0): ``state.my_units``, their cells (int64 (N,) each) and the index of the first
+    robot-type entry of a cell's masks (``keep``), for the guards that edit robot types."""
+    u = state.my_units
+    return u, u.pos[:, 0], u.pos[:, 1], component_slice(C_TYPE).start
+
+
 PARK_GUARD_FRACTION = 0.5  # a robot holding at least this share of its battery is not left standing
 
 
@@ -553,13 +560,11 @@ def guard_park(state, masks, fraction=PARK_GUARD_FRACTION):
     Returns:
         np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.
     """
-    u = state.my_units
+    u, x, y, t0 = _robot_cells(state)
     if len(u) == 0:
         return masks
-    x, y = u.pos[:, 0], u.pos[:, 1]
     idle = head_idle(state)
     capacity = np.asarray(state.cfg.robot["BATTERY_CAPACITY"])[u.heavy.astype(np.int64)]
-    t0 = component_slice(C_TYPE).start
     parked = ~state.own_factory_tiles()[x, y] & idle & (u.power >= fraction * capacity)
     parked &= masks[x, y, t0 + MOVE] | masks[x, y, t0 + DIG]
     if not parked.any():
@@ -596,11 +601,9 @@ def guard_frontier(state, masks, planes):
     Returns:
         np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.
     """
-    u = state.my_units
+    u, x, y, t0 = _robot_cells(state)
     if len(u) == 0:
         return masks
-    x, y = u.pos[:, 0], u.pos[:, 1]
-    t0 = component_slice(C_TYPE).start
     held = (planes[PLANE["rubble_frontier"], x, y] > 0) & ~u.heavy.astype(bool)
     held &= (u.cargo[:, RES_ICE] == 0) & (u.cargo[:, RES_ORE] == 0) & masks[x, y, t0 + DIG]
     if not held.any():
