@@ -3,7 +3,7 @@
 #   1. set up .venv (fast when already done),
 #   2. train a masked PPO policy:  python train.py [key=value ...]   (defaults: ~9 minutes on 2 cores with the periodic evaluations;
 #      it continues from the shipped weights agent/weights/model.pt with a KL term toward them,
-#      init_weights=none trains from scratch; its masks apply the shipped bot's water and power guards, and
+#      init_weights=none trains from scratch; its masks apply the shipped bot's guards (agent.masks.GUARDS), and
 #      rewards are normalised (normalize_reward=true)),
 #   3. test mode: the new checkpoint against the shipped weights and the scripted baseline on 3
 #      held-out seeds, both sides (a short table: did training help?),
@@ -18,15 +18,16 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
 RUN_DIR="runs/default/$(date +%Y%m%d-%H%M%S)"
-python train.py run_dir="$RUN_DIR" water_guard=true power_guard=true park_guard=true normalize_reward=true "$@"
+GUARDS=(water_guard=true power_guard=true park_guard=true frontier_guard=true)  # as agent/weights/agent.json
+python train.py run_dir="$RUN_DIR" "${GUARDS[@]}" normalize_reward=true "$@"
 # the rules of the run (rules=... among the overrides), for the comparison games
 RULES=small
 for a in "$@"; do [[ "$a" == rules=* ]] && RULES="${a#rules=}"; done
 python train.py mode=test checkpoint="$RUN_DIR/checkpoints/latest.pt" opponents=agent/weights/model.pt,scripted \
-  test_seeds=1000000:1000003 rules="$RULES" greedy=true sample_factories=true water_guard=true power_guard=true park_guard=true replays=false \
+  test_seeds=1000000:1000003 rules="$RULES" greedy=true sample_factories=true "${GUARDS[@]}" replays=false \
   progress_bar=false run_dir="$RUN_DIR/test"
 python scripts/package.py --weights "$RUN_DIR/checkpoints/latest.pt" --sample-factories --water-guard --power-guard \
-  --park-guard
+  --park-guard --frontier-guard
 mkdir -p replays
 (cd submission && luxai-s2 main.py main.py -s 42 -v 1 -o ../replays/trained_selfplay.json \
   && luxai-s2 main.py main.py -s 42 -v 0 -o ../replays/trained_selfplay.html)
