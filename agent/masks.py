@@ -662,12 +662,14 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
         np.ndarray: bool (S, S, A), A = 34.
     """
     masks = action_masks(state)
+    if planes is None and (power_guard or frontier_guard):
+        planes = encode(state)[0]  # once, for both guards that read it
     if water_guard:
         masks = guard_water(state, masks)
     if power_guard:
-        masks = guard_power(state, masks, home_cost_map(encode(state)[0] if planes is None else planes))
+        masks = guard_power(state, masks, home_cost_map(planes))
     if park_guard:
         masks = guard_park(state, masks)
     if frontier_guard:
-        masks = guard_frontier(state, masks, encode(state)[0] if planes is None else planes)
+        masks = guard_frontier(state, masks, planes)
     return masks

@@ -3,7 +3,7 @@ baseline).
 
     python -m training.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
     python -m training.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 out=runs/bc/dagger.npz
-        [student_guards=true]   # the student plays the shipped decoding (water, power and park guards)
+        [student_guards=true]   # the student plays the shipped decoding (every guard of agent.masks.GUARDS)
         [shadow_anchor=true]    # the scripted teacher labels from where the student put each robot
     python -m training.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
@@ -56,8 +56,8 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
         student (str): weights file of the student for DAgger ("" = plain teacher games).
         beta (float): DAgger only: probability that a turn plays the teacher's action.
         student_guards (bool): DAgger only: the student plays the shipped decoding
-            (agent/weights/agent.json: greedy robots, sampled factory choices, ``water_guard``,
-            ``power_guard`` and ``park_guard``), so its states are the ones the shipped bot meets; else plain greedy.
+            (agent/weights/agent.json: greedy robots, sampled factory choices, every guard of
+            ``agent.masks.GUARDS``), so its states are the ones the shipped bot meets; else plain greedy.
         shadow_anchor (bool): DAgger with the scripted teacher only: the shadow teacher re-anchors
             its memory to the student's robots each turn (``ScriptedPolicy(anchor=True)``: a robot
             standing on a cell its role would pick takes it as its target, and one with the power

@@ -9,9 +9,10 @@
 * ``action_masks()``: bool (S * S * 34,), the flattened (S, S, 34) masks of
   :func:`agent.masks.action_masks` (sb3-contrib's ``MaskablePPO`` convention: one flag per
   choice, components in ``nvec`` order, cells in C order). An all-False component marks an
-  absent robot/factory. With ``water_guard`` / ``power_guard`` / ``park_guard`` the masks also apply the playing
-  agent's guards (:func:`agent.masks.guard_water`, :func:`agent.masks.guard_power`, :func:`agent.masks.guard_park`), so a policy
-  trains on the choices the shipped decoding lets it make.
+  absent robot/factory. With the guards of ``agent.masks.GUARDS`` (``water_guard``,
+  ``power_guard``, ``park_guard``, ``frontier_guard``) the masks also apply the playing agent's
+  guards (:func:`agent.masks.guarded_masks`), so a policy trains on the choices the shipped
+  decoding lets it make.
 * Bidding and placement happen inside ``reset`` for both players (heuristic placement of
   :mod:`agent.early`, bid from config): the learner acts from the first main-phase turn.
 * The opponent is any callable ``opponent(state: GameState) -> action dict`` (default: the
@@ -41,7 +42,7 @@ from agent.actions import (
 )
 from agent.early import early_action
 from agent.features import NUM_GLOBALS, NUM_PLANES, encode
-from agent.masks import guarded_masks
+from agent.masks import guard_options, guarded_masks
 from agent.obs import GameState
 from agent.policy import RandomMaskedPolicy
 from wrappers.engine import make_env
@@ -135,20 +136,23 @@ class LuxGridEnv(gym.Env):
         power_guard (bool): the learner's HEAVY robots never dig or step away below the power to
             walk home (:func:`agent.masks.guard_power`; agent.json ``power_guard``).
         park_guard (bool): the learner's robots off our factories with half their battery or more
-            never stand still (:func:`agent.masks.guard_park`; agent.json ``park_guard``). A choice
-            a guard forbids counts as a masked choice in ``step``.
+            never stand still (:func:`agent.masks.guard_park`; agent.json ``park_guard``).
         frontier_guard (bool): the learner's LIGHT robots with no ice or ore on the rubble frontier
             dig it (:func:`agent.masks.guard_frontier`; agent.json ``frontier_guard``).
 
+    The guards are keyword arguments, the keys of ``agent.masks.GUARDS`` (all off by default), and
+    also attributes of the same names. A choice a guard forbids counts as a masked choice in ``step``.
+
     Raises:
         ValueError: unknown rules, reward term, player or invalid_action value.
+        TypeError: an unknown guard keyword.
     """
 
     metadata = {"render_modes": []}
 
     def __init__(self, rules="neurips", player="player_0", opponent=None, reward_weights=None,
                  map_seeds=None, bid=0, invalid_action="noop", max_episode_length=None, invalid_penalty=0.0,
-                 map_size=None, water_guard=False, power_guard=False, park_guard=False, frontier_guard=False):
+                 map_size=None, **guards):
         super().__init__()
         overrides = {} if max_episode_length is None else dict(max_episode_length=int(max_episode_length))
         if map_size is not None:
@@ -173,10 +177,9 @@ class LuxGridEnv(gym.Env):
         self.bid = int(bid)
         self.invalid_action = invalid_action
         self.invalid_penalty = float(invalid_penalty)
-        self.water_guard = bool(water_guard)
-        self.power_guard = bool(power_guard)
-        self.park_guard = bool(park_guard)
-        self.frontier_guard = bool(frontier_guard)
+        self.guards = guard_options(**guards)
+        for key, on in self.guards.items():
+            setattr(self, key, on)
         S = self.engine.env_cfg.map_size
         self.map_size = S
         self.observation_space = spaces.Dict({
@@ -208,8 +211,7 @@ class LuxGridEnv(gym.Env):
     def cell_masks(self):
         """bool (S, S, 34) masks for the learner this turn (cached until the next step)."""
         if self._masks is None:
-            self._masks = guarded_masks(self.states[self.player], self.water_guard, self.power_guard, self._planes,
-                                        self.park_guard, self.frontier_guard)
+            self._masks = guarded_masks(self.states[self.player], planes=self._planes, **self.guards)
         return self._masks
 
     def _sanitize(self, cell_actions):
