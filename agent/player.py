@@ -10,15 +10,12 @@ Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read on
 
 * ``agent/weights/agent.json`` if present, e.g. ``{"agent": "net", "weights": "model.pt",
   "greedy": true, "sample_factories": true, "water_guard": true, "power_guard": true,
-  "park_guard": true, "frontier_guard": true}``; ``weights`` is relative to the folder holding ``agent.json``; ``greedy``
-  plays the most likely legal choices, ``sample_factories`` still samples the factory head (builds
-  and watering) when ``greedy`` is set, and ``water_guard`` never waters lichen below the water
-  the factory needs to live to the last turn (:func:`agent.masks.guard_water`), and
-  ``power_guard`` never lets a HEAVY dig or step away below the power it needs to walk home
-  (:func:`agent.masks.guard_power`), and ``park_guard`` never leaves a robot standing off our
-  factories with half its battery or more (:func:`agent.masks.guard_park`), and ``frontier_guard``
-  holds a LIGHT robot with no ice or ore on the rubble frontier to digging it
-  (:func:`agent.masks.guard_frontier`). The guards are listed once, in ``agent.masks.GUARDS``.
+  "park_guard": true, "frontier_guard": true, "ice_guard": true}``; ``weights`` is relative to the
+  folder holding ``agent.json``; ``greedy`` plays the most likely legal choices,
+  ``sample_factories`` still samples the factory head (builds and watering) when ``greedy`` is set,
+  and each decoding guard (a key of ``agent.masks.GUARDS``, where each is defined once with what it
+  forbids; :func:`agent.masks.guarded_masks` applies them) narrows the choices, e.g. ``water_guard``
+  never waters lichen below the water the factory needs to live to the last turn.
 * environment variables (local runs), which win over the file: ``LUXKIT_AGENT``
   (``net``, ``random``, ``scripted``) and ``LUXKIT_WEIGHTS`` (a path, relative to the working
   directory).
@@ -111,14 +108,9 @@ class NetPolicy:
         seed (int): sampling seed.
         sample_factories (bool): sample the factory head even when ``greedy``
             (:func:`agent.policy.component_greedy`).
-        water_guard (bool): never water lichen below the factory's water reserve for the rest of
-            the game (:func:`agent.masks.guard_water`).
-        power_guard (bool): a HEAVY never digs or steps away below the power to walk home
-            (:func:`agent.masks.guard_power`).
-        park_guard (bool): a robot off our factories with half its battery or more never stands
-            still (:func:`agent.masks.guard_park`).
-        frontier_guard (bool): a LIGHT robot with no ice or ore on the rubble frontier digs it
-            (:func:`agent.masks.guard_frontier`).
+        **guards (bool): the decoding guards, keys of ``agent.masks.GUARDS`` (``water_guard``,
+            ``power_guard``, ``park_guard``, ``frontier_guard``, ``ice_guard``; all off by default),
+            applied by :func:`agent.masks.guarded_masks`.
 
     The guards (keys of ``agent.masks.GUARDS``) are also attributes of the same names.
 

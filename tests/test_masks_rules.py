@@ -32,8 +32,8 @@ from agent.actions import (
 from agent.early import early_action
 from agent.features import P as PLANE, encode
 from agent.masks import (
-    PARK_GUARD_FRACTION, WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_park, guard_power, guard_water,
-    guarded_masks, water_cost_bound, water_reserve_ok,
+    ICE_GUARD_LOAD, ICE_GUARD_WATER, PARK_GUARD_FRACTION, WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_ice,
+    guard_park, guard_power, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
 from agent.policy import sample_masked
@@ -516,6 +516,68 @@ def test_net_policy_with_frontier_guard_digs_the_frontier(monkeypatch):
     with pytest.raises(TypeError, match="unknown decoding guard"):
         greedy_net_choice(monkeypatch, st, (9, 4), MOVE, DIG, frontier_gaurd=True)
 
+
+def test_ice_guard_holds_the_heavies_of_a_thirsty_factory_to_bringing_it_ice():
+    """agent.masks.guard_ice: our factory (centre (4, 4), tiles 3..5) below ICE_GUARD_WATER water;
+    ice at (6, 4), next to its tile (5, 4). Its HEAVY digs the ice, carries a load home, walks to the
+    ice, fetches power; a LIGHT, a factory with water enough, or a robot whose masks forbid the
+    choice keep their choices."""
+    thirsty = dict(water=ICE_GUARD_WATER - 1)
+    sticky_dig, ice = [3, 0, 0, 0, 1, 1], {(6, 4): 5}
+
+    def guarded(units, cargo=thirsty):
+        st = make_state(my_units=units, my_factories=[factory(0, *MY_FACTORY, cargo=cargo)], board=dict(ice=ice))
+        masks = action_masks(st)
+        return masks, guard_ice(st, masks)
+
+    def only(masks, xy, k):
+        return list(np.flatnonzero(comp(masks, xy, k)))
+
+    m, g = guarded([unit("unit_5", 6, 4, heavy=True, power=1000)])  # on the ice: dig
+    assert rtype(m, (6, 4))[[KEEP, MOVE, TRANSFER, DIG, RECHARGE]].all() and only(g, (6, 4), C_TYPE) == [DIG]
+    assert rtype(m, (6, 4))[MOVE]  # the caller's masks are left as they were
+    m, g = guarded([unit("unit_5", 6, 4, heavy=True, power=1000, queue=[sticky_dig])])
+    assert only(g, (6, 4), C_TYPE) == [KEEP, DIG]
+    for units, cargo in (([unit("unit_5", 6, 4, power=150)], thirsty),  # a LIGHT
+                         ([unit("unit_5", 6, 4, heavy=True, power=1000)], dict(water=ICE_GUARD_WATER)),
+                         ([unit("unit_5", 6, 4, heavy=True, power=1000)], dict(water=60, ice=4 * 40))):  # ice counts
+        m, g = guarded(units, cargo)
+        assert g is m, (units, cargo)
+    # a load: transfer all the ice onto the factory tile to the left
+    m, g = guarded([unit("unit_5", 6, 4, heavy=True, power=1000, cargo=dict(ice=ICE_GUARD_LOAD))])
+    assert only(g, (6, 4), C_TYPE) == [TRANSFER] and only(g, (6, 4), C_TDIR) == [T_LEFT]
+    assert only(g, (6, 4), C_TRES) == [ICE] and only(g, (6, 4), C_AMOUNT) == [3]
+    # on the ice, too short of power to dig (the power guard's job, cleared by hand here): bring what it holds
+    st = make_state(my_units=[unit("unit_5", 6, 4, heavy=True, power=1000, cargo=dict(ice=20))],
+                    my_factories=[factory(0, *MY_FACTORY, cargo=thirsty)], board=dict(ice=ice))
+    m = action_masks(st)
+    m[6, 4, OFFSETS[C_TYPE] + DIG] = False
+    assert only(guard_ice(st, m), (6, 4), C_TYPE) == [TRANSFER]
+    # no ice, off the ice, power to dig a load: walk to the ice
+    m, g = guarded([unit("unit_5", 9, 4, heavy=True, power=1000)])
+    assert only(g, (9, 4), C_TYPE) == [MOVE] and only(g, (9, 4), C_MOVE) == [LEFT]
+    # short of power: home; on the factory, pick up power
+    low = -(-ICE_GUARD_LOAD // HEAVY.DIG_RESOURCE_GAIN) * HEAVY.DIG_COST
+    m, g = guarded([unit("unit_5", 7, 3, heavy=True, power=low - 1)])
+    assert only(g, (7, 3), C_TYPE) == [MOVE] and only(g, (7, 3), C_MOVE) == [LEFT]
+    m, g = guarded([unit("unit_5", 7, 3, heavy=True, power=low - 1), unit("unit_6", 6, 3)])  # (6, 3) held
+    assert only(g, (7, 3), C_MOVE) == [DOWN]  # around it: as far from the factory, a free cell
+    m, g = guarded([unit("unit_5", 4, 4, heavy=True, power=low - 1)])
+    assert only(g, (4, 4), C_TYPE) == [PICKUP] and only(g, (4, 4), C_PRES) == [POWER]
+    # guarded_masks applies it only when asked, last
+    st = make_state(my_units=[unit("unit_5", 6, 4, heavy=True, power=1000)],
+                    my_factories=[factory(0, *MY_FACTORY, cargo=thirsty)], board=dict(ice=ice))
+    assert rtype(guarded_masks(st), (6, 4))[MOVE]
+    assert only(guarded_masks(st, water_guard=True, power_guard=True, park_guard=True, frontier_guard=True,
+                              ice_guard=True), (6, 4), C_TYPE) == [DIG]
+
+
+
+def test_net_policy_with_ice_guard_digs_for_a_thirsty_factory(monkeypatch):
+    st = make_state(my_units=[unit("unit_5", 6, 4, heavy=True, power=1000)],
+                    my_factories=[factory(0, *MY_FACTORY, cargo=dict(water=ICE_GUARD_WATER - 1))], board=dict(ice={(6, 4): 5}))
+    for guard, want in ((False, MOVE), (True, DIG)):  # the net wants to walk away
+        assert greedy_net_choice(monkeypatch, st, (6, 4), MOVE, DIG, ice_guard=guard)[C_TYPE] == want
 
 def engine_water_cost(board, occupancy):
     """The engine's own watering cost of our factory_0 at (4, 4) for a board (dict of layers):

@@ -88,6 +88,7 @@ class TrainConfig:
     power_guard: bool = False             # training masks and test mode: HEAVY robots keep the power to go home (agent.json key)
     park_guard: bool = False              # training masks and test mode: no robot parked with power to spare (agent.json key)
     frontier_guard: bool = False          # training masks and test mode: LIGHT robots dig the rubble frontier they stand on
+    ice_guard: bool = False               # training masks and test mode: HEAVY robots of a thirsty factory bring it ice
     replays: bool = True                  # write one replay JSON per test game
     baseline: str = ""                    # test mode: an earlier results.json (or list of games) to pair each game with
     eval_interval: int = 4096             # steps between evaluations during training (0 = off)

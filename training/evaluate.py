@@ -74,8 +74,7 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
 
     ``greedy`` plays policy A (when it is a weights file) by its most likely legal choices;
     ``sample_factories`` then still samples A's factory head (agent.json ``sample_factories``);
-    ``guards`` are A's decoding guards (agent.json ``water_guard``, ``power_guard``, ``park_guard``,
-    ``frontier_guard``: the keys of ``agent.masks.GUARDS``).
+    ``guards`` are A's decoding guards (the keys of ``agent.masks.GUARDS``, agent.json's names).
 
     Returns:
         dict: ``result`` (+1 / 0 / -1 for A), ``lichen``, ``opp_lichen``, ``factories_alive``,
@@ -206,8 +205,7 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
 
     ``greedy`` plays ``policy`` by its most likely legal choices (opponents always sample);
     ``sample_factories`` then still samples its factory head; ``guards`` are its decoding guards
-    (``water_guard``, ``power_guard``, ``park_guard``, ``frontier_guard``: the keys of
-    ``agent.masks.GUARDS``, :func:`agent.masks.guarded_masks`).
+    (the keys of ``agent.masks.GUARDS``, :func:`agent.masks.guarded_masks`).
     ``survival_rate`` in a summary is the fraction of games that reached ``max_episode_length``
     with at least one of the policy's factories alive. ``ray`` (the module of
     :func:`training.cluster.connect`) plays one Ray task per game instead of ``workers`` local
@@ -272,10 +270,10 @@ def add_game_arguments(ap, seeds):
 
 
 def add_decoding_flags(ap):
-    """Add ``--sample-factories`` and one flag per guard of ``agent.masks.GUARDS`` (``--water-guard``,
-    ``--power-guard``, ``--park-guard``, ``--frontier-guard``: the agent.json keys of the same names,
-    agent/player.py) to an argparse parser: the game-time decoding of a net, shared by the
-    evaluation scripts (:func:`add_game_arguments`) and the packager (training/submission.py)."""
+    """Add ``--sample-factories`` and one flag per guard of ``agent.masks.GUARDS`` (``--water-guard``
+    for ``water_guard`` and so on: the agent.json keys, agent/player.py) to an argparse parser: the
+    game-time decoding of a net, shared by the evaluation scripts (:func:`add_game_arguments`) and
+    the packager (training/submission.py)."""
     from agent.masks import GUARDS
 
     ap.add_argument("--sample-factories", action="store_true",

@@ -176,9 +176,8 @@ def _default_weights_hint():
 def build(out, agent="net", weights=None, greedy=True, sample_factories=False, **guards):
     """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
 
-    ``greedy``, ``sample_factories`` and the ``guards`` that are on (keys of ``agent.masks.GUARDS``:
-    ``water_guard``, ``power_guard``, ``park_guard``, ``frontier_guard``) go to the bot's
-    ``agent.json`` (:mod:`agent.player`).
+    ``greedy``, ``sample_factories`` and the ``guards`` that are on (keys of ``agent.masks.GUARDS``)
+    go to the bot's ``agent.json`` (:mod:`agent.player`).
 
     Raises:
         PackageError: bad weights, an unknown guard or a non-submission folder in the way.

@@ -9,10 +9,9 @@
 * ``action_masks()``: bool (S * S * 34,), the flattened (S, S, 34) masks of
   :func:`agent.masks.action_masks` (sb3-contrib's ``MaskablePPO`` convention: one flag per
   choice, components in ``nvec`` order, cells in C order). An all-False component marks an
-  absent robot/factory. With the guards of ``agent.masks.GUARDS`` (``water_guard``,
-  ``power_guard``, ``park_guard``, ``frontier_guard``) the masks also apply the playing agent's
-  guards (:func:`agent.masks.guarded_masks`), so a policy trains on the choices the shipped
-  decoding lets it make.
+  absent robot/factory. With the guards of ``agent.masks.GUARDS`` (``water_guard`` ...
+  ``ice_guard``) the masks also apply the playing agent's guards (:func:`agent.masks.guarded_masks`),
+  so a policy trains on the choices the shipped decoding lets it make.
 * Bidding and placement happen inside ``reset`` for both players (heuristic placement of
   :mod:`agent.early`, bid from config): the learner acts from the first main-phase turn.
 * The opponent is any callable ``opponent(state: GameState) -> action dict`` (default: the
@@ -130,18 +129,13 @@ class LuxGridEnv(gym.Env):
             keeping its factory counts (e.g. ``rules="small", map_size=64``).
         invalid_penalty (float): reward subtracted per masked choice turned into a no-op (the
             "penalty" arm of the masking ablation, notes/masking.md).
-        water_guard (bool): the learner's masks never allow watering lichen below the factory's
-            water reserve for the rest of the game (:func:`agent.masks.guard_water`; agent.json
-            ``water_guard``).
-        power_guard (bool): the learner's HEAVY robots never dig or step away below the power to
-            walk home (:func:`agent.masks.guard_power`; agent.json ``power_guard``).
-        park_guard (bool): the learner's robots off our factories with half their battery or more
-            never stand still (:func:`agent.masks.guard_park`; agent.json ``park_guard``).
-        frontier_guard (bool): the learner's LIGHT robots with no ice or ore on the rubble frontier
-            dig it (:func:`agent.masks.guard_frontier`; agent.json ``frontier_guard``).
+        **guards (bool): the learner's masks apply the shipped decoding guards, keys of
+            ``agent.masks.GUARDS`` (``water_guard``, ``power_guard``, ``park_guard``,
+            ``frontier_guard``, ``ice_guard``; agent.json keys of the same names), by
+            :func:`agent.masks.guarded_masks`.
 
-    The guards are keyword arguments, the keys of ``agent.masks.GUARDS`` (all off by default), and
-    also attributes of the same names. A choice a guard forbids counts as a masked choice in ``step``.
+    The guards (all off by default) are also attributes of the same names. A choice a guard forbids
+    counts as a masked choice in ``step``.
 
     Raises:
         ValueError: unknown rules, reward term, player or invalid_action value.
