@@ -18,7 +18,9 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
 RUN_DIR="runs/default/$(date +%Y%m%d-%H%M%S)"
-GUARDS=(water_guard=true power_guard=true park_guard=true frontier_guard=true)  # as agent/weights/agent.json
+GUARDS=(water_guard=true power_guard=true park_guard=true frontier_guard=true ice_guard=true)  # as agent/weights/agent.json
+GUARD_FLAGS=()  # the same guards as package.py flags: water_guard=true -> --water-guard
+for g in "${GUARDS[@]}"; do k="${g%%=*}"; [[ "${g#*=}" == true ]] && GUARD_FLAGS+=("--${k//_/-}"); done
 python train.py run_dir="$RUN_DIR" "${GUARDS[@]}" normalize_reward=true "$@"
 # the rules of the run (rules=... among the overrides), for the comparison games
 RULES=small
@@ -26,8 +28,7 @@ for a in "$@"; do [[ "$a" == rules=* ]] && RULES="${a#rules=}"; done
 python train.py mode=test checkpoint="$RUN_DIR/checkpoints/latest.pt" opponents=agent/weights/model.pt,scripted \
   test_seeds=1000000:1000003 rules="$RULES" greedy=true sample_factories=true "${GUARDS[@]}" replays=false \
   progress_bar=false run_dir="$RUN_DIR/test"
-python scripts/package.py --weights "$RUN_DIR/checkpoints/latest.pt" --sample-factories --water-guard --power-guard \
-  --park-guard --frontier-guard
+python scripts/package.py --weights "$RUN_DIR/checkpoints/latest.pt" --sample-factories "${GUARD_FLAGS[@]}"
 mkdir -p replays
 (cd submission && luxai-s2 main.py main.py -s 42 -v 1 -o ../replays/trained_selfplay.json \
   && luxai-s2 main.py main.py -s 42 -v 0 -o ../replays/trained_selfplay.html)

@@ -37,6 +37,7 @@ WATER_GUARD="${WATER_GUARD:-true}"  # never water below the factory's reserve (a
 POWER_GUARD="${POWER_GUARD:-true}"  # HEAVY robots keep the power to walk home (agent.json "power_guard")
 PARK_GUARD="${PARK_GUARD:-true}"    # no robot parked off our factories with half its battery (agent.json "park_guard")
 FRONTIER_GUARD="${FRONTIER_GUARD:-true}"  # LIGHT robots dig the rubble frontier they stand on (agent.json "frontier_guard")
+ICE_GUARD="${ICE_GUARD:-true}"    # HEAVY robots of a factory short of water bring it ice (agent.json "ice_guard")
 # sizes (defaults = the shipped recipe; the test suite runs a tiny version of this script)
 RULES="${RULES:-neurips}"; GAMES="${GAMES:-12}"; MAX_TURNS="${MAX_TURNS:-1000}"
 EPOCHS="${EPOCHS:-8}"; DAGGER_EPOCHS="${DAGGER_EPOCHS:-4}"; WORKERS="${WORKERS:-2}"
@@ -107,6 +108,7 @@ DECODE=()
 [[ "$POWER_GUARD" == true ]] && DECODE+=(--power-guard)
 [[ "$PARK_GUARD" == true ]] && DECODE+=(--park-guard)
 [[ "$FRONTIER_GUARD" == true ]] && DECODE+=(--frontier-guard)
+[[ "$ICE_GUARD" == true ]] && DECODE+=(--ice-guard)
 json_key() {  # json_key FILE KEY: one top-level value of a JSON file
   python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
@@ -132,7 +134,7 @@ if (( PPO_STEPS > 0 )); then
         total_timesteps="$PPO_STEPS" reward_anneal_steps="$PPO_STEPS" teacher_kl_decay_steps="$PPO_STEPS" \
         pool_scripted_prob=0.3 pool_random_prob=0.1 eval_interval=0 progress_bar=false run_dir="$OUT/ppo" \
         normalize_reward=true water_guard="$WATER_GUARD" power_guard="$POWER_GUARD" park_guard="$PARK_GUARD" \
-        frontier_guard="$FRONTIER_GUARD" $PPO_ARGS | tee "$OUT/ppo.log"
+        frontier_guard="$FRONTIER_GUARD" ice_guard="$ICE_GUARD" $PPO_ARGS | tee "$OUT/ppo.log"
     fi
     cp "$OUT/ppo/checkpoints/latest.pt" "$OUT/ppo.pt"
     echo $(( $(cat "$OUT/ppo.seconds" 2>/dev/null || echo 0) + $(date +%s) - t0 )) > "$OUT/ppo.seconds"
@@ -144,7 +146,7 @@ fi
 # 5. held-out evaluation (test seeds 1000000+ never appear above) and the learning curve
 python train.py mode=test checkpoint="$LAST" opponents=random,scripted test_seeds="$TEST_SEEDS" rules="$RULES" \
   max_episode_length="$MAX_TURNS" greedy="$GREEDY" sample_factories="$SAMPLE_FACTORIES" water_guard="$WATER_GUARD" power_guard="$POWER_GUARD" \
-  park_guard="$PARK_GUARD" frontier_guard="$FRONTIER_GUARD" test_workers="$WORKERS" replays=false progress_bar=false \
+  park_guard="$PARK_GUARD" frontier_guard="$FRONTIER_GUARD" ice_guard="$ICE_GUARD" test_workers="$WORKERS" replays=false progress_bar=false \
   run_dir="$OUT/test"
 CURVE=("$OUT/bc0_ep$((EPOCHS / 4)).pt" "$OUT/bc0_ep$((EPOCHS / 2)).pt" "$OUT/bc0_ep$EPOCHS.pt" "$OUT/bc$ROUNDS.pt")
 if (( PPO_STEPS > 0 )); then CURVE+=("$OUT/ppo.pt"); fi

@@ -35,7 +35,7 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     # the stage trains on the shipped decoding's masks with normalised rewards (notes/training.md: raw 64x64
     # returns are out of the cloned critic's reach)
     assert ppo["config"]["normalize_reward"] and ppo["config"]["water_guard"] and ppo["config"]["power_guard"]
-    assert ppo["config"]["park_guard"] and ppo["config"]["frontier_guard"]
+    assert ppo["config"]["park_guard"] and ppo["config"]["frontier_guard"] and ppo["config"]["ice_guard"]
     assert (out / "ppo" / "checkpoints" / "vecnormalize.pkl").is_file()
     assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
     # the choice on the validation seeds: both fits of round 1 against the shipped weights, then the
@@ -52,6 +52,7 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     assert res["policy"] == final["selected"]
     assert res["greedy"] is True and res["sample_factories"] is True and res["water_guard"] is True
     assert res["power_guard"] is True and res["park_guard"] is True and res["frontier_guard"] is True
+    assert res["ice_guard"] is True
     assert set(res["report"]) == {"random", "scripted"}
     rows = json.loads((out / "curve.json").read_text())["rows"]
     assert len(rows) == 5 and rows[-1]["checkpoint"].endswith("ppo.pt")
