@@ -88,9 +88,9 @@ all-False factory mask; the distribution treats an all-False component as absent
 import numpy as np
 
 from agent.actions import (
-    A_DIG, A_MOVE, C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP,
-    MOVE, NUM_LOGITS, NUM_ROBOT_TYPES, PICKUP, RECHARGE, RES_ICE, RES_ORE, RES_POWER, RES_WATER, SELF_DESTRUCT, TRANSFER, F_HEAVY,
-    F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
+    A_DIG, A_MOVE, AMOUNT_FRACTIONS, COMPONENTS, C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG,
+    DIRECTION_DELTAS, KEEP, MOVE, NUM_LOGITS, NUM_ROBOT_TYPES, PICKUP, RECHARGE, RES_ICE, RES_ORE, RES_POWER, RES_WATER,
+    SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
 )
 from agent.action_queue import dig_useful, head_idle, keep_allowed
 from agent.features import HOME_COST_CLIP, P as PLANE, encode, home_cost_map
@@ -630,15 +630,21 @@ def _factory_steps(px, py, f):
     return dx + dy
 
 
-def _only_moves(out, x, y, t0, m0, good, head_dir):
-    """Hold the robot on cell ``(x, y)`` to the moves ``good`` (bool (4,), already allowed): its
-    robot-type entries become move only, plus keep when its queued move (``head_dir``, engine
-    direction 1..4, or 0) is one of them."""
-    keep = bool(out[x, y, t0 + KEEP]) and 1 <= head_dir <= 4 and bool(good[head_dir - 1])
-    out[x, y, t0:t0 + NUM_ROBOT_TYPES] = False
-    out[x, y, t0 + MOVE] = True
-    out[x, y, t0 + KEEP] = keep
-    out[x, y, m0:m0 + 4] = good
+def _hold(out, x, y, rtype, keep=False, **only):
+    """Hold the robot on cell ``(x, y)`` of ``out`` (bool (S, S, A), edited in place) to robot type
+    ``rtype``, plus keep when ``keep``; each keyword names a component (``move_dir``,
+    ``transfer_dir``, ``transfer_res``, ``pickup_res``, ``amount``) and gives the bool entries it
+    keeps (a choice index or a bool mask). Callers pass only choices ``out`` already allows."""
+    t = component_slice(C_TYPE)
+    keep = keep and bool(out[x, y, t.start + KEEP])
+    out[x, y, t] = False
+    out[x, y, t.start + rtype] = True
+    out[x, y, t.start + KEEP] = keep
+    for name, allowed in only.items():
+        c = component_slice(COMPONENTS.index(name))
+        entries = np.zeros(c.stop - c.start, bool)
+        entries[allowed] = True
+        out[x, y, c] = entries
 
 
 def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
@@ -708,6 +714,7 @@ def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
     m0, d0 = component_slice(C_MOVE).start, component_slice(C_TDIR).start
     r0, a0 = component_slice(C_TRES).start, component_slice(C_AMOUNT).start
     p0 = component_slice(C_PRES).start
+    whole = int(np.flatnonzero(AMOUNT_FRACTIONS == 1.0)[0])  # amount: 100 %
     out = masks.copy()
     for i, k, at_home in zip(heavy, home, on_factory):
         cx, cy = int(x[i]), int(y[i])
@@ -721,29 +728,17 @@ def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
                 tx, ty = cx + int(DIRECTION_DELTAS[d][0]), cy + int(DIRECTION_DELTAS[d][1])
                 onto[d] = abs(tx - f.pos[k, 0]) <= 1 and abs(ty - f.pos[k, 1]) <= 1
             onto &= out[cx, cy, d0:d0 + 5]
-            if onto.any() and out[cx, cy, t0 + TRANSFER] and out[cx, cy, r0 + RES_ICE] and out[cx, cy, a0 + 3]:
-                out[cx, cy, t0:t0 + NUM_ROBOT_TYPES] = False
-                out[cx, cy, t0 + TRANSFER] = True
-                out[cx, cy, d0:d0 + 5] = onto
-                out[cx, cy, r0:r0 + 5] = False
-                out[cx, cy, r0 + RES_ICE] = True
-                out[cx, cy, a0:a0 + 4] = False
-                out[cx, cy, a0 + 3] = True
+            if onto.any() and out[cx, cy, t0 + TRANSFER] and out[cx, cy, r0 + RES_ICE] and out[cx, cy, a0 + whole]:
+                _hold(out, cx, cy, TRANSFER, transfer_dir=onto, transfer_res=RES_ICE, amount=whole)
                 continue
             target = None  # closer to the factory
         elif ice_board[cx, cy] and can_dig:
-            keep = bool(out[cx, cy, t0 + KEEP]) and head == A_DIG
-            out[cx, cy, t0:t0 + NUM_ROBOT_TYPES] = False
-            out[cx, cy, t0 + DIG] = True
-            out[cx, cy, t0 + KEEP] = keep
+            _hold(out, cx, cy, DIG, keep=head == A_DIG)
             continue
         elif u.power[i] < low or ice_board[cx, cy]:  # on ice, too short of power to dig
             if at_home:
                 if out[cx, cy, t0 + PICKUP] and out[cx, cy, p0 + RES_POWER]:
-                    out[cx, cy, t0:t0 + NUM_ROBOT_TYPES] = False
-                    out[cx, cy, t0 + PICKUP] = True
-                    out[cx, cy, p0:p0 + 5] = False
-                    out[cx, cy, p0 + RES_POWER] = True
+                    _hold(out, cx, cy, PICKUP, pickup_res=RES_POWER)
                 continue
             target = None  # home for power
         elif ice_steps is None:
@@ -767,8 +762,8 @@ def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
         allowed = out[cx, cy, m0:m0 + 4]
         # closer into a free cell; else around a robot in the way (as far, a free cell); else closer
         for good in (allowed & (gain > 0) & free, allowed & (gain == 0) & free, allowed & (gain > 0)):
-            if good.any():
-                _only_moves(out, cx, cy, t0, m0, good, head_dir)
+            if good.any():  # keep too when the queued move is one of them
+                _hold(out, cx, cy, MOVE, keep=1 <= head_dir <= 4 and bool(good[head_dir - 1]), move_dir=good)
                 break
     if np.array_equal(out, masks):
         return masks
