@@ -32,8 +32,9 @@ from agent.actions import (
 from agent.early import early_action
 from agent.features import P as PLANE, encode
 from agent.masks import (
-    ICE_GUARD_LOAD, ICE_GUARD_WATER, PARK_GUARD_FRACTION, WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_ice,
-    guard_park, guard_power, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
+    ICE_GUARD_LOAD, ICE_GUARD_WATER, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER,
+    RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_ice, guard_park,
+    guard_power, guard_rubble, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
 from agent.policy import sample_masked
@@ -363,6 +364,43 @@ def test_net_policy_with_water_guard_never_waters_below_the_reserve(monkeypatch)
         for greedy in (True, False):
             pol = NetPolicy(net=None, greedy=greedy, seed=0, water_guard=guard)
             assert pol(st)[MY_FACTORY[0], MY_FACTORY[1], C_FACTORY] == want
+
+
+def test_rubble_guard_walks_an_idle_light_to_the_rubble_frontier():
+    """agent.masks.guard_rubble: a LIGHT robot with no ice or ore, RUBBLE_GUARD_POWER power or more,
+    off the rubble frontier and at most RUBBLE_GUARD_STEPS steps from it may only move closer to it
+    (keep too when its queued move is one of those); otherwise it keeps its choices."""
+    frontier = (12, 7)
+
+    def guarded(xy=(9, 7), heavy=False, power=RUBBLE_GUARD_POWER, cargo=None, queue=(), rubble=None):
+        st = make_state(my_units=[unit("unit_5", *xy, heavy=heavy, power=power, cargo=cargo, queue=queue)],
+                        board=dict(rubble={frontier: 10} if rubble is None else rubble))
+        planes = encode(st)[0]
+        masks = action_masks(st)
+        return masks, guard_rubble(st, masks, planes), planes
+
+    m, g, planes = guarded()
+    assert planes[PLANE["rubble_frontier"]][frontier] == 1
+    assert rtype(m, (9, 7))[[KEEP, MOVE, DIG, RECHARGE]].any() and rtype(m, (9, 7))[MOVE]
+    assert list(np.flatnonzero(rtype(g, (9, 7)))) == [MOVE]
+    assert list(np.flatnonzero(comp(g, (9, 7), C_MOVE))) == [1]  # right (move_dir: up, right, down, left)
+    assert rtype(m, (9, 7))[RECHARGE]  # the caller's masks are left as they were
+    m, g, _ = guarded(queue=[[0, 2, 0, 0, 1, 1]])  # a sticky move right: keeping it is a move too
+    assert list(np.flatnonzero(rtype(g, (9, 7)))) == [KEEP, MOVE]
+    m, g, _ = guarded(xy=(12, 10))  # below it: up
+    assert list(np.flatnonzero(comp(g, (12, 10), C_MOVE))) == [0]
+    for kw in (dict(heavy=True), dict(power=RUBBLE_GUARD_POWER - 1), dict(cargo=dict(ice=1)), dict(cargo=dict(ore=1)),
+               dict(xy=frontier), dict(rubble={frontier: 10, (1, 7): 10}, xy=(1, 7))):
+        m, g, _ = guarded(**kw)
+        assert g is m, kw
+    st = make_state(my_units=[unit("unit_5", 9, 7, power=RUBBLE_GUARD_POWER)], board=dict(rubble={frontier: 10}))
+    assert guard_rubble(st, m, encode(st)[0], steps=2) is m  # 3 steps away: too far
+    assert RUBBLE_GUARD_STEPS >= 3
+    m, g, planes = guarded(rubble={})  # no rubble at all: no frontier (plane 59 = 3, "none")
+    assert planes[PLANE["dist_rubble_frontier"], 9, 7] == 3 and g is m
+    # guarded_masks applies it only when asked
+    assert rtype(guarded_masks(st), (9, 7))[RECHARGE]
+    assert list(np.flatnonzero(rtype(guarded_masks(st, rubble_guard=True), (9, 7)))) == [MOVE]
 
 
 def home_costs(st):

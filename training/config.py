@@ -89,6 +89,7 @@ class TrainConfig:
     park_guard: bool = False              # training masks and test mode: no robot parked with power to spare (agent.json key)
     frontier_guard: bool = False          # training masks and test mode: LIGHT robots dig the rubble frontier they stand on
     ice_guard: bool = False               # training masks and test mode: HEAVY robots of a thirsty factory bring it ice
+    rubble_guard: bool = False            # training masks and test mode: idle LIGHT robots walk to the rubble frontier
     replays: bool = True                  # write one replay JSON per test game
     baseline: str = ""                    # test mode: an earlier results.json (or list of games) to pair each game with
     eval_interval: int = 4096             # steps between evaluations during training (0 = off)
