@@ -18,7 +18,7 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
 RUN_DIR="runs/default/$(date +%Y%m%d-%H%M%S)"
-GUARDS=(water_guard=true power_guard=true park_guard=true frontier_guard=true ice_guard=true)  # as agent/weights/agent.json
+GUARDS=($(python scripts/shipped_guards.py))  # the decoding guards of agent/weights/agent.json: water_guard=true ...
 GUARD_FLAGS=()  # the same guards as package.py flags: water_guard=true -> --water-guard
 for g in "${GUARDS[@]}"; do k="${g%%=*}"; [[ "${g#*=}" == true ]] && GUARD_FLAGS+=("--${k//_/-}"); done
 python train.py run_dir="$RUN_DIR" "${GUARDS[@]}" normalize_reward=true "$@"

@@ -33,11 +33,8 @@ VAL_SEEDS="${VAL_SEEDS:-1000110:1000122}"  # validation seeds that choose the we
 BETA="${BETA:-0.3}"     # probability that a DAgger turn plays the teacher's action
 GREEDY="${GREEDY:-true}"  # evaluate by the most likely legal choices (agent.json "greedy")
 SAMPLE_FACTORIES="${SAMPLE_FACTORIES:-true}"  # ... but sample the factory head (agent.json "sample_factories")
-WATER_GUARD="${WATER_GUARD:-true}"  # never water below the factory's reserve (agent.json "water_guard")
-POWER_GUARD="${POWER_GUARD:-true}"  # HEAVY robots keep the power to walk home (agent.json "power_guard")
-PARK_GUARD="${PARK_GUARD:-true}"    # no robot parked off our factories with half its battery (agent.json "park_guard")
-FRONTIER_GUARD="${FRONTIER_GUARD:-true}"  # LIGHT robots dig the rubble frontier they stand on (agent.json "frontier_guard")
-ICE_GUARD="${ICE_GUARD:-true}"    # HEAVY robots of a factory short of water bring it ice (agent.json "ice_guard")
+GUARDS="${GUARDS:-}"  # decoding guards as train.py key=value words, e.g. "water_guard=true ice_guard=false";
+                      # empty = those of agent/weights/agent.json (scripts/shipped_guards.py)
 # sizes (defaults = the shipped recipe; the test suite runs a tiny version of this script)
 RULES="${RULES:-neurips}"; GAMES="${GAMES:-12}"; MAX_TURNS="${MAX_TURNS:-1000}"
 EPOCHS="${EPOCHS:-8}"; DAGGER_EPOCHS="${DAGGER_EPOCHS:-4}"; WORKERS="${WORKERS:-2}"
@@ -55,6 +52,8 @@ bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
 mkdir -p "$OUT"
+if [[ -z "$GUARDS" ]]; then GUARDS="$(python scripts/shipped_guards.py)"; fi
+read -r -d '' -a GUARD_ARGS <<< "$GUARDS" || true  # the words of GUARDS (spaces or newlines)
 
 collect_pair() {  # collect_pair SEED_A SEED_B [extra collect args...]: GAMES games per seed block, in parallel
   local a="$1" b="$2"; shift 2
@@ -104,11 +103,7 @@ done
 DECODE=()
 [[ "$GREEDY" == true ]] && DECODE+=(--greedy)
 [[ "$SAMPLE_FACTORIES" == true ]] && DECODE+=(--sample-factories)
-[[ "$WATER_GUARD" == true ]] && DECODE+=(--water-guard)
-[[ "$POWER_GUARD" == true ]] && DECODE+=(--power-guard)
-[[ "$PARK_GUARD" == true ]] && DECODE+=(--park-guard)
-[[ "$FRONTIER_GUARD" == true ]] && DECODE+=(--frontier-guard)
-[[ "$ICE_GUARD" == true ]] && DECODE+=(--ice-guard)
+for g in "${GUARD_ARGS[@]}"; do k="${g%%=*}"; [[ "${g#*=}" == true ]] && DECODE+=("--${k//_/-}"); done
 json_key() {  # json_key FILE KEY: one top-level value of a JSON file
   python -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"
 }
@@ -133,8 +128,7 @@ if (( PPO_STEPS > 0 )); then
       python train.py init_weights="$CLONE" teacher=init net=auto rules="$PPO_RULES" max_episode_length="$MAX_TURNS" \
         total_timesteps="$PPO_STEPS" reward_anneal_steps="$PPO_STEPS" teacher_kl_decay_steps="$PPO_STEPS" \
         pool_scripted_prob=0.3 pool_random_prob=0.1 eval_interval=0 progress_bar=false run_dir="$OUT/ppo" \
-        normalize_reward=true water_guard="$WATER_GUARD" power_guard="$POWER_GUARD" park_guard="$PARK_GUARD" \
-        frontier_guard="$FRONTIER_GUARD" ice_guard="$ICE_GUARD" $PPO_ARGS | tee "$OUT/ppo.log"
+        normalize_reward=true "${GUARD_ARGS[@]}" $PPO_ARGS | tee "$OUT/ppo.log"
     fi
     cp "$OUT/ppo/checkpoints/latest.pt" "$OUT/ppo.pt"
     echo $(( $(cat "$OUT/ppo.seconds" 2>/dev/null || echo 0) + $(date +%s) - t0 )) > "$OUT/ppo.seconds"
@@ -145,8 +139,8 @@ if (( PPO_STEPS > 0 )); then
 fi
 # 5. held-out evaluation (test seeds 1000000+ never appear above) and the learning curve
 python train.py mode=test checkpoint="$LAST" opponents=random,scripted test_seeds="$TEST_SEEDS" rules="$RULES" \
-  max_episode_length="$MAX_TURNS" greedy="$GREEDY" sample_factories="$SAMPLE_FACTORIES" water_guard="$WATER_GUARD" power_guard="$POWER_GUARD" \
-  park_guard="$PARK_GUARD" frontier_guard="$FRONTIER_GUARD" ice_guard="$ICE_GUARD" test_workers="$WORKERS" replays=false progress_bar=false \
+  max_episode_length="$MAX_TURNS" greedy="$GREEDY" sample_factories="$SAMPLE_FACTORIES" "${GUARD_ARGS[@]}" \
+  test_workers="$WORKERS" replays=false progress_bar=false \
   run_dir="$OUT/test"
 CURVE=("$OUT/bc0_ep$((EPOCHS / 4)).pt" "$OUT/bc0_ep$((EPOCHS / 2)).pt" "$OUT/bc0_ep$EPOCHS.pt" "$OUT/bc$ROUNDS.pt")
 if (( PPO_STEPS > 0 )); then CURVE+=("$OUT/ppo.pt"); fi

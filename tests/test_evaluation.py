@@ -95,9 +95,10 @@ def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_chec
 
 
 def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpoint):
-    """student_guards=true: the DAgger student is a NetPolicy with the shipped decoding (sampled
-    factory choices and every guard of agent.masks.GUARDS); the default stays plain greedy."""
-    from agent.player import NetPolicy
+    """student_guards=true: the DAgger student is a NetPolicy with the shipped decoding (agent.json's
+    sample_factories and guards of agent.masks.GUARDS); the default stays plain greedy."""
+    from agent.masks import GUARDS
+    from agent.player import NetPolicy, resolve_agent_config
     from training import bc
 
     made = []
@@ -113,8 +114,10 @@ def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpo
                     student=str(bc_checkpoint), beta=0.0, threads=1, student_guards=guards)
         res = bc._collect_game(item)
         assert res["kind"] == "vs teacher" and len(res["actions"]) > 0
-    assert [(k["power_guard"], k["water_guard"], k["park_guard"], k["frontier_guard"], k["sample_factories"])
-            for k in made] == [(True,) * 5, (False,) * 5]
+    shipped = resolve_agent_config(environ={})
+    assert shipped["sample_factories"] and shipped["water_guard"] and shipped["ice_guard"]
+    assert made[0] == dict(greedy=True, seed=made[0]["seed"], sample_factories=True, **{k: shipped[k] for k in GUARDS})
+    assert not any(made[1].get(k) for k in ("sample_factories", *GUARDS))
     assert all(k["greedy"] for k in made)
 
 

@@ -41,3 +41,24 @@ def test_main_py_loads_the_shipped_weights_by_default_and_plays_cleanly():
     assert sum(queue_updates_skipped(env).values()) == 0
     assert sum(audit.checked.values()) > 50
     assert env.state.real_env_steps == 60  # the game ran its full (shortened) length
+
+
+def test_shipped_guards_prints_agent_json_guards_for_the_shell_scripts(tmp_path):
+    """scripts/shipped_guards.py: one train.py key=value word per guard of agent.masks.GUARDS, read
+    from agent.json (what run.sh and train_agent.sh train, test and package with); a folder without
+    agent.json is refused in one line."""
+    import subprocess
+    import sys
+
+    from agent.masks import GUARDS
+
+    script = str(ROOT / "scripts" / "shipped_guards.py")
+    out = subprocess.run([sys.executable, script], capture_output=True, text=True, check=True).stdout.split()
+    conf = json.loads((WEIGHTS.parent / "agent.json").read_text())
+    assert out == [f"{k}={'true' if conf.get(k, False) else 'false'}" for k in GUARDS]
+    (tmp_path / "agent.json").write_text(json.dumps({"agent": "net", "ice_guard": True}))
+    out = subprocess.run([sys.executable, script, "--weights-dir", str(tmp_path)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert [w for w in out if w.endswith("=true")] == ["ice_guard=true"]
+    res = subprocess.run([sys.executable, script, "--weights-dir", str(tmp_path / "none")], capture_output=True, text=True)
+    assert res.returncode == 2 and res.stderr.strip().count("\n") == 0 and "no agent.json" in res.stderr

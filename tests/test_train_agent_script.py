@@ -7,6 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
+from agent.masks import GUARDS
+from agent.player import resolve_agent_config
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = str(ROOT / "scripts" / "train_agent.sh")
 TINY = dict(ROUNDS="1", FITS="2", HEAVY_WEIGHT="2", VAL_SEEDS="1000110:1000111", RULES="tiny", GAMES="1", MAX_TURNS="40",
@@ -19,6 +22,7 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     out = tmp_path / "agent"
     env = dict(os.environ, OUT=str(out), **TINY)
     env.pop("PYTHONPATH", None)
+    env.pop("GUARDS", None)  # the shipped ones
     weights_before = (ROOT / "agent" / "weights" / "model.pt").read_bytes()
     proc = subprocess.run(["bash", SCRIPT], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
@@ -34,8 +38,10 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     assert ppo["config"]["reward_anneal_steps"] == 64
     # the stage trains on the shipped decoding's masks with normalised rewards (notes/training.md: raw 64x64
     # returns are out of the cloned critic's reach)
-    assert ppo["config"]["normalize_reward"] and ppo["config"]["water_guard"] and ppo["config"]["power_guard"]
-    assert ppo["config"]["park_guard"] and ppo["config"]["frontier_guard"] and ppo["config"]["ice_guard"]
+    # (the guards: agent/weights/agent.json's, read by scripts/shipped_guards.py)
+    shipped = resolve_agent_config(environ={})
+    assert ppo["config"]["normalize_reward"] and shipped["water_guard"] and shipped["ice_guard"]
+    assert {k: ppo["config"][k] for k in GUARDS} == {k: shipped[k] for k in GUARDS}
     assert (out / "ppo" / "checkpoints" / "vecnormalize.pkl").is_file()
     assert "vs teacher" in (out / "collect_1200.log").read_text() + (out / "collect_1300.log").read_text()
     # the choice on the validation seeds: both fits of round 1 against the shipped weights, then the
@@ -50,9 +56,8 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     assert len(list((out / "select_games").glob("*.json"))) == 4  # reference, two fits, PPO: each played once
     res = json.loads((out / "test" / "results.json").read_text())
     assert res["policy"] == final["selected"]
-    assert res["greedy"] is True and res["sample_factories"] is True and res["water_guard"] is True
-    assert res["power_guard"] is True and res["park_guard"] is True and res["frontier_guard"] is True
-    assert res["ice_guard"] is True
+    assert res["greedy"] is True and res["sample_factories"] is True
+    assert {k: res[k] for k in GUARDS} == {k: shipped[k] for k in GUARDS}
     assert set(res["report"]) == {"random", "scripted"}
     rows = json.loads((out / "curve.json").read_text())["rows"]
     assert len(rows) == 5 and rows[-1]["checkpoint"].endswith("ppo.pt")

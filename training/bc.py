@@ -3,7 +3,7 @@ baseline).
 
     python -m training.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
     python -m training.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 out=runs/bc/dagger.npz
-        [student_guards=true]   # the student plays the shipped decoding (every guard of agent.masks.GUARDS)
+        [student_guards=true]   # the student plays the shipped decoding (the guards of agent/weights/agent.json)
         [shadow_anchor=true]    # the scripted teacher labels from where the student put each robot
     python -m training.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
     python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
@@ -56,8 +56,8 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
         student (str): weights file of the student for DAgger ("" = plain teacher games).
         beta (float): DAgger only: probability that a turn plays the teacher's action.
         student_guards (bool): DAgger only: the student plays the shipped decoding
-            (agent/weights/agent.json: greedy robots, sampled factory choices, every guard of
-            ``agent.masks.GUARDS``), so its states are the ones the shipped bot meets; else plain greedy.
+            (greedy robots, and the factory sampling and guards of agent/weights/agent.json:
+            :func:`dagger_student`), so its states are the ones the shipped bot meets; else plain greedy.
         shadow_anchor (bool): DAgger with the scripted teacher only: the shadow teacher re-anchors
             its memory to the student's robots each turn (``ScriptedPolicy(anchor=True)``: a robot
             standing on a cell its role would pick takes it as its target, and one with the power
@@ -178,17 +178,21 @@ def _collect_game(item):
 def dagger_student(path, seed, guards=False):
     """The DAgger student of :func:`collect` (and of a bot teacher's shadow games,
     :func:`training.botproc.collect_from_bot`): an :class:`agent.player.NetPolicy` of the weights
-    at ``path``, robots greedy; with ``guards`` the shipped decoding (agent/weights/agent.json:
-    sampled factory choices and every guard of ``agent.masks.GUARDS``).
+    at ``path``, robots greedy; with ``guards`` the shipped decoding: the ``sample_factories`` and
+    guards (keys of ``agent.masks.GUARDS``) of agent/weights/agent.json.
 
     Raises:
         agent.net.CheckpointError: ``path`` is not a loadable weights file.
+        ValueError: ``guards`` and agent/weights/agent.json is unreadable.
     """
     from agent.masks import GUARDS
-    from agent.player import NetPolicy
+    from agent.player import NetPolicy, resolve_agent_config
 
-    guards = bool(guards)
-    return NetPolicy.from_file(path, greedy=True, seed=seed, sample_factories=guards, **{k: guards for k in GUARDS})
+    if not guards:
+        return NetPolicy.from_file(path, greedy=True, seed=seed)
+    conf = resolve_agent_config(environ={})
+    return NetPolicy.from_file(path, greedy=True, seed=seed, sample_factories=conf["sample_factories"],
+                               **{k: conf[k] for k in GUARDS})
 
 
 def _teacher_cells(spec, seed):

@@ -340,7 +340,7 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     student (greedy) with the bot as its shadow (:class:`ShadowAgent`, the bot's own action with
     probability ``beta``), against the bot itself or (``opponent_mix``) the random-masked policy;
     only the student's side is recorded, labelled by the bot. ``student_guards`` plays the student
-    with the shipped decoding (sampled factory choices, every guard of ``agent.masks.GUARDS``), as
+    with the shipped decoding (the factory sampling and guards of agent/weights/agent.json), as
     :func:`training.bc.collect`.
 
     Raises:
