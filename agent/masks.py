@@ -89,8 +89,8 @@ import numpy as np
 
 from agent.actions import (
     A_DIG, A_MOVE, AMOUNT_FRACTIONS, COMPONENTS, C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG,
-    DIRECTION_DELTAS, KEEP, MOVE, NUM_LOGITS, NUM_ROBOT_TYPES, PICKUP, RECHARGE, RES_ICE, RES_ORE, RES_POWER, RES_WATER,
-    SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
+    DIRECTION_DELTAS, KEEP, MOVE, NUM_LOGITS, NUM_ROBOT_TYPES, PICKUP, RECHARGE, RES_ICE, RES_METAL, RES_ORE, RES_POWER,
+    RES_WATER, SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
 )
 from agent.action_queue import dig_useful, head_idle, keep_allowed
 from agent.features import HOME_COST_CLIP, P as PLANE, encode, home_cost_map
@@ -775,55 +775,64 @@ def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
     if not thirsty.any():
         return masks
     heavy = np.flatnonzero(u.heavy.astype(bool))
-    steps = _factory_steps(x[heavy], y[heavy], f)
-    home = steps.argmin(1)
+    home = _factory_steps(x[heavy], y[heavy], f).argmin(1)
     sel = thirsty[home]
-    heavy, home, on_factory = heavy[sel], home[sel], steps[sel, home[sel]] == 0
     r = state.cfg.robot
     low = -(-load // int(r["DIG_RESOURCE_GAIN"][1])) * int(r["DIG_COST"][1])
-    if len(heavy) == 0:
+    return _hold_miners(state, masks, heavy[sel], home[sel], RES_ICE, load, low)
+
+
+def _hold_miners(state, masks, robots, homes, res, load, low):
+    """``masks`` with our robots ``robots`` (int64 (N,) indices of ``state.my_units``) held to mining
+    resource ``res`` (RES_ICE or RES_ORE) for the factories ``homes`` (int64 (N,) indices of
+    ``state.my_factories``), the cycle of :func:`guard_ice`: ``load`` units a trip, home for power
+    below ``low`` power. Returns a copy when anything was forbidden, else ``masks`` itself."""
+    if len(robots) == 0:
         return masks
+    u, x, y, t0 = _robot_cells(state)
+    f = state.my_factories
     S = state.cfg.map_size
-    ice_board = state.board["ice"] > 0
+    on_factory = _factory_steps(x[robots], y[robots], f)[np.arange(len(robots)), homes] == 0
+    res_board = state.board["ice" if res == RES_ICE else "ore"] > 0
     occupied = np.zeros((S, S), bool)
     occupied[x, y] = True
-    ice_cells = np.argwhere(ice_board & ~occupied)
-    ice_steps = _factory_steps(ice_cells[:, 0], ice_cells[:, 1], f) if len(ice_cells) else None
+    res_cells = np.argwhere(res_board & ~occupied)
+    res_steps = _factory_steps(res_cells[:, 0], res_cells[:, 1], f) if len(res_cells) else None
     d0 = component_slice(C_TDIR).start
     r0, a0 = component_slice(C_TRES).start, component_slice(C_AMOUNT).start
     p0 = component_slice(C_PRES).start
     whole = int(np.flatnonzero(AMOUNT_FRACTIONS == 1.0)[0])  # amount: 100 %
     out = masks.copy()
-    for i, k, at_home in zip(heavy, home, on_factory):
+    for i, k, at_home in zip(robots, homes, on_factory):
         cx, cy = int(x[i]), int(y[i])
-        held = int(u.cargo[i, RES_ICE])
+        held = int(u.cargo[i, res])
         head = int(u.head[i, 0]) if u.queue_len[i] > 0 else -1
         head_dir = int(u.head[i, 1]) if head == A_MOVE else 0
         can_dig = bool(out[cx, cy, t0 + DIG])
-        if held >= load or (held > 0 and not (ice_board[cx, cy] and can_dig)):
+        if held >= load or (held > 0 and not (res_board[cx, cy] and can_dig)):
             onto = np.zeros(5, bool)  # transfer_dir: center, up, right, down, left
             for d in range(5):
                 tx, ty = cx + int(DIRECTION_DELTAS[d][0]), cy + int(DIRECTION_DELTAS[d][1])
                 onto[d] = abs(tx - f.pos[k, 0]) <= 1 and abs(ty - f.pos[k, 1]) <= 1
             onto &= out[cx, cy, d0:d0 + 5]
-            if onto.any() and out[cx, cy, t0 + TRANSFER] and out[cx, cy, r0 + RES_ICE] and out[cx, cy, a0 + whole]:
-                _hold(out, cx, cy, TRANSFER, transfer_dir=onto, transfer_res=RES_ICE, amount=whole)
+            if onto.any() and out[cx, cy, t0 + TRANSFER] and out[cx, cy, r0 + res] and out[cx, cy, a0 + whole]:
+                _hold(out, cx, cy, TRANSFER, transfer_dir=onto, transfer_res=res, amount=whole)
                 continue
             target = None  # closer to the factory
-        elif ice_board[cx, cy] and can_dig:
+        elif res_board[cx, cy] and can_dig:
             _hold(out, cx, cy, DIG, keep=head == A_DIG)
             continue
-        elif u.power[i] < low or ice_board[cx, cy]:  # on ice, too short of power to dig
+        elif u.power[i] < low or res_board[cx, cy]:  # on the resource, too short of power to dig
             if at_home:
                 if out[cx, cy, t0 + PICKUP] and out[cx, cy, p0 + RES_POWER]:
                     _hold(out, cx, cy, PICKUP, pickup_res=RES_POWER)
                 continue
             target = None  # home for power
-        elif ice_steps is None:
+        elif res_steps is None:
             continue
         else:
-            near = ice_steps[:, k] == ice_steps[:, k].min()
-            cand = ice_cells[near]
+            near = res_steps[:, k] == res_steps[:, k].min()
+            cand = res_cells[near]
             target = cand[np.abs(cand - (cx, cy)).sum(1).argmin()]
         if not out[cx, cy, t0 + MOVE]:
             continue
@@ -838,6 +847,79 @@ def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
     return out
 
 
+ORE_GUARD_LOAD = 40           # ore a LIGHT miner digs before it carries the load home (20 digs)
+ORE_GUARD_STEPS = 10          # ore at most this many moves from a factory's tiles is mined for it
+ORE_GUARD_BUILD_POWER = 1000  # factory power kept beyond a HEAVY's POWER_COST when it builds one
+ORE_GUARD_HEAVIES = 2         # HEAVY robots a factory builds up to
+
+
+def guard_ore(state, masks, load=ORE_GUARD_LOAD, steps=ORE_GUARD_STEPS, build_power=ORE_GUARD_BUILD_POWER,
+              heavies=ORE_GUARD_HEAVIES):
+    """``masks`` with a factory's first LIGHT robot mining ore and its metal spent on a second HEAVY.
+
+    A robot counts for the factory it is nearest to (fewest moves to a tile of its 3x3). For each of
+    our factories with one HEAVY robot and ore within ``steps`` moves of its tiles (on a cell none
+    of our robots stands on), its LIGHT robot
+    with the lowest unit_id (the scripted baseline's ore role, ``agent.scripted``) is held to the
+    cycle of :func:`guard_ice` for ore: dig ore until it holds ``load``, transfer it all onto the
+    factory (which refines it into metal: Lux S2 specs, "Factories"), go home for power below the
+    digs of a load plus ``2 x steps``. A factory with fewer than ``heavies`` HEAVY robots, at least a
+    HEAVY's ``METAL_COST`` in metal and ``POWER_COST + build_power`` in power may only build a HEAVY
+    (when the masks allow it: its center is free).
+
+    The shipped net's heavies and lights dig almost no ore, so it keeps one HEAVY a factory while the
+    scripted baseline builds a second (seed 1000111: 9 heavies against 18; its lights dug 4,328 of
+    its 7,368 ore in seed 1000112, ``scripts/robot_budget.py``); with one heavy a factory the net
+    cannot bring the water a larger lichen area costs (``notes/training.md``). Lights mine the ore
+    here, so the heavies' ice is never spent on metal.
+
+    Not part of :func:`action_masks` (the engine accepts the other choices): a decoding option of the
+    playing agent (agent.json ``ore_guard``), like :func:`guard_ice`.
+
+    Args:
+        state (agent.obs.GameState): the state ``masks`` were made for.
+        masks (np.ndarray): bool (S, S, A), A = 34 (:func:`action_masks`).
+        load (int): ore units a LIGHT miner digs before carrying them home.
+        steps (int): the farthest ore, in moves from the factory's tiles.
+        build_power (int): factory power, beyond a HEAVY's ``POWER_COST``, needed to build one.
+        heavies (int): HEAVY robots per factory from which it builds no more.
+
+    Returns:
+        np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.
+    """
+    u, x, y, t0 = _robot_cells(state)
+    f = state.my_factories
+    if len(u) == 0 or len(f) == 0:
+        return masks
+    r = state.cfg.robot
+    heavy = u.heavy.astype(bool)
+    home = _factory_steps(x, y, f).argmin(1)
+    n_heavy = np.bincount(home[heavy], minlength=len(f))
+    fs = component_slice(C_FACTORY)
+    build = ((f.cargo[:, RES_METAL] >= int(r["METAL_COST"][1])) & (f.power >= int(r["POWER_COST"][1]) + build_power)
+             & (n_heavy < heavies) & masks[f.pos[:, 0], f.pos[:, 1], fs.start + F_HEAVY])
+    out = masks
+    if build.any():
+        out = masks.copy()
+        out[f.pos[build, 0], f.pos[build, 1], fs] = False
+        out[f.pos[build, 0], f.pos[build, 1], fs.start + F_HEAVY] = True
+    free_ore = state.board["ore"] > 0
+    free_ore[x, y] = False  # ore cells no robot of ours stands on, as the miners' targets
+    ore = np.argwhere(free_ore)
+    if len(ore) == 0:
+        return out
+    near_ore = _factory_steps(ore[:, 0], ore[:, 1], f).min(0) <= steps
+    uid = np.array([int(s.rsplit("_", 1)[-1]) for s in u.ids])
+    miners, homes = [], []
+    for k in np.flatnonzero((n_heavy == 1) & near_ore):
+        lights = np.flatnonzero(~heavy & (home == k))
+        if len(lights):
+            miners.append(lights[uid[lights].argmin()])
+            homes.append(k)
+    low = -(-load // int(r["DIG_RESOURCE_GAIN"][0])) * int(r["DIG_COST"][0]) + 2 * steps
+    return _hold_miners(state, out, np.array(miners, np.int64), np.array(homes, np.int64), RES_ORE, load, low)
+
+
 # The decoding guards of the playing agent, in the order guarded_masks applies them: agent.json key
 # -> what the guard forbids (the help text of --water-guard etc. and the bot's start-up line).
 # One definition: the bot, the training env, the evaluation and packaging flags all loop over it.
@@ -848,6 +930,7 @@ GUARDS = {
     "frontier_guard": "LIGHT robots with no ice or ore cargo dig the rubble frontier cell they stand on",
     "rubble_guard": "LIGHT robots with no cargo and power to spare walk to the rubble frontier",
     "ice_guard": "HEAVY robots of a factory short of water dig ice and carry it home",
+    "ore_guard": "a factory's first LIGHT robot mines ore, and a factory with one HEAVY builds a second",
 }
 
 
@@ -864,10 +947,10 @@ def guard_options(**guards):
 
 
 def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park_guard=False, frontier_guard=False,
-                  ice_guard=False, rubble_guard=False):
+                  ice_guard=False, rubble_guard=False, ore_guard=False):
     """The choices the playing agent may make: :func:`action_masks`, then :func:`guard_water`,
-    :func:`guard_power`, :func:`guard_park`, :func:`guard_frontier`, :func:`guard_rubble` and
-    :func:`guard_ice` when asked (the keys of :data:`GUARDS`, agent.json's names, in that order).
+    :func:`guard_power`, :func:`guard_park`, :func:`guard_frontier`, :func:`guard_rubble`,
+    :func:`guard_ice` and :func:`guard_ore` when asked (the keys of :data:`GUARDS`, agent.json's names, in that order).
     The one place both the shipped bot
     (:class:`agent.player.NetPolicy`) and the training env (``wrappers.lux_env.LuxGridEnv``)
     compose them, so training samples what the bot may play.
@@ -885,6 +968,8 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
             whatever the park guard asked.
         rubble_guard (bool): apply :func:`guard_rubble` after the frontier guard (before the ice
             guard), reading ``planes``.
+        ore_guard (bool): apply :func:`guard_ore` last (its miners are LIGHT robots, which the ice
+            guard leaves alone; it also narrows factory choices to a HEAVY build).
 
     Returns:
         np.ndarray: bool (S, S, A), A = 34.
@@ -904,4 +989,6 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
         masks = guard_rubble(state, masks, planes)
     if ice_guard:
         masks = guard_ice(state, masks)
+    if ore_guard:
+        masks = guard_ore(state, masks)
     return masks

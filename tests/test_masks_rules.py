@@ -32,8 +32,8 @@ from agent.actions import (
 from agent.early import early_action
 from agent.features import P as PLANE, encode
 from agent.masks import (
-    ICE_GUARD_LOAD, ICE_GUARD_WATER, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER,
-    RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_ice, guard_park,
+    ICE_GUARD_LOAD, ICE_GUARD_WATER, ORE_GUARD_BUILD_POWER, ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER,
+    RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_ice, guard_ore, guard_park,
     guard_power, guard_rubble, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
@@ -609,6 +609,58 @@ def test_ice_guard_holds_the_heavies_of_a_thirsty_factory_to_bringing_it_ice():
     assert only(guarded_masks(st, water_guard=True, power_guard=True, park_guard=True, frontier_guard=True,
                               ice_guard=True), (6, 4), C_TYPE) == [DIG]
 
+
+
+def test_ore_guard_sends_the_first_light_for_ore_and_builds_the_second_heavy():
+    """agent.masks.guard_ore: our factory (centre (4, 4), tiles 3..5) with one HEAVY (unit_2 at
+    (2, 4)); ore at (8, 4), three moves from its tile (5, 4). Its LIGHT with the lowest unit_id walks
+    to the ore, digs it, carries a load home and fetches power when short; its other lights, a
+    factory without or with two heavies, or ore too far keep their choices. With a HEAVY's metal
+    and POWER_COST + ORE_GUARD_BUILD_POWER power the factory may only build a HEAVY."""
+    heavy = unit("unit_2", 2, 4, heavy=True, power=1000)
+    no_metal = dict(metal=0)
+
+    def guarded(units, cargo=no_metal, power=1000, ore=((8, 4),), **kw):
+        st = make_state(my_units=units, my_factories=[factory(0, *MY_FACTORY, power=power, cargo=cargo)],
+                        board=dict(ore={xy: 5 for xy in ore}))
+        masks = action_masks(st)
+        return masks, guard_ore(st, masks, **kw)
+
+    def only(masks, xy, k):
+        return list(np.flatnonzero(comp(masks, xy, k)))
+
+    m, g = guarded([heavy, unit("unit_7", 6, 4, power=150), unit("unit_9", 6, 5, power=150)])
+    assert only(g, (6, 4), C_TYPE) == [MOVE] and only(g, (6, 4), C_MOVE) == [1]  # right, to the ore
+    assert np.array_equal(g[6, 5], m[6, 5]) and np.array_equal(g[2, 4], m[2, 4])  # the second light, the heavy
+    assert rtype(m, (6, 4))[RECHARGE]  # the caller's masks are left as they were
+    m, g = guarded([heavy, unit("unit_7", 8, 4, power=150)], ore=((8, 4), (9, 4)))  # on the ore: dig
+    assert only(g, (8, 4), C_TYPE) == [DIG]
+    m, g = guarded([heavy, unit("unit_7", 8, 4, power=150)])  # the only ore is under a robot: no free ore
+    assert g is m
+    m, g = guarded([heavy, unit("unit_7", 6, 4, power=150, cargo=dict(ore=ORE_GUARD_LOAD))])  # a load: home
+    assert only(g, (6, 4), C_TYPE) == [TRANSFER] and only(g, (6, 4), C_TRES) == [ORE] and only(g, (6, 4), C_TDIR) == [T_LEFT]
+    m, g = guarded([heavy, unit("unit_7", 4, 4, power=LIGHT.DIG_COST)])  # short of power, on the factory
+    assert only(g, (4, 4), C_TYPE) == [PICKUP] and only(g, (4, 4), C_PRES) == [POWER]
+    for units, kw in (([unit("unit_7", 6, 4, power=150)], {}),  # no heavy
+                      ([heavy, unit("unit_3", 2, 5, heavy=True), unit("unit_7", 6, 4, power=150)], {}),  # two
+                      ([heavy, unit("unit_7", 6, 4, power=150)], dict(steps=2))):  # ore too far
+        m, g = guarded(units, **kw)
+        assert g is m, (units, kw)
+    # a HEAVY's metal and the power to spare: build it, and nothing else
+    build = int(HEAVY.POWER_COST) + ORE_GUARD_BUILD_POWER
+    m, g = guarded([heavy], cargo=dict(metal=HEAVY.METAL_COST), power=build)
+    assert comp(m, MY_FACTORY, C_FACTORY)[[F_NONE, F_LIGHT, F_HEAVY, F_WATER]].all()
+    assert only(g, MY_FACTORY, C_FACTORY) == [F_HEAVY]
+    for units, cargo, power in (([heavy], dict(metal=HEAVY.METAL_COST), build - 1),
+                                ([heavy], dict(metal=HEAVY.METAL_COST - 1), build),
+                                ([heavy, unit("unit_3", 2, 5, heavy=True)], dict(metal=HEAVY.METAL_COST), build)):
+        m, g = guarded(units, cargo=cargo, power=power)
+        assert comp(g, MY_FACTORY, C_FACTORY)[F_NONE], (units, cargo, power)
+    # guarded_masks applies it only when asked
+    st = make_state(my_units=[heavy, unit("unit_7", 6, 4, power=150)], board=dict(ore={(8, 4): 5}),
+                    my_factories=[factory(0, *MY_FACTORY, cargo=no_metal)])
+    assert rtype(guarded_masks(st), (6, 4))[RECHARGE]
+    assert only(guarded_masks(st, ore_guard=True), (6, 4), C_TYPE) == [MOVE]
 
 
 def test_net_policy_with_ice_guard_digs_for_a_thirsty_factory(monkeypatch):
