@@ -93,7 +93,7 @@ from agent.actions import (
     RES_WATER, SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER, component_slice, factory_stocks_at,
 )
 from agent.action_queue import dig_useful, head_idle, keep_allowed
-from agent.features import HOME_COST_CLIP, P as PLANE, encode, home_cost_map
+from agent.features import DIST_SCALE, HOME_COST_CLIP, P as PLANE, encode, home_cost_map
 from agent.paths import dilate4, step_cost
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
@@ -632,10 +632,10 @@ def guard_rubble(state, masks, planes, power=RUBBLE_GUARD_POWER, steps=RUBBLE_GU
     in the way). Once on the frontier, :func:`guard_frontier` holds it to digging. Lichen spreads
     only to rubble-free cells (Lux S2 specs, "Lichen"), and the area is what the net's lichen lacks:
     in a validation game of the ice guard (seed 1000114, net as player_1) its lichen covered 474
-    cells at turn 1000, the scripted baseline's 774. Its LIGHT
-    robots dug rubble in 23 % of their turns (the baseline's 33 %), moved in 42 % (35 %) and stood
-    idle off our factories in 12 % (5 %) (``scripts/robot_budget.py``, seed 1000112). A robot
-    whose masks forbid every such move keeps its choices; HEAVY robots are left alone.
+    cells at turn 1000, the scripted baseline's 774. Its LIGHT robots dug rubble in 23 % of their
+    turns (the baseline's 33 %), moved in 42 % (35 %) and stood idle off our factories in 12 % (5 %)
+    (``scripts/robot_budget.py``, seed 1000112). A robot whose masks forbid every such move keeps
+    its choices; HEAVY robots are left alone.
 
     Not part of :func:`action_masks` (the engine accepts the other choices): a decoding option of
     the playing agent (agent.json ``rubble_guard``), like :func:`guard_frontier`.
@@ -653,7 +653,7 @@ def guard_rubble(state, masks, planes, power=RUBBLE_GUARD_POWER, steps=RUBBLE_GU
     u, x, y, t0 = _robot_cells(state)
     if len(u) == 0:
         return masks
-    dist = np.rint(planes[PLANE["dist_rubble_frontier"]] * 16).astype(np.int64)  # steps, 48 = none or far
+    dist = np.rint(planes[PLANE["dist_rubble_frontier"]] * DIST_SCALE).astype(np.int64)  # steps (DIST_CLIP: none or far)
     sent = ~u.heavy.astype(bool) & (u.cargo[:, RES_ICE] == 0) & (u.cargo[:, RES_ORE] == 0) & (u.power >= power)
     sent &= (planes[PLANE["rubble_frontier"], x, y] == 0) & (dist[x, y] <= steps) & masks[x, y, t0 + MOVE]
     if not sent.any():
@@ -715,7 +715,7 @@ def _hold_step(out, x, y, head_dir, gain, occupied):
     S = occupied.shape[0]
     nx, ny = x + DIRECTION_DELTAS[1:, 0], y + DIRECTION_DELTAS[1:, 1]
     inside = (nx >= 0) & (nx < S) & (ny >= 0) & (ny < S)
-    free = ~inside.copy()
+    free = ~inside
     free[inside] = ~occupied[nx[inside], ny[inside]]
     m0 = component_slice(C_MOVE).start
     allowed = out[x, y, m0:m0 + 4]
@@ -859,8 +859,8 @@ def guard_ore(state, masks, load=ORE_GUARD_LOAD, steps=ORE_GUARD_STEPS, build_po
 
     A robot counts for the factory it is nearest to (fewest moves to a tile of its 3x3). For each of
     our factories with one HEAVY robot and ore within ``steps`` moves of its tiles (on a cell none
-    of our robots stands on), its LIGHT robot
-    with the lowest unit_id (the scripted baseline's ore role, ``agent.scripted``) is held to the
+    of our robots stands on), its LIGHT robot with the lowest unit_id (the scripted baseline's ore
+    role, ``agent.scripted``) is held to the
     cycle of :func:`guard_ice` for ore: dig ore until it holds ``load``, transfer it all onto the
     factory (which refines it into metal: Lux S2 specs, "Factories"), go home for power below the
     digs of a load plus ``2 x steps``. A factory with fewer than ``heavies`` HEAVY robots, at least a
