@@ -30,11 +30,12 @@ from agent.actions import (
     TRANSFER, component_slice, decode,
 )
 from agent.early import early_action
-from agent.features import P as PLANE, encode
+from agent.features import P as PLANE, encode, home_cost_map
 from agent.masks import (
-    ICE_GUARD_LOAD, ICE_GUARD_WATER, ORE_GUARD_BUILD_POWER, ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER,
-    RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_ice, guard_ore, guard_park,
-    guard_power, guard_rubble, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
+    ICE_GUARD_LOAD, ICE_GUARD_WATER, LIGHT_POWER_FILL, LIGHT_POWER_MARGIN, LIGHT_POWER_RESERVE, ORE_GUARD_BUILD_POWER,
+    ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN, action_masks,
+    guard_frontier, guard_ice, guard_light_power, guard_ore, guard_park, guard_power, guard_rubble, guard_water,
+    guarded_masks, water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
 from agent.policy import sample_masked
@@ -1022,3 +1023,46 @@ def test_decode_avoids_own_collisions_and_builds_under_robots():
     assert set(out) == {"unit_6"}
     raw = decode(st, a, avoid_collisions=False)
     assert {"unit_5", "unit_6", "unit_7", "factory_0"} <= set(raw)
+
+
+def test_light_power_guard_sends_a_light_home_before_it_runs_short_and_fills_it_there():
+    """agent.masks.guard_light_power: our factory (centre (4, 4), tiles 3..5), a LIGHT at (8, 4),
+    three moves from its tile (5, 4), on rubble it may dig. With the power for a dig, the walk home
+    (at most ceil(home_cost / 15)) and LIGHT_POWER_MARGIN it keeps its choices; below that it may
+    only move left, home. On the factory below LIGHT_POWER_FILL it may only pick up its whole free
+    battery, unless the factory would keep less than LIGHT_POWER_RESERVE; a HEAVY or a light with
+    ore keep their choices."""
+    rubble = {(8, 4): 20}
+
+    def guarded(units, power=3000):
+        st = make_state(my_units=units, my_factories=[factory(0, *MY_FACTORY, power=power)], board=dict(rubble=rubble))
+        masks = action_masks(st)
+        return st, masks, guard_light_power(st, masks, home_cost_map(encode(st)[0]))
+
+    def only(masks, xy, k):
+        return list(np.flatnonzero(comp(masks, xy, k)))
+
+    st, m, g = guarded([unit("unit_7", 8, 4, power=150)])
+    need = -(-home_cost_map(encode(st)[0])[8, 4] // 15) + LIGHT_POWER_MARGIN + LIGHT.ACTION_QUEUE_POWER_COST + LIGHT.DIG_COST
+    assert g is m and rtype(m, (8, 4))[DIG]
+    st, m, g = guarded([unit("unit_7", 8, 4, power=need)])
+    assert g is m
+    st, m, g = guarded([unit("unit_7", 8, 4, power=need - 1)])
+    assert rtype(m, (8, 4))[DIG] and only(g, (8, 4), C_TYPE) == [MOVE] and only(g, (8, 4), C_MOVE) == [LEFT]
+    for units in ([unit("unit_7", 8, 4, heavy=True, power=need - 1)],
+                  [unit("unit_7", 8, 4, power=need - 1, cargo=dict(ore=10))]):
+        st, m, g = guarded(units)
+        assert g is m, units
+    # on the factory: fill the battery (amount 100 %) while the factory keeps its reserve
+    st, m, g = guarded([unit("unit_7", 4, 4, power=LIGHT_POWER_FILL - 1)])
+    assert only(g, (4, 4), C_TYPE) == [PICKUP] and only(g, (4, 4), C_PRES) == [POWER] and only(g, (4, 4), C_AMOUNT) == [3]
+    space = LIGHT.BATTERY_CAPACITY - (LIGHT_POWER_FILL - 1)
+    for units, power in (([unit("unit_7", 4, 4, power=LIGHT_POWER_FILL)], 3000),
+                         ([unit("unit_7", 4, 4, power=LIGHT_POWER_FILL - 1)], space + LIGHT_POWER_RESERVE - 1)):
+        st, m, g = guarded(units, power=power)
+        assert g is m, (units, power)
+    # guarded_masks applies it only when asked
+    st = make_state(my_units=[unit("unit_7", 8, 4, power=need - 1)], my_factories=[factory(0, *MY_FACTORY, power=3000)],
+                    board=dict(rubble=rubble))
+    assert rtype(guarded_masks(st), (8, 4))[DIG]
+    assert only(guarded_masks(st, light_power_guard=True), (8, 4), C_TYPE) == [MOVE]

@@ -91,6 +91,7 @@ class TrainConfig:
     ice_guard: bool = False               # training masks and test mode: HEAVY robots of a thirsty factory bring it ice
     rubble_guard: bool = False            # training masks and test mode: idle LIGHT robots walk to the rubble frontier
     ore_guard: bool = False               # training masks and test mode: a first LIGHT mines ore, a second HEAVY is built
+    light_power_guard: bool = False       # training masks and test mode: LIGHT robots go home for power and fill up
     replays: bool = True                  # write one replay JSON per test game
     baseline: str = ""                    # test mode: an earlier results.json (or list of games) to pair each game with
     eval_interval: int = 4096             # steps between evaluations during training (0 = off)
