@@ -676,6 +676,7 @@ def guard_rubble(state, masks, planes, power=RUBBLE_GUARD_POWER, steps=RUBBLE_GU
 LIGHT_POWER_MARGIN = 5      # LIGHT power kept beyond the walk home and one dig before it turns home
 LIGHT_POWER_FILL = 135      # a LIGHT on our factory with less power than this fills its battery there
 LIGHT_POWER_RESERVE = 300   # factory power a LIGHT's fill leaves for the HEAVY robots
+LIGHT_HOME_COST_DIVISOR = 15  # a HEAVY's home_cost over this bounds a LIGHT's walk home from above
 
 
 def guard_light_power(state, masks, home_cost, margin=LIGHT_POWER_MARGIN, fill=LIGHT_POWER_FILL,
@@ -686,10 +687,10 @@ def guard_light_power(state, masks, home_cost, margin=LIGHT_POWER_MARGIN, fill=L
     ACTION_QUEUE_POWER_COST`` and ``DIG_COST`` (Lux S2 specs, "Robots"):
 
     * off our factory tiles, when ``P - Q - DIG_COST < h + margin``, with ``h`` an upper bound of
-      its walk home (``ceil(home_cost / 15)``: a HEAVY's step into a cell of rubble ``r`` costs
-      ``30 + r`` with its queue cost, a LIGHT's ``2 + floor(r / 20)``, :func:`agent.paths.step_cost`):
-      it may only move closer to our nearest factory tile, chosen as :func:`guard_ice` chooses
-      (:func:`_hold_step`); a robot whose way home is unknown (``home_cost >= clip``) is left alone;
+      its walk home, ``ceil(home_cost / LIGHT_HOME_COST_DIVISOR)`` (15: a HEAVY's step into a cell
+      of rubble ``r`` costs ``30 + r`` with its queue cost, a LIGHT's ``2 + floor(r / 20)``,
+      :func:`agent.paths.step_cost`): it may only move closer to our nearest factory tile, chosen
+      as :func:`guard_ice` chooses (:func:`_hold_step`); a robot whose way home is unknown (``home_cost >= clip``) is left alone;
     * on one of our factory tiles with less than ``fill`` power, when the factory holds the power to
       fill its battery plus ``reserve``: it may only pick up power, the whole free battery (amount
       100 %).
@@ -728,7 +729,7 @@ def guard_light_power(state, masks, home_cost, margin=LIGHT_POWER_MARGIN, fill=L
     home = steps.argmin(1)
     on_factory = steps.min(1) == 0
     power = u.power.astype(np.int64)
-    h = -(-np.asarray(home_cost)[x, y] // 15)
+    h = -(-np.asarray(home_cost)[x, y] // LIGHT_HOME_COST_DIVISOR)
     short = light & ~on_factory & (home_cost[x, y] < clip)
     short &= power - int(r["ACTION_QUEUE_POWER_COST"][0]) - int(r["DIG_COST"][0]) < h + margin
     space = int(r["BATTERY_CAPACITY"][0]) - power
