@@ -690,7 +690,8 @@ def guard_light_power(state, masks, home_cost, margin=LIGHT_POWER_MARGIN, fill=L
       its walk home, ``ceil(home_cost / LIGHT_HOME_COST_DIVISOR)`` (15: a HEAVY's step into a cell
       of rubble ``r`` costs ``30 + r`` with its queue cost, a LIGHT's ``2 + floor(r / 20)``,
       :func:`agent.paths.step_cost`): it may only move closer to our nearest factory tile, chosen
-      as :func:`guard_ice` chooses (:func:`_hold_step`); a robot whose way home is unknown (``home_cost >= clip``) is left alone;
+      as :func:`guard_ice` chooses (:func:`_hold_step`); a robot whose way home is unknown
+      (``home_cost >= clip``) is left alone;
     * on one of our factory tiles with less than ``fill`` power, when the factory holds the power to
       fill its battery plus ``reserve``: it may only pick up power, the whole free battery (amount
       100 %).
@@ -1064,10 +1065,11 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
     masks = action_masks(state)
     if planes is None and (power_guard or frontier_guard or rubble_guard or light_power_guard):
         planes = encode(state)[0]  # once, for all the guards that read it
+    home_cost = home_cost_map(planes) if power_guard or light_power_guard else None
     if water_guard:
         masks = guard_water(state, masks)
     if power_guard:
-        masks = guard_power(state, masks, home_cost_map(planes))
+        masks = guard_power(state, masks, home_cost)
     if park_guard:
         masks = guard_park(state, masks)
     if frontier_guard:
@@ -1075,7 +1077,7 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
     if rubble_guard:
         masks = guard_rubble(state, masks, planes)
     if light_power_guard:
-        masks = guard_light_power(state, masks, home_cost_map(planes))
+        masks = guard_light_power(state, masks, home_cost)
     if ice_guard:
         masks = guard_ice(state, masks)
     if ore_guard:

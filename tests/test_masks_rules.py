@@ -32,10 +32,10 @@ from agent.actions import (
 from agent.early import early_action
 from agent.features import P as PLANE, encode, home_cost_map
 from agent.masks import (
-    ICE_GUARD_LOAD, ICE_GUARD_WATER, LIGHT_POWER_FILL, LIGHT_POWER_MARGIN, LIGHT_POWER_RESERVE, ORE_GUARD_BUILD_POWER,
-    ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN, action_masks,
-    guard_frontier, guard_ice, guard_light_power, guard_ore, guard_park, guard_power, guard_rubble, guard_water,
-    guarded_masks, water_cost_bound, water_reserve_ok,
+    ICE_GUARD_LOAD, ICE_GUARD_WATER, LIGHT_HOME_COST_DIVISOR, LIGHT_POWER_FILL, LIGHT_POWER_MARGIN, LIGHT_POWER_RESERVE,
+    ORE_GUARD_BUILD_POWER, ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN,
+    action_masks, guard_frontier, guard_ice, guard_light_power, guard_ore, guard_park, guard_power, guard_rubble,
+    guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
 from agent.policy import sample_masked
@@ -1028,7 +1028,7 @@ def test_decode_avoids_own_collisions_and_builds_under_robots():
 def test_light_power_guard_sends_a_light_home_before_it_runs_short_and_fills_it_there():
     """agent.masks.guard_light_power: our factory (centre (4, 4), tiles 3..5), a LIGHT at (8, 4),
     three moves from its tile (5, 4), on rubble it may dig. With the power for a dig, the walk home
-    (at most ceil(home_cost / 15)) and LIGHT_POWER_MARGIN it keeps its choices; below that it may
+    (at most ceil(home_cost / LIGHT_HOME_COST_DIVISOR)) and LIGHT_POWER_MARGIN it keeps its choices; below that it may
     only move left, home. On the factory below LIGHT_POWER_FILL it may only pick up its whole free
     battery, unless the factory would keep less than LIGHT_POWER_RESERVE; a HEAVY or a light with
     ore keep their choices."""
@@ -1043,7 +1043,8 @@ def test_light_power_guard_sends_a_light_home_before_it_runs_short_and_fills_it_
         return list(np.flatnonzero(comp(masks, xy, k)))
 
     st, m, g = guarded([unit("unit_7", 8, 4, power=150)])
-    need = -(-home_cost_map(encode(st)[0])[8, 4] // 15) + LIGHT_POWER_MARGIN + LIGHT.ACTION_QUEUE_POWER_COST + LIGHT.DIG_COST
+    need = -(-home_cost_map(encode(st)[0])[8, 4] // LIGHT_HOME_COST_DIVISOR)
+    need += LIGHT_POWER_MARGIN + LIGHT.ACTION_QUEUE_POWER_COST + LIGHT.DIG_COST
     assert g is m and rtype(m, (8, 4))[DIG]
     st, m, g = guarded([unit("unit_7", 8, 4, power=need)])
     assert g is m

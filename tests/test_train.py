@@ -245,8 +245,8 @@ def test_normalize_reward_scales_what_ppo_sees_and_resumes_its_statistics(tmp_pa
 def test_env_masks_apply_the_shipped_guards_when_asked():
     """Every guard of agent.masks.GUARDS on (config keys, LuxGridEnv arguments): the learner's masks
     are the shipped decoding's (action_masks, then guard_water, guard_power, guard_park,
-    guard_frontier, guard_rubble, guard_light_power, guard_ice and guard_ore), and a choice only a guard forbids is
-    a masked choice in step."""
+    guard_frontier, guard_rubble, guard_light_power, guard_ice and guard_ore), and a choice only a
+    guard forbids is a masked choice in step."""
     from agent.actions import C_FACTORY, F_WATER, component_slice
     from agent.features import encode, home_cost_map
     from agent.masks import (GUARDS, action_masks, guard_frontier, guard_ice, guard_light_power, guard_ore,
