@@ -32,10 +32,11 @@ from agent.actions import (
 from agent.early import early_action
 from agent.features import P as PLANE, encode, home_cost_map
 from agent.masks import (
-    ICE_GUARD_LOAD, ICE_GUARD_WATER, LIGHT_HOME_COST_DIVISOR, LIGHT_POWER_FILL, LIGHT_POWER_MARGIN, LIGHT_POWER_RESERVE,
-    ORE_GUARD_BUILD_POWER, ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN,
-    action_masks, guard_frontier, guard_ice, guard_light_power, guard_ore, guard_park, guard_power, guard_rubble,
-    guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
+    HEAVY_RUBBLE_FILL, HEAVY_RUBBLE_MARGIN, HEAVY_RUBBLE_RESERVE, HEAVY_RUBBLE_WATER, ICE_GUARD_LOAD, ICE_GUARD_WATER,
+    LIGHT_HOME_COST_DIVISOR, LIGHT_POWER_FILL, LIGHT_POWER_MARGIN, LIGHT_POWER_RESERVE, ORE_GUARD_BUILD_POWER,
+    ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN, action_masks,
+    guard_frontier, guard_heavy_rubble, guard_ice, guard_light_power, guard_ore, guard_park, guard_power,
+    guard_rubble, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
 from agent.policy import sample_masked
@@ -1067,3 +1068,56 @@ def test_light_power_guard_sends_a_light_home_before_it_runs_short_and_fills_it_
                     board=dict(rubble=rubble))
     assert rtype(guarded_masks(st), (8, 4))[DIG]
     assert only(guarded_masks(st, light_power_guard=True), (8, 4), C_TYPE) == [MOVE]
+
+
+def test_heavy_rubble_guard_sends_a_spare_heavy_to_dig_the_rubble_frontier():
+    """agent.masks.guard_heavy_rubble: our factory (centre (4, 4), tiles 3..5) with two HEAVY robots
+    and the water to live to the last turn plus HEAVY_RUBBLE_WATER; rubble at (12, 7), the frontier.
+    The heavy with the highest unit_id walks to it, digs it, goes home below its walk home plus a dig
+    and HEAVY_RUBBLE_MARGIN, and fills up on the factory; the first heavy, a heavy with ice, a
+    factory with one heavy or less water keep their choices."""
+    frontier = (12, 7)
+    first = unit("unit_2", 2, 4, heavy=True, power=1000)
+    remaining = CFG.max_episode_length - 10  # make_obs plays turn 10
+    spare = remaining * CFG.FACTORY_WATER_CONSUMPTION + WATER_GUARD_MARGIN + HEAVY_RUBBLE_WATER
+
+    def guarded(units, water=spare, power=3000):
+        st = make_state(my_units=units, my_factories=[factory(0, *MY_FACTORY, power=power, cargo=dict(water=water))],
+                        board=dict(rubble={frontier: 10}))
+        planes = encode(st)[0]
+        masks = action_masks(st)
+        return st, masks, guard_heavy_rubble(st, masks, planes, home_cost_map(planes))
+
+    def only(masks, xy, k):
+        return list(np.flatnonzero(comp(masks, xy, k)))
+
+    st, m, g = guarded([first, unit("unit_6", 9, 7, heavy=True, power=1000)])
+    assert only(g, (9, 7), C_TYPE) == [MOVE] and only(g, (9, 7), C_MOVE) == [RIGHT]
+    assert np.array_equal(g[2, 4], m[2, 4]) and rtype(m, (9, 7))[RECHARGE]  # the first heavy; masks left as they were
+    st, m, g = guarded([first, unit("unit_6", *frontier, heavy=True, power=1000)])  # on the frontier: dig
+    assert rtype(m, frontier)[MOVE] and only(g, frontier, C_TYPE) == [DIG]
+    need = home_cost_map(encode(st)[0])[frontier] + HEAVY_RUBBLE_MARGIN + HEAVY.ACTION_QUEUE_POWER_COST + HEAVY.DIG_COST
+    st, m, g = guarded([first, unit("unit_6", *frontier, heavy=True, power=need)])
+    assert only(g, frontier, C_TYPE) == [DIG]
+    st, m, g = guarded([first, unit("unit_6", *frontier, heavy=True, power=need - 1)])  # short: home, up or left
+    assert only(g, frontier, C_TYPE) == [MOVE] and only(g, frontier, C_MOVE) == [UP, LEFT]
+    # on the factory below HEAVY_RUBBLE_FILL: fill the battery while the factory keeps its reserve
+    low = HEAVY_RUBBLE_FILL - 1
+    space = HEAVY.BATTERY_CAPACITY - low
+    st, m, g = guarded([first, unit("unit_6", 5, 4, heavy=True, power=low)], power=space + HEAVY_RUBBLE_RESERVE)
+    assert only(g, (5, 4), C_TYPE) == [PICKUP] and only(g, (5, 4), C_PRES) == [POWER] and only(g, (5, 4), C_AMOUNT) == [3]
+    st, m, g = guarded([first, unit("unit_6", 5, 4, heavy=True, power=low)], power=space + HEAVY_RUBBLE_RESERVE - 1)
+    assert g is m
+    st, m, g = guarded([first, unit("unit_6", 5, 4, heavy=True, power=HEAVY_RUBBLE_FILL)])  # full enough: out
+    assert only(g, (5, 4), C_TYPE) == [MOVE] and only(g, (5, 4), C_MOVE) == [RIGHT, DOWN]
+    for units, water in (([first, unit("unit_6", 9, 7, heavy=True, power=1000)], spare - 1),
+                         ([unit("unit_6", 9, 7, heavy=True, power=1000)], spare),
+                         ([first, unit("unit_6", 9, 7, heavy=True, power=1000, cargo=dict(ice=20))], spare),
+                         ([first, unit("unit_6", 9, 7, power=1000)], spare)):
+        st, m, g = guarded(units, water=water)
+        assert g is m, (units, water)
+    # guarded_masks applies it only when asked
+    st = make_state(my_units=[first, unit("unit_6", 9, 7, heavy=True, power=1000)], board=dict(rubble={frontier: 10}),
+                    my_factories=[factory(0, *MY_FACTORY, power=3000, cargo=dict(water=spare))])
+    assert rtype(guarded_masks(st), (9, 7))[RECHARGE]
+    assert only(guarded_masks(st, heavy_rubble_guard=True), (9, 7), C_TYPE) == [MOVE]

@@ -92,6 +92,7 @@ class TrainConfig:
     rubble_guard: bool = False            # training masks and test mode: idle LIGHT robots walk to the rubble frontier
     ore_guard: bool = False               # training masks and test mode: a first LIGHT mines ore, a second HEAVY is built
     light_power_guard: bool = False       # training masks and test mode: LIGHT robots go home for power and fill up
+    heavy_rubble_guard: bool = False      # training masks and test mode: a second HEAVY with water to spare digs rubble
     replays: bool = True                  # write one replay JSON per test game
     baseline: str = ""                    # test mode: an earlier results.json (or list of games) to pair each game with
     eval_interval: int = 4096             # steps between evaluations during training (0 = off)
