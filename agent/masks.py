@@ -533,6 +533,44 @@ def _robot_cells(state):
     return u, u.pos[:, 0], u.pos[:, 1], component_slice(C_TYPE).start
 
 
+WHOLE = int(np.flatnonzero(AMOUNT_FRACTIONS == 1.0)[0])  # the amount choice of 100 %: a whole cargo or battery
+
+
+def _queued_move(u, i):
+    """The direction (1-4: up, right, down, left) of robot ``i``'s queued move (``u``:
+    ``state.my_units``), 0 when its queue head is no move."""
+    return int(u.head[i, 1]) if u.queue_len[i] > 0 and u.head[i, 0] == A_MOVE else 0
+
+
+def _occupied(S, x, y):
+    """bool (S, S): the cells ``(x, y)`` (int64 (N,) each) our robots stand on."""
+    occupied = np.zeros((S, S), bool)
+    occupied[x, y] = True
+    return occupied
+
+
+def _step_to_factory(out, u, i, f, k, occupied):
+    """Hold our robot ``i`` (of ``u``, ``state.my_units``) on ``out`` (edited in place) to a move
+    closer to factory ``k`` of ``f`` (fewest moves to a tile of its 3x3), as :func:`_hold_step`
+    chooses it; ``occupied`` is :func:`_occupied`."""
+    cx, cy = int(u.pos[i, 0]), int(u.pos[i, 1])
+    nx, ny = cx + DIRECTION_DELTAS[1:, 0], cy + DIRECTION_DELTAS[1:, 1]
+    gain = _factory_steps(np.array([cx]), np.array([cy]), f)[0, k] - _factory_steps(nx, ny, f)[:, k]
+    _hold_step(out, cx, cy, _queued_move(u, i), gain, occupied)
+
+
+def _step_down(out, u, i, dist, occupied):
+    """Hold our robot ``i`` (of ``u``) on ``out`` (edited in place) to a move down ``dist`` (int64
+    (S, S), steps to a target; off the map is never closer), as :func:`_hold_step` chooses it."""
+    cx, cy = int(u.pos[i, 0]), int(u.pos[i, 1])
+    S = dist.shape[0]
+    nx, ny = cx + DIRECTION_DELTAS[1:, 0], cy + DIRECTION_DELTAS[1:, 1]
+    inside = (nx >= 0) & (nx < S) & (ny >= 0) & (ny < S)
+    after = np.full(4, 10 ** 6, np.int64)
+    after[inside] = dist[nx[inside], ny[inside]]
+    _hold_step(out, cx, cy, _queued_move(u, i), dist[cx, cy] - after, occupied)
+
+
 PARK_GUARD_FRACTION = 0.5  # a robot holding at least this share of its battery is not left standing
 
 
@@ -658,16 +696,10 @@ def guard_rubble(state, masks, planes, power=RUBBLE_GUARD_POWER, steps=RUBBLE_GU
     sent &= (planes[PLANE["rubble_frontier"], x, y] == 0) & (dist[x, y] <= steps) & masks[x, y, t0 + MOVE]
     if not sent.any():
         return masks
-    S = state.cfg.map_size
-    occupied = np.zeros((S, S), bool)
-    occupied[x, y] = True
-    padded = np.pad(dist, 1, constant_values=10 ** 6)  # off the map: never closer
+    occupied = _occupied(state.cfg.map_size, x, y)
     out = masks.copy()
     for i in np.flatnonzero(sent):
-        cx, cy = int(x[i]), int(y[i])
-        head_dir = int(u.head[i, 1]) if u.queue_len[i] > 0 and u.head[i, 0] == A_MOVE else 0
-        gain = dist[cx, cy] - padded[cx + 1 + DIRECTION_DELTAS[1:, 0], cy + 1 + DIRECTION_DELTAS[1:, 1]]
-        _hold_step(out, cx, cy, head_dir, gain, occupied)
+        _step_down(out, u, i, dist, occupied)
     if np.array_equal(out, masks):
         return masks
     return out
@@ -734,25 +766,17 @@ def guard_light_power(state, masks, home_cost, margin=LIGHT_POWER_MARGIN, fill=L
     short = light & ~on_factory & (home_cost[x, y] < clip)
     short &= power - int(r["ACTION_QUEUE_POWER_COST"][0]) - int(r["DIG_COST"][0]) < h + margin
     space = int(r["BATTERY_CAPACITY"][0]) - power
-    p0 = component_slice(C_PRES).start
-    whole = int(np.flatnonzero(AMOUNT_FRACTIONS == 1.0)[0])
-    a0 = component_slice(C_AMOUNT).start
+    p0, a0 = component_slice(C_PRES).start, component_slice(C_AMOUNT).start
     refill = light & on_factory & (power < fill) & (f.power[home] >= space + reserve)
-    refill &= masks[x, y, t0 + PICKUP] & masks[x, y, p0 + RES_POWER] & masks[x, y, a0 + whole]
+    refill &= masks[x, y, t0 + PICKUP] & masks[x, y, p0 + RES_POWER] & masks[x, y, a0 + WHOLE]
     if not (short.any() or refill.any()):
         return masks
-    S = state.cfg.map_size
-    occupied = np.zeros((S, S), bool)
-    occupied[x, y] = True
+    occupied = _occupied(state.cfg.map_size, x, y)
     out = masks.copy()
     for i in np.flatnonzero(refill):
-        _hold(out, int(x[i]), int(y[i]), PICKUP, pickup_res=RES_POWER, amount=whole)
+        _hold(out, int(x[i]), int(y[i]), PICKUP, pickup_res=RES_POWER, amount=WHOLE)
     for i in np.flatnonzero(short):
-        cx, cy = int(x[i]), int(y[i])
-        head_dir = int(u.head[i, 1]) if u.queue_len[i] > 0 and u.head[i, 0] == A_MOVE else 0
-        nx, ny = cx + DIRECTION_DELTAS[1:, 0], cy + DIRECTION_DELTAS[1:, 1]
-        gain = steps[i, home[i]] - _factory_steps(nx, ny, f)[:, home[i]]
-        _hold_step(out, cx, cy, head_dir, gain, occupied)
+        _step_to_factory(out, u, i, f, home[i], occupied)
     if np.array_equal(out, masks):
         return masks
     return out
@@ -835,42 +859,30 @@ def guard_heavy_rubble(state, masks, planes, home_cost, water=HEAVY_RUBBLE_WATER
         return masks
     r = cfg.robot
     dist = np.rint(planes[PLANE["dist_rubble_frontier"]] * DIST_SCALE).astype(np.int64)
-    padded = np.pad(dist, 1, constant_values=10 ** 6)  # off the map: never closer
     frontier = planes[PLANE["rubble_frontier"]] > 0
     p0, a0 = component_slice(C_PRES).start, component_slice(C_AMOUNT).start
-    whole = int(np.flatnonzero(AMOUNT_FRACTIONS == 1.0)[0])
-    space_all = int(r["BATTERY_CAPACITY"][1]) - u.power.astype(np.int64)
-    S = cfg.map_size
-    occupied = np.zeros((S, S), bool)
-    occupied[x, y] = True
+    occupied = _occupied(cfg.map_size, x, y)
     out = masks.copy()
     for i in diggers:
         cx, cy, k = int(x[i]), int(y[i]), int(home[i])
         power = int(u.power[i])
-        head = int(u.head[i, 0]) if u.queue_len[i] > 0 else -1
-        head_dir = int(u.head[i, 1]) if head == A_MOVE else 0
-        at_home = fsteps[i].min() == 0
-        nx, ny = cx + DIRECTION_DELTAS[1:, 0], cy + DIRECTION_DELTAS[1:, 1]
-        if not at_home:
+        if fsteps[i, k] > 0:  # off our factories
             if home_cost[cx, cy] >= clip:
                 continue
             if power - int(r["ACTION_QUEUE_POWER_COST"][1]) - int(r["DIG_COST"][1]) < home_cost[cx, cy] + margin:
                 if out[cx, cy, t0 + MOVE]:
-                    near = int(fsteps[i].argmin())
-                    _hold_step(out, cx, cy, head_dir, fsteps[i, near] - _factory_steps(nx, ny, f)[:, near], occupied)
+                    _step_to_factory(out, u, i, f, k, occupied)
                 continue
             if frontier[cx, cy] and out[cx, cy, t0 + DIG]:
-                _hold(out, cx, cy, DIG, keep=head == A_DIG)
+                _hold(out, cx, cy, DIG, keep=u.queue_len[i] > 0 and u.head[i, 0] == A_DIG)
                 continue
         elif power < fill:
-            fk = int(fsteps[i].argmin())
-            if (f.power[fk] >= space_all[i] + reserve and out[cx, cy, t0 + PICKUP] and out[cx, cy, p0 + RES_POWER]
-                    and out[cx, cy, a0 + whole]):
-                _hold(out, cx, cy, PICKUP, pickup_res=RES_POWER, amount=whole)
+            if (f.power[k] >= int(r["BATTERY_CAPACITY"][1]) - power + reserve and out[cx, cy, t0 + PICKUP]
+                    and out[cx, cy, p0 + RES_POWER] and out[cx, cy, a0 + WHOLE]):
+                _hold(out, cx, cy, PICKUP, pickup_res=RES_POWER, amount=WHOLE)
             continue
         if dist[cx, cy] <= steps and out[cx, cy, t0 + MOVE]:
-            gain = dist[cx, cy] - padded[nx + 1, ny + 1]
-            _hold_step(out, cx, cy, head_dir, gain, occupied)
+            _step_down(out, u, i, dist, occupied)
     if np.array_equal(out, masks):
         return masks
     return out
@@ -994,23 +1006,19 @@ def _hold_miners(state, masks, robots, homes, res, load, low):
         return masks
     u, x, y, t0 = _robot_cells(state)
     f = state.my_factories
-    S = state.cfg.map_size
     on_factory = _factory_steps(x[robots], y[robots], f)[np.arange(len(robots)), homes] == 0
     res_board = state.board["ice" if res == RES_ICE else "ore"] > 0
-    occupied = np.zeros((S, S), bool)
-    occupied[x, y] = True
+    occupied = _occupied(state.cfg.map_size, x, y)
     res_cells = np.argwhere(res_board & ~occupied)
     res_steps = _factory_steps(res_cells[:, 0], res_cells[:, 1], f) if len(res_cells) else None
     d0 = component_slice(C_TDIR).start
     r0, a0 = component_slice(C_TRES).start, component_slice(C_AMOUNT).start
     p0 = component_slice(C_PRES).start
-    whole = int(np.flatnonzero(AMOUNT_FRACTIONS == 1.0)[0])  # amount: 100 %
     out = masks.copy()
     for i, k, at_home in zip(robots, homes, on_factory):
         cx, cy = int(x[i]), int(y[i])
         held = int(u.cargo[i, res])
         head = int(u.head[i, 0]) if u.queue_len[i] > 0 else -1
-        head_dir = int(u.head[i, 1]) if head == A_MOVE else 0
         can_dig = bool(out[cx, cy, t0 + DIG])
         if held >= load or (held > 0 and not (res_board[cx, cy] and can_dig)):
             onto = np.zeros(5, bool)  # transfer_dir: center, up, right, down, left
@@ -1018,8 +1026,8 @@ def _hold_miners(state, masks, robots, homes, res, load, low):
                 tx, ty = cx + int(DIRECTION_DELTAS[d][0]), cy + int(DIRECTION_DELTAS[d][1])
                 onto[d] = abs(tx - f.pos[k, 0]) <= 1 and abs(ty - f.pos[k, 1]) <= 1
             onto &= out[cx, cy, d0:d0 + 5]
-            if onto.any() and out[cx, cy, t0 + TRANSFER] and out[cx, cy, r0 + res] and out[cx, cy, a0 + whole]:
-                _hold(out, cx, cy, TRANSFER, transfer_dir=onto, transfer_res=res, amount=whole)
+            if onto.any() and out[cx, cy, t0 + TRANSFER] and out[cx, cy, r0 + res] and out[cx, cy, a0 + WHOLE]:
+                _hold(out, cx, cy, TRANSFER, transfer_dir=onto, transfer_res=res, amount=WHOLE)
                 continue
             target = None  # closer to the factory
         elif res_board[cx, cy] and can_dig:
@@ -1039,12 +1047,12 @@ def _hold_miners(state, masks, robots, homes, res, load, low):
             target = cand[np.abs(cand - (cx, cy)).sum(1).argmin()]
         if not out[cx, cy, t0 + MOVE]:
             continue
-        nx, ny = cx + DIRECTION_DELTAS[1:, 0], cy + DIRECTION_DELTAS[1:, 1]
         if target is None:
-            gain = _factory_steps(np.array([cx]), np.array([cy]), f)[0, k] - _factory_steps(nx, ny, f)[:, k]
-        else:
-            gain = abs(cx - target[0]) + abs(cy - target[1]) - np.abs(nx - target[0]) - np.abs(ny - target[1])
-        _hold_step(out, cx, cy, head_dir, gain, occupied)
+            _step_to_factory(out, u, i, f, k, occupied)
+            continue
+        nx, ny = cx + DIRECTION_DELTAS[1:, 0], cy + DIRECTION_DELTAS[1:, 1]
+        gain = abs(cx - target[0]) + abs(cy - target[1]) - np.abs(nx - target[0]) - np.abs(ny - target[1])
+        _hold_step(out, cx, cy, _queued_move(u, i), gain, occupied)
     if np.array_equal(out, masks):
         return masks
     return out
