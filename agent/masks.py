@@ -813,7 +813,7 @@ def guard_heavy_rubble(state, masks, planes, home_cost, water=HEAVY_RUBBLE_WATER
 
     A HEAVY digs 20 rubble for 60 power, a LIGHT 2 for 5 (Lux S2 specs, "Robots"), and lichen
     spreads only to rubble-free cells ("Lichen"). Neither the scripted baseline nor the shipped net
-    digs rubble with heavies (0.4 % of their turns), while the net's lichen covers fewer cells than
+    digs rubble with heavies (0.5 and 0.4 % of their heavies' turns), while the net's lichen covers fewer cells than
     the baseline's (416 against 743 in validation seed 1000114, net as player_1) and its factories
     end the game with the water for more (5,236 against 1,650; ``scripts/robot_budget.py``). A
     robot whose masks allow none of the kept choices keeps its choices; LIGHT robots and the first
