@@ -1164,9 +1164,9 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
                   heavy_rubble_guard=False):
     """The choices the playing agent may make: :func:`action_masks`, then :func:`guard_water`,
     :func:`guard_power`, :func:`guard_park`, :func:`guard_frontier`, :func:`guard_rubble`,
-    :func:`guard_light_power`, :func:`guard_ice` and :func:`guard_ore` when asked (the keys of
-    :data:`GUARDS`, agent.json's names, in that order). The one place both the shipped bot
-    (:class:`agent.player.NetPolicy`) and the training env (``wrappers.lux_env.LuxGridEnv``)
+    :func:`guard_light_power`, :func:`guard_heavy_rubble`, :func:`guard_ice` and :func:`guard_ore` when
+    asked (the keys of :data:`GUARDS`, agent.json's names, in that order). The one place both the
+    shipped bot (:class:`agent.player.NetPolicy`) and the training env (``wrappers.lux_env.LuxGridEnv``)
     compose them, so training samples what the bot may play.
 
     Args:
@@ -1174,7 +1174,8 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
         water_guard (bool): apply :func:`guard_water`.
         power_guard (bool): apply :func:`guard_power`, priced by the ``home_cost`` plane.
         planes (np.ndarray | None): float (C, S, S) of :func:`agent.features.encode` for ``state``,
-            read by the power, frontier, rubble and light power guards; encoded here when None and needed.
+            read by the power, frontier, rubble, light power and heavy rubble guards; encoded here when
+            None and needed.
         park_guard (bool): apply :func:`guard_park`, last: a parked robot then moves or digs only
             where the other guards allow it, and stands still when they allow neither.
         frontier_guard (bool): apply :func:`guard_frontier` after it, reading ``planes``.
@@ -1184,6 +1185,8 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
             guard), reading ``planes``.
         light_power_guard (bool): apply :func:`guard_light_power` after the rubble guard (before the
             ice guard), priced by the ``home_cost`` plane.
+        heavy_rubble_guard (bool): apply :func:`guard_heavy_rubble` after the light power guard
+            (before the ice guard), reading ``planes`` and priced by the ``home_cost`` plane.
         ore_guard (bool): apply :func:`guard_ore` last (its miners are LIGHT robots, which the ice
             guard leaves alone; it also narrows factory choices to a HEAVY build).
 
