@@ -411,10 +411,22 @@ def water_reserve_ok(state, costs=None, margin=WATER_GUARD_MARGIN):
     f = state.my_factories
     if len(f) == 0:
         return np.zeros(0, bool)
-    cfg = state.cfg
     costs = water_cost_bound(state) if costs is None else costs
+    return f.cargo[:, RES_WATER] - costs >= water_to_last_turn(state, margin)
+
+
+def water_to_last_turn(state, margin=WATER_GUARD_MARGIN):
+    """Water units a factory consumes from this turn to the last, plus ``margin``:
+    ``remaining_turns x FACTORY_WATER_CONSUMPTION + margin``, with ``remaining_turns =
+    max_episode_length - real_env_steps`` (``Factory.water_cost``, ``LuxAI_S2.step``). The reserve of
+    :func:`water_reserve_ok` and of :func:`guard_heavy_rubble`'s water to spare.
+
+    Returns:
+        int: water units.
+    """
+    cfg = state.cfg
     remaining = cfg.max_episode_length - max(int(state.real_env_steps), 0)
-    return f.cargo[:, RES_WATER] - costs >= remaining * cfg.FACTORY_WATER_CONSUMPTION + margin
+    return remaining * cfg.FACTORY_WATER_CONSUMPTION + margin
 
 
 def guard_water(state, masks, margin=WATER_GUARD_MARGIN):
@@ -540,6 +552,12 @@ def _queued_move(u, i):
     """The direction (1-4: up, right, down, left) of robot ``i``'s queued move (``u``:
     ``state.my_units``), 0 when its queue head is no move."""
     return int(u.head[i, 1]) if u.queue_len[i] > 0 and u.head[i, 0] == A_MOVE else 0
+
+
+def _unit_numbers(u):
+    """int64 (N,): the numbers of our robots' unit_ids (``"unit_12"`` -> 12), in ``u`` order; a
+    robot built later has a larger one (``LuxAI_S2.add_unit``)."""
+    return np.array([int(s.rsplit("_", 1)[-1]) for s in u.ids], np.int64)
 
 
 def _occupied(S, x, y):
@@ -840,16 +858,15 @@ def guard_heavy_rubble(state, masks, planes, home_cost, water=HEAVY_RUBBLE_WATER
     """
     u, x, y, t0 = _robot_cells(state)
     f = state.my_factories
-    heavy = u.heavy.astype(bool) if len(u) else np.zeros(0, bool)
-    if len(f) == 0 or heavy.sum() < 2:
+    if len(u) == 0 or len(f) == 0 or u.heavy.sum() < 2:
         return masks
+    heavy = u.heavy.astype(bool)
     cfg = state.cfg
-    remaining = cfg.max_episode_length - max(int(state.real_env_steps), 0)
     spare = (f.cargo[:, RES_WATER] + f.cargo[:, RES_ICE] // int(cfg.ICE_WATER_RATIO)
-             >= remaining * cfg.FACTORY_WATER_CONSUMPTION + WATER_GUARD_MARGIN + water)
+             >= water_to_last_turn(state, WATER_GUARD_MARGIN + water))
     fsteps = _factory_steps(x, y, f)
     home = fsteps.argmin(1)
-    uid = np.array([int(s.rsplit("_", 1)[-1]) for s in u.ids])
+    uid = _unit_numbers(u)
     diggers = []
     for k in np.flatnonzero(spare & (np.bincount(home[heavy], minlength=len(f)) >= 2)):
         mine = np.flatnonzero(heavy & (home == k))
@@ -1120,7 +1137,7 @@ def guard_ore(state, masks, load=ORE_GUARD_LOAD, steps=ORE_GUARD_STEPS, build_po
     if len(ore) == 0:
         return out
     near_ore = _factory_steps(ore[:, 0], ore[:, 1], f).min(0) <= steps
-    uid = np.array([int(s.rsplit("_", 1)[-1]) for s in u.ids])
+    uid = _unit_numbers(u)
     miners, homes = [], []
     for k in np.flatnonzero((n_heavy == 1) & near_ore):
         lights = np.flatnonzero(~heavy & (home == k))
