@@ -94,7 +94,7 @@ from agent.actions import (
 )
 from agent.action_queue import dig_useful, head_idle, keep_allowed
 from agent.features import DIST_SCALE, HOME_COST_CLIP, P as PLANE, encode, home_cost_map
-from agent.paths import dilate4, step_cost
+from agent.paths import INF, cost_to, dilate4, step_cost
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
 # without it one greedy pickup of 100% empties the factory, which then dies at the end of the turn.
@@ -1148,6 +1148,120 @@ def guard_ore(state, masks, load=ORE_GUARD_LOAD, steps=ORE_GUARD_STEPS, build_po
     return _hold_miners(state, out, np.array(miners, np.int64), np.array(homes, np.int64), RES_ORE, load, low)
 
 
+
+RAID_TURNS = 150    # the last turns of a game in which our robots dig the opponent's lichen
+RAID_WATER = 50     # water a factory keeps beyond its consumption and watering to the last turn before its HEAVY robots raid
+RAID_STEPS = 40     # the farthest opponent lichen, in moves, a raider sets out for
+RAID_FILL = 0.9     # a raider on our factory with less than this share of its battery fills it there first
+RAID_DIGS = 10      # digs a raider's power must pay for beyond its walk, else it fills up first when time allows
+
+
+def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WATER, steps=RAID_STEPS, fill=RAID_FILL,
+               digs=RAID_DIGS):
+    """``masks`` with our robots digging the opponent's lichen in the last ``turns`` turns of a game.
+
+    The game's result is the lichen on each side's strains after the last turn (``LuxAI_S2.step``
+    rewards), and a dig on a lichen cell removes ``DIG_LICHEN_REMOVED`` of it whatever its strain
+    (LIGHT 10 for 5 power, HEAVY 100 for 60), leaving rubble where it digs the last
+    (``LuxAI_S2._handle_dig_actions``; Lux S2 specs, "Lichen"), so the cell cannot grow back.
+    Neither the scripted baseline nor the shipped net digs the other side's lichen. With
+    ``remaining = max_episode_length - real_env_steps <= turns``, the *raiders* are all our LIGHT
+    robots and the HEAVY robots of factories (the one each robot is nearest to) whose ``water +
+    ice // ICE_WATER_RATIO >= remaining x (FACTORY_WATER_CONSUMPTION + cost) + water``, ``cost``
+    being :func:`water_cost_bound` (this turn's watering): the ice they would bring no longer
+    keeps our lichen. For a raider with power ``P``, ``Q = ACTION_QUEUE_POWER_COST``, ``D =
+    DIG_COST`` and ``c`` its power to walk to the nearest cell of the opponent's lichen
+    (:func:`agent.paths.cost_to` over :func:`agent.paths.step_cost`, opponent factory tiles and
+    HEAVY robots barred):
+
+    * on a cell of the opponent's lichen with ``P >= Q + D``: may only dig, or keep a dig head;
+    * on our factory with less than ``fill`` of its battery, when the factory holds the power to fill
+      it: may only pick up power, the whole free battery (amount 100 %);
+    * otherwise, when the nearest such cell is fewer than ``remaining`` and at most ``steps`` moves
+      away and ``P >= c + Q + D``: may only move down ``c`` (:func:`_hold_step`).
+
+    A raider held to one of these starts from its ``base`` choices (the other guards would send a
+    LIGHT short of power home, or keep a HEAVY's walk-home power, which the last turns no longer
+    need); a robot whose ``base`` allows none of the kept choices keeps its ``masks`` choices, and so
+    do the other robots. Not part of :func:`action_masks` (the engine accepts the other choices): a
+    decoding option of the playing agent (agent.json ``raid_guard``), applied after every other guard.
+
+    Args:
+        state (agent.obs.GameState): the state ``masks`` were made for.
+        masks (np.ndarray): bool (S, S, A), A = 34 (:func:`action_masks`).
+        planes (np.ndarray): float (C, S, S) of :func:`agent.features.encode` for ``state`` (reads
+            ``factory_theirs`` and ``rubble``).
+        base (np.ndarray | None): bool (S, S, A), :func:`action_masks` before the other guards;
+            ``masks`` when None.
+        turns (int): the raid's length in turns, counted back from the last.
+        water (int): water units a factory keeps beyond its needs to the last turn before its heavies raid.
+        steps (int): the farthest opponent lichen, in moves, a raider sets out for.
+        fill (float): share of its battery under which a raider on our factory fills it first.
+
+    Returns:
+        np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.
+    """
+    cfg = state.cfg
+    remaining = cfg.max_episode_length - max(int(state.real_env_steps), 0)
+    u, x, y, t0 = _robot_cells(state)
+    f, o = state.my_factories, state.opp_factories
+    if remaining > turns or len(u) == 0 or len(f) == 0 or len(o) == 0:
+        return masks
+    b = state.board
+    target = (b["lichen"] > 0) & np.isin(b["lichen_strains"], o.strain)
+    if not target.any():
+        return masks
+    heavy = u.heavy.astype(bool)
+    fsteps = _factory_steps(x, y, f)
+    home = fsteps.argmin(1)
+    on_factory = fsteps.min(1) == 0
+    spare = (f.cargo[:, RES_WATER] + f.cargo[:, RES_ICE] // int(cfg.ICE_WATER_RATIO)
+             >= remaining * (cfg.FACTORY_WATER_CONSUMPTION + water_cost_bound(state)) + water)
+    raiders = ~heavy | spare[home]
+    if not raiders.any():
+        return masks
+    r = cfg.robot
+    S = cfg.map_size
+    rubble = np.rint(planes[PLANE["rubble"]].astype(np.float64) * cfg.MAX_RUBBLE)
+    barred = planes[PLANE["factory_theirs"]] > 0
+    ou = state.opp_units
+    if len(ou):
+        oh = ou.heavy.astype(bool)
+        barred[ou.pos[oh, 0], ou.pos[oh, 1]] = True
+    goal = target & ~barred
+    moves = cost_to(goal, np.where(barred, INF, 1), max_iter=steps + 1)
+    cost = {t: cost_to(goal, np.where(barred, INF, step_cost(r, rubble, t)), max_iter=steps + 1).astype(np.int64)
+            for t in np.unique(heavy[raiders].astype(np.int64))}
+    p0, a0 = component_slice(C_PRES).start, component_slice(C_AMOUNT).start
+    occupied = _occupied(S, x, y)
+    base = masks if base is None else base
+    out = masks.copy()
+    for i in np.flatnonzero(raiders):
+        t = int(heavy[i])
+        cx, cy, power = int(x[i]), int(y[i]), int(u.power[i])
+        q, d = int(r["ACTION_QUEUE_POWER_COST"][t]), int(r["DIG_COST"][t])
+        kept = out[cx, cy].copy()
+        out[cx, cy] = base[cx, cy]  # the raid takes the robot from the other guards
+        if target[cx, cy]:
+            if power >= q + d and out[cx, cy, t0 + DIG]:
+                _hold(out, cx, cy, DIG, keep=u.queue_len[i] > 0 and u.head[i, 0] == A_DIG)
+        elif (on_factory[i] and power < fill * int(r["BATTERY_CAPACITY"][t])
+              and f.power[home[i]] >= int(r["BATTERY_CAPACITY"][t]) - power
+              and out[cx, cy, t0 + PICKUP] and out[cx, cy, p0 + RES_POWER] and out[cx, cy, a0 + WHOLE]):
+            _hold(out, cx, cy, PICKUP, pickup_res=RES_POWER, amount=WHOLE)
+        elif moves[cx, cy] <= min(steps, remaining - 1) and power >= cost[t][cx, cy] + q + d and out[cx, cy, t0 + MOVE]:
+            full = power >= cost[t][cx, cy] + q + digs * d
+            back = int(fsteps[i, home[i]])  # moves home, then out again from no farther than here plus those
+            if full or on_factory[i] or 2 * back + moves[cx, cy] + digs >= remaining:
+                _step_down(out, u, i, cost[t], occupied)
+            else:  # too little power for ``digs`` digs and the time to fill up first
+                _step_to_factory(out, u, i, f, home[i], occupied)
+        if np.array_equal(out[cx, cy], base[cx, cy]):
+            out[cx, cy] = kept  # not raiding: the other guards' choices stand
+    if np.array_equal(out, masks):
+        return masks
+    return out
+
 # The decoding guards of the playing agent, in the order guarded_masks applies them: agent.json key
 # -> what the guard forbids (the help text of --water-guard etc. and the bot's start-up line).
 # One definition: the bot, the training env, the evaluation and packaging flags all loop over it.
@@ -1161,6 +1275,7 @@ GUARDS = {
     "heavy_rubble_guard": "a factory with water to spare sends its second HEAVY robot to dig the rubble frontier",
     "ice_guard": "HEAVY robots of a factory short of water dig ice and carry it home",
     "ore_guard": "a factory's first LIGHT robot mines ore, and a factory with one HEAVY builds a second",
+    "raid_guard": "in the last turns of a game our robots dig the opponent's lichen",
 }
 
 
@@ -1178,10 +1293,10 @@ def guard_options(**guards):
 
 def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park_guard=False, frontier_guard=False,
                   ice_guard=False, rubble_guard=False, ore_guard=False, light_power_guard=False,
-                  heavy_rubble_guard=False):
+                  heavy_rubble_guard=False, raid_guard=False):
     """The choices the playing agent may make: :func:`action_masks`, then :func:`guard_water`,
     :func:`guard_power`, :func:`guard_park`, :func:`guard_frontier`, :func:`guard_rubble`,
-    :func:`guard_light_power`, :func:`guard_heavy_rubble`, :func:`guard_ice` and :func:`guard_ore` when
+    :func:`guard_light_power`, :func:`guard_heavy_rubble`, :func:`guard_ice`, :func:`guard_ore` and :func:`guard_raid` when
     asked (the keys of :data:`GUARDS`, agent.json's names, in that order). The one place both the
     shipped bot (:class:`agent.player.NetPolicy`) and the training env (``wrappers.lux_env.LuxGridEnv``)
     compose them, so training samples what the bot may play.
@@ -1204,14 +1319,17 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
             ice guard), priced by the ``home_cost`` plane.
         heavy_rubble_guard (bool): apply :func:`guard_heavy_rubble` after the light power guard
             (before the ice guard), reading ``planes`` and priced by the ``home_cost`` plane.
-        ore_guard (bool): apply :func:`guard_ore` last (its miners are LIGHT robots, which the ice
-            guard leaves alone; it also narrows factory choices to a HEAVY build).
+        ore_guard (bool): apply :func:`guard_ore` after the ice guard (its miners are LIGHT robots,
+            which the ice guard leaves alone; it also narrows factory choices to a HEAVY build).
+        raid_guard (bool): apply :func:`guard_raid` last, from :func:`action_masks`' choices for the
+            robots it sends to dig the opponent's lichen, reading ``planes``.
 
     Returns:
         np.ndarray: bool (S, S, A), A = 34.
     """
-    masks = action_masks(state)
-    if planes is None and (power_guard or frontier_guard or rubble_guard or light_power_guard or heavy_rubble_guard):
+    masks = base = action_masks(state)
+    if planes is None and (power_guard or frontier_guard or rubble_guard or light_power_guard or heavy_rubble_guard
+                           or raid_guard):
         planes = encode(state)[0]  # once, for all the guards that read it
     home_cost = home_cost_map(planes) if power_guard or light_power_guard or heavy_rubble_guard else None
     if water_guard:
@@ -1232,4 +1350,6 @@ def guarded_masks(state, water_guard=False, power_guard=False, planes=None, park
         masks = guard_ice(state, masks)
     if ore_guard:
         masks = guard_ore(state, masks)
+    if raid_guard:
+        masks = guard_raid(state, masks, planes, base)
     return masks

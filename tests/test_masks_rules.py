@@ -34,9 +34,9 @@ from agent.features import P as PLANE, encode, home_cost_map
 from agent.masks import (
     HEAVY_RUBBLE_FILL, HEAVY_RUBBLE_MARGIN, HEAVY_RUBBLE_RESERVE, HEAVY_RUBBLE_WATER, ICE_GUARD_LOAD, ICE_GUARD_WATER,
     LIGHT_HOME_COST_DIVISOR, LIGHT_POWER_FILL, LIGHT_POWER_MARGIN, LIGHT_POWER_RESERVE, ORE_GUARD_BUILD_POWER,
-    ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS, WATER_GUARD_MARGIN, action_masks,
-    guard_frontier, guard_heavy_rubble, guard_ice, guard_light_power, guard_ore, guard_park, guard_power,
-    guard_rubble, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
+    ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RAID_DIGS, RAID_TURNS, RAID_WATER, RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS,
+    WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_heavy_rubble, guard_ice, guard_light_power, guard_ore,
+    guard_park, guard_power, guard_raid, guard_rubble, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
 )
 from agent.obs import GameState
 from agent.policy import sample_masked
@@ -1068,6 +1068,71 @@ def test_light_power_guard_sends_a_light_home_before_it_runs_short_and_fills_it_
                     board=dict(rubble=rubble))
     assert rtype(guarded_masks(st), (8, 4))[DIG]
     assert only(guarded_masks(st, light_power_guard=True), (8, 4), C_TYPE) == [MOVE]
+
+
+
+def test_raid_guard_digs_the_opponents_lichen_in_the_last_turns():
+    """agent.masks.guard_raid: the opponent's lichen (strain 1) on (9, 11), left of its factory
+    (tiles 10..12), ours (strain 0) on (6, 4). In the last RAID_TURNS turns a LIGHT on the
+    opponent's lichen digs it, one two moves up walks down to it (or home first when it has too
+    little power for RAID_DIGS digs and the time to fill up), one on our factory fills its battery;
+    a HEAVY raids only for a factory with the water to the last turn. Earlier, on our own lichen or
+    with the cell held by an opponent HEAVY, nothing changes; the raid overrides the light power
+    guard."""
+    lichen = {(9, 11): 50, (6, 4): 50}
+    strains = {(9, 11): 1, (6, 4): 0}
+    q, d = LIGHT.ACTION_QUEUE_POWER_COST, LIGHT.DIG_COST
+
+    def state(units, turn=CFG.max_episode_length - 50, water=100, power=1000, opp_units=()):
+        obs = make_obs(my_units=units, opp_units=opp_units, board=dict(lichen=lichen, lichen_strains=strains),
+                       my_factories=[factory(0, *MY_FACTORY, power=power, cargo=dict(water=water))])
+        obs["real_env_steps"] = turn
+        return GameState.from_obs(obs, ENV_CFG, "player_0")
+
+    def guarded(units, **kw):
+        st = state(units, **kw)
+        masks = action_masks(st)
+        return st, masks, guard_raid(st, masks, encode(st)[0])
+
+    def only(masks, xy, k):
+        return list(np.flatnonzero(comp(masks, xy, k)))
+
+    st, m, g = guarded([unit("unit_7", 9, 11)])  # on the opponent's lichen
+    assert rtype(m, (9, 11))[MOVE] and only(g, (9, 11), C_TYPE) == [DIG]
+    st, m, g = guarded([unit("unit_7", 9, 11, power=q + d - 1)])  # no power for a dig
+    assert g is m
+    st, m, g = guarded([unit("unit_7", 9, 11)], turn=CFG.max_episode_length - RAID_TURNS - 1)  # too early
+    assert g is m
+    walk = 2 * (q + LIGHT.MOVE_COST)  # two moves down to (9, 11), no rubble
+    st, m, g = guarded([unit("unit_7", 9, 9, power=walk + q + RAID_DIGS * d)])
+    assert only(g, (9, 9), C_TYPE) == [MOVE] and only(g, (9, 9), C_MOVE) == [DOWN]
+    st, m, g = guarded([unit("unit_7", 9, 9, power=walk + q + RAID_DIGS * d - 1)])  # home first: 8 moves away
+    assert only(g, (9, 9), C_TYPE) == [MOVE] and only(g, (9, 9), C_MOVE) == [UP, LEFT]
+    late = CFG.max_episode_length - (2 * 8 + 2 + RAID_DIGS)  # no time to fill up: raid with what it has
+    st, m, g = guarded([unit("unit_7", 9, 9, power=walk + q + d)], turn=late)
+    assert only(g, (9, 9), C_MOVE) == [DOWN]
+    st, m, g = guarded([unit("unit_7", 9, 9, power=walk + q + d - 1)], turn=late)
+    assert g is m
+    st, m, g = guarded([unit("unit_7", 9, 9)], opp_units=[unit("unit_9", 9, 11, heavy=True, team=1)])
+    assert g is m  # the cell is held by an opponent HEAVY
+    st, m, g = guarded([unit("unit_7", 6, 4)])  # our own lichen is no target: it walks on
+    assert not rtype(g, (6, 4))[DIG]
+    # on our factory: fill the battery when the factory holds the power, then go
+    st, m, g = guarded([unit("unit_7", 5, 5, power=50)], power=LIGHT.BATTERY_CAPACITY - 50)
+    assert only(g, (5, 5), C_TYPE) == [PICKUP] and only(g, (5, 5), C_PRES) == [POWER] and only(g, (5, 5), C_AMOUNT) == [3]
+    st, m, g = guarded([unit("unit_7", 5, 5, power=50)], power=LIGHT.BATTERY_CAPACITY - 51)
+    assert only(g, (5, 5), C_TYPE) == [MOVE]
+    # a HEAVY raids only for a factory with the water to the last turn, its lichen watered (the bound)
+    cost = int(water_cost_bound(state([]))[0])
+    spare = 50 * (CFG.FACTORY_WATER_CONSUMPTION + cost) + RAID_WATER
+    st, m, g = guarded([unit("unit_8", 9, 9, heavy=True, power=3000)], water=spare - 1)
+    assert g is m
+    st, m, g = guarded([unit("unit_8", 9, 9, heavy=True, power=3000)], water=spare)
+    assert only(g, (9, 9), C_MOVE) == [DOWN]
+    # guarded_masks applies it only when asked, last, over the light power guard's walk home
+    st = state([unit("unit_7", 9, 11, power=q + d)])
+    assert only(guarded_masks(st, light_power_guard=True), (9, 11), C_TYPE) == [MOVE]
+    assert only(guarded_masks(st, light_power_guard=True, raid_guard=True), (9, 11), C_TYPE) == [DIG]
 
 
 def test_heavy_rubble_guard_sends_a_spare_heavy_to_dig_the_rubble_frontier():

@@ -245,12 +245,12 @@ def test_normalize_reward_scales_what_ppo_sees_and_resumes_its_statistics(tmp_pa
 def test_env_masks_apply_the_shipped_guards_when_asked():
     """Every guard of agent.masks.GUARDS on (config keys, LuxGridEnv arguments): the learner's masks
     are the shipped decoding's (action_masks, then guard_water, guard_power, guard_park,
-    guard_frontier, guard_rubble, guard_light_power, guard_heavy_rubble, guard_ice and guard_ore), and
+    guard_frontier, guard_rubble, guard_light_power, guard_heavy_rubble, guard_ice, guard_ore and guard_raid), and
     a choice only a guard forbids is a masked choice in step."""
     from agent.actions import C_FACTORY, F_WATER, component_slice
     from agent.features import encode, home_cost_map
     from agent.masks import (GUARDS, action_masks, guard_frontier, guard_heavy_rubble, guard_ice, guard_light_power,
-                             guard_ore, guard_park, guard_power, guard_rubble, guard_water)
+                             guard_ore, guard_park, guard_power, guard_raid, guard_rubble, guard_water)
     from agent.policy import sample_uniform_masked
     from wrappers.lux_env import LuxGridEnv
 
@@ -267,7 +267,7 @@ def test_env_masks_apply_the_shipped_guards_when_asked():
         expected = guard_rubble(state, guard_frontier(state, expected, planes), planes)
         expected = guard_light_power(state, expected, home_cost_map(planes))
         expected = guard_heavy_rubble(state, expected, planes, home_cost_map(planes))
-        expected = guard_ore(state, guard_ice(state, expected))
+        expected = guard_raid(state, guard_ore(state, guard_ice(state, expected)), planes, plain)
         assert np.array_equal(env.cell_masks(), expected)
         forbidden = plain[..., water] & ~expected[..., water]  # watering the guard forbids (1000 turns to live)
         bitten += int(forbidden.any())

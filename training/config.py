@@ -93,6 +93,7 @@ class TrainConfig:
     ore_guard: bool = False               # training masks and test mode: a first LIGHT mines ore, a second HEAVY is built
     light_power_guard: bool = False       # training masks and test mode: LIGHT robots go home for power and fill up
     heavy_rubble_guard: bool = False      # training masks and test mode: a second HEAVY with water to spare digs rubble
+    raid_guard: bool = False              # training masks and test mode: robots dig the opponent's lichen in the last turns
     replays: bool = True                  # write one replay JSON per test game
     baseline: str = ""                    # test mode: an earlier results.json (or list of games) to pair each game with
     eval_interval: int = 4096             # steps between evaluations during training (0 = off)
