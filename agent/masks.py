@@ -1148,7 +1148,6 @@ def guard_ore(state, masks, load=ORE_GUARD_LOAD, steps=ORE_GUARD_STEPS, build_po
     return _hold_miners(state, out, np.array(miners, np.int64), np.array(homes, np.int64), RES_ORE, load, low)
 
 
-
 RAID_TURNS = 150    # the last turns of a game in which our robots dig the opponent's lichen
 RAID_WATER = 50     # water a factory keeps beyond its consumption and watering to the last turn before its HEAVY robots raid
 RAID_STEPS = 40     # the farthest opponent lichen, in moves, a raider sets out for
@@ -1168,8 +1167,8 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
     ``remaining = max_episode_length - real_env_steps <= turns``, the *raiders* are all our LIGHT
     robots and the HEAVY robots of factories (the one each robot is nearest to) whose ``water +
     ice // ICE_WATER_RATIO >= remaining x (FACTORY_WATER_CONSUMPTION + cost) + water``, ``cost``
-    being :func:`water_cost_bound` (this turn's watering): the ice they would bring no longer
-    keeps our lichen. For a raider with power ``P``, ``Q = ACTION_QUEUE_POWER_COST``, ``D =
+    being :func:`water_cost_bound` (an upper bound of this turn's watering): the ice they would
+    bring no longer keeps our lichen. For a raider with power ``P``, ``Q = ACTION_QUEUE_POWER_COST``, ``D =
     DIG_COST`` and ``c`` its power to walk to the nearest cell of the opponent's lichen
     (:func:`agent.paths.cost_to` over :func:`agent.paths.step_cost`, opponent factory tiles and
     HEAVY robots barred):
@@ -1178,7 +1177,10 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
     * on our factory with less than ``fill`` of its battery, when the factory holds the power to fill
       it: may only pick up power, the whole free battery (amount 100 %);
     * otherwise, when the nearest such cell is fewer than ``remaining`` and at most ``steps`` moves
-      away and ``P >= c + Q + D``: may only move down ``c`` (:func:`_hold_step`).
+      away and ``P >= c + Q + D``: may only move down ``c`` (:func:`_step_down`); but a robot off
+      our factory with ``P < c + Q + digs x D`` that has the time to fill up and come back (``2 x
+      moves home + moves to the lichen + digs < remaining``) may only move home first
+      (:func:`_step_to_factory`).
 
     A raider held to one of these starts from its ``base`` choices (the other guards would send a
     LIGHT short of power home, or keep a HEAVY's walk-home power, which the last turns no longer
@@ -1197,6 +1199,8 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
         water (int): water units a factory keeps beyond its needs to the last turn before its heavies raid.
         steps (int): the farthest opponent lichen, in moves, a raider sets out for.
         fill (float): share of its battery under which a raider on our factory fills it first.
+        digs (int): digs a raider's power must pay for beyond its walk before it sets out without
+            filling up (when it has the time to).
 
     Returns:
         np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.

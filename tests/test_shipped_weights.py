@@ -18,7 +18,7 @@ def test_shipped_weights_load_and_match_the_recorded_config():
     conf = json.loads((WEIGHTS.parent / "agent.json").read_text())
     assert conf == {"agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True, "water_guard": True,
                     "power_guard": True, "park_guard": True, "frontier_guard": True, "light_power_guard": True,
-                    "ice_guard": True, "ore_guard": True}
+                    "ice_guard": True, "ore_guard": True, "raid_guard": True}
 
 
 def test_main_py_loads_the_shipped_weights_by_default_and_plays_cleanly():
