@@ -2,6 +2,7 @@
 
     python benchmarks/turn_latency.py --weights runs/<name>/<run>/checkpoints/latest.pt
     python benchmarks/turn_latency.py --agent random --rules kaggle
+    python benchmarks/turn_latency.py --greedy --sample-factories --water-guard ... --raid-guard  # the shipped decoding
 
 Builds the submission into a temp folder (``scripts/package.py``'s ``build``, so exactly what
 would be shipped), starts two copies of its ``main.py`` as subprocesses (``python -I`` with the
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from training import submission as package
+from training.evaluate import add_decoding_flags, guard_kwargs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,12 +42,13 @@ def main(argv=None):
     ap.add_argument("--rules", default="neurips", help="rule preset (default neurips, 64x64)")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--max-episode-length", type=int, default=None)
+    add_decoding_flags(ap)
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="luxkit-latency-") as tmp:
         try:
             out, _ = package.build(Path(tmp) / "submission", agent=args.agent, weights=args.weights,
-                                   greedy=args.greedy)
+                                   greedy=args.greedy, sample_factories=args.sample_factories, **guard_kwargs(args))
         except package.PackageError as e:
             print(f"turn_latency.py: {e}", file=sys.stderr)
             return 1
