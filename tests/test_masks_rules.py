@@ -1070,7 +1070,6 @@ def test_light_power_guard_sends_a_light_home_before_it_runs_short_and_fills_it_
     assert only(guarded_masks(st, light_power_guard=True), (8, 4), C_TYPE) == [MOVE]
 
 
-
 def test_raid_guard_digs_the_opponents_lichen_in_the_last_turns():
     """agent.masks.guard_raid: the opponent's lichen (strain 1) on (9, 11), left of its factory
     (tiles 10..12), ours (strain 0) on (6, 4). In the last RAID_TURNS turns a LIGHT on the
