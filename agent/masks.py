@@ -415,6 +415,17 @@ def water_reserve_ok(state, costs=None, margin=WATER_GUARD_MARGIN):
     return f.cargo[:, RES_WATER] - costs >= water_to_last_turn(state, margin)
 
 
+def remaining_turns(state):
+    """Turns from this one to the last: ``max_episode_length - real_env_steps`` (``real_env_steps``
+    counted from 0 during bidding and placement; ``LuxAI_S2.step`` ends the game after
+    ``max_episode_length`` main-phase turns).
+
+    Returns:
+        int: turns.
+    """
+    return state.cfg.max_episode_length - max(int(state.real_env_steps), 0)
+
+
 def water_to_last_turn(state, margin=WATER_GUARD_MARGIN):
     """Water units a factory consumes from this turn to the last, plus ``margin``:
     ``remaining_turns x FACTORY_WATER_CONSUMPTION + margin``, with ``remaining_turns =
@@ -424,9 +435,7 @@ def water_to_last_turn(state, margin=WATER_GUARD_MARGIN):
     Returns:
         int: water units.
     """
-    cfg = state.cfg
-    remaining = cfg.max_episode_length - max(int(state.real_env_steps), 0)
-    return remaining * cfg.FACTORY_WATER_CONSUMPTION + margin
+    return remaining_turns(state) * state.cfg.FACTORY_WATER_CONSUMPTION + margin
 
 
 def guard_water(state, masks, margin=WATER_GUARD_MARGIN):
@@ -587,6 +596,19 @@ def _step_down(out, u, i, dist, occupied):
     after = np.full(4, 10 ** 6, np.int64)
     after[inside] = dist[nx[inside], ny[inside]]
     _hold_step(out, cx, cy, _queued_move(u, i), dist[cx, cy] - after, occupied)
+
+
+def _fill_allowed(masks, x, y):
+    """Whether ``masks`` (bool (S, S, A)) let the robot on ``(x, y)`` pick up power, the whole free
+    battery (amount 100 %); ``x``, ``y`` may be ints (a bool) or int64 (N,) arrays (bool (N,))."""
+    return (masks[x, y, component_slice(C_TYPE).start + PICKUP] & masks[x, y, component_slice(C_PRES).start + RES_POWER]
+            & masks[x, y, component_slice(C_AMOUNT).start + WHOLE])
+
+
+def _hold_fill(out, x, y):
+    """Hold the robot on ``(x, y)`` of ``out`` (edited in place) to a pickup of its whole free
+    battery (:func:`_fill_allowed` must hold)."""
+    _hold(out, x, y, PICKUP, pickup_res=RES_POWER, amount=WHOLE)
 
 
 PARK_GUARD_FRACTION = 0.5  # a robot holding at least this share of its battery is not left standing
@@ -784,15 +806,13 @@ def guard_light_power(state, masks, home_cost, margin=LIGHT_POWER_MARGIN, fill=L
     short = light & ~on_factory & (home_cost[x, y] < clip)
     short &= power - int(r["ACTION_QUEUE_POWER_COST"][0]) - int(r["DIG_COST"][0]) < h + margin
     space = int(r["BATTERY_CAPACITY"][0]) - power
-    p0, a0 = component_slice(C_PRES).start, component_slice(C_AMOUNT).start
-    refill = light & on_factory & (power < fill) & (f.power[home] >= space + reserve)
-    refill &= masks[x, y, t0 + PICKUP] & masks[x, y, p0 + RES_POWER] & masks[x, y, a0 + WHOLE]
+    refill = light & on_factory & (power < fill) & (f.power[home] >= space + reserve) & _fill_allowed(masks, x, y)
     if not (short.any() or refill.any()):
         return masks
     occupied = _occupied(state.cfg.map_size, x, y)
     out = masks.copy()
     for i in np.flatnonzero(refill):
-        _hold(out, int(x[i]), int(y[i]), PICKUP, pickup_res=RES_POWER, amount=WHOLE)
+        _hold_fill(out, int(x[i]), int(y[i]))
     for i in np.flatnonzero(short):
         _step_to_factory(out, u, i, f, home[i], occupied)
     if np.array_equal(out, masks):
@@ -877,7 +897,6 @@ def guard_heavy_rubble(state, masks, planes, home_cost, water=HEAVY_RUBBLE_WATER
     r = cfg.robot
     dist = np.rint(planes[PLANE["dist_rubble_frontier"]] * DIST_SCALE).astype(np.int64)
     frontier = planes[PLANE["rubble_frontier"]] > 0
-    p0, a0 = component_slice(C_PRES).start, component_slice(C_AMOUNT).start
     occupied = _occupied(cfg.map_size, x, y)
     out = masks.copy()
     for i in diggers:
@@ -894,9 +913,8 @@ def guard_heavy_rubble(state, masks, planes, home_cost, water=HEAVY_RUBBLE_WATER
                 _hold(out, cx, cy, DIG, keep=u.queue_len[i] > 0 and u.head[i, 0] == A_DIG)
                 continue
         elif power < fill:
-            if (f.power[k] >= int(r["BATTERY_CAPACITY"][1]) - power + reserve and out[cx, cy, t0 + PICKUP]
-                    and out[cx, cy, p0 + RES_POWER] and out[cx, cy, a0 + WHOLE]):
-                _hold(out, cx, cy, PICKUP, pickup_res=RES_POWER, amount=WHOLE)
+            if f.power[k] >= int(r["BATTERY_CAPACITY"][1]) - power + reserve and _fill_allowed(out, cx, cy):
+                _hold_fill(out, cx, cy)
             continue
         if dist[cx, cy] <= steps and out[cx, cy, t0 + MOVE]:
             _step_down(out, u, i, dist, occupied)
@@ -1192,7 +1210,7 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
         state (agent.obs.GameState): the state ``masks`` were made for.
         masks (np.ndarray): bool (S, S, A), A = 34 (:func:`action_masks`).
         planes (np.ndarray): float (C, S, S) of :func:`agent.features.encode` for ``state`` (reads
-            ``factory_theirs`` and ``rubble``).
+            ``factory_theirs``).
         base (np.ndarray | None): bool (S, S, A), :func:`action_masks` before the other guards;
             ``masks`` when None.
         turns (int): the raid's length in turns, counted back from the last.
@@ -1206,7 +1224,7 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
         np.ndarray: bool (S, S, A), a copy when anything was forbidden, else ``masks`` itself.
     """
     cfg = state.cfg
-    remaining = cfg.max_episode_length - max(int(state.real_env_steps), 0)
+    remaining = remaining_turns(state)
     u, x, y, t0 = _robot_cells(state)
     f, o = state.my_factories, state.opp_factories
     if remaining > turns or len(u) == 0 or len(f) == 0 or len(o) == 0:
@@ -1226,7 +1244,6 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
         return masks
     r = cfg.robot
     S = cfg.map_size
-    rubble = np.rint(planes[PLANE["rubble"]].astype(np.float64) * cfg.MAX_RUBBLE)
     barred = planes[PLANE["factory_theirs"]] > 0
     ou = state.opp_units
     if len(ou):
@@ -1234,25 +1251,23 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
         barred[ou.pos[oh, 0], ou.pos[oh, 1]] = True
     goal = target & ~barred
     moves = cost_to(goal, np.where(barred, INF, 1), max_iter=steps + 1)
-    cost = {t: cost_to(goal, np.where(barred, INF, step_cost(r, rubble, t)), max_iter=steps + 1).astype(np.int64)
+    cost = {t: cost_to(goal, np.where(barred, INF, step_cost(r, b["rubble"], t)), max_iter=steps + 1).astype(np.int64)
             for t in np.unique(heavy[raiders].astype(np.int64))}
-    p0, a0 = component_slice(C_PRES).start, component_slice(C_AMOUNT).start
     occupied = _occupied(S, x, y)
     base = masks if base is None else base
     out = masks.copy()
     for i in np.flatnonzero(raiders):
         t = int(heavy[i])
         cx, cy, power = int(x[i]), int(y[i]), int(u.power[i])
-        q, d = int(r["ACTION_QUEUE_POWER_COST"][t]), int(r["DIG_COST"][t])
+        q, d, battery = (int(r[k][t]) for k in ("ACTION_QUEUE_POWER_COST", "DIG_COST", "BATTERY_CAPACITY"))
         kept = out[cx, cy].copy()
         out[cx, cy] = base[cx, cy]  # the raid takes the robot from the other guards
         if target[cx, cy]:
             if power >= q + d and out[cx, cy, t0 + DIG]:
                 _hold(out, cx, cy, DIG, keep=u.queue_len[i] > 0 and u.head[i, 0] == A_DIG)
-        elif (on_factory[i] and power < fill * int(r["BATTERY_CAPACITY"][t])
-              and f.power[home[i]] >= int(r["BATTERY_CAPACITY"][t]) - power
-              and out[cx, cy, t0 + PICKUP] and out[cx, cy, p0 + RES_POWER] and out[cx, cy, a0 + WHOLE]):
-            _hold(out, cx, cy, PICKUP, pickup_res=RES_POWER, amount=WHOLE)
+        elif (on_factory[i] and power < fill * battery and f.power[home[i]] >= battery - power
+              and _fill_allowed(out, cx, cy)):
+            _hold_fill(out, cx, cy)
         elif moves[cx, cy] <= min(steps, remaining - 1) and power >= cost[t][cx, cy] + q + d and out[cx, cy, t0 + MOVE]:
             full = power >= cost[t][cx, cy] + q + digs * d
             back = int(fsteps[i, home[i]])  # moves home, then out again from no farther than here plus those
