@@ -10,6 +10,8 @@ baseline).
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
     python -m training.bc fit data=... init=runs/bc/bc.pt grow=4,8 out=runs/bc/grown.pt    # 2 dilated blocks more
     python -m training.bc fit data=... heavy_weight=4 out=runs/bc/bc.pt   # cells of our HEAVY robots weigh 4 in the loss
+    python -m training.bc fit data=runs/ryandy/shards val=runs/ryandy/val net=cone nonkeep_weight=4 buffer=4 out=...
+        # streams a folder of shards (python -m training.replays import ... shard_dir=DIR); resumes from <out>.state
     python -m training.bc replan data=runs/old/data.npz out=runs/bc/data.npz   # add new feature planes to old data
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
@@ -239,7 +241,7 @@ def load_data(data):
     return (*cat, sizes.pop())
 
 
-def imitation_loss(dist, actions, heavy_cells, heavy_weight=1.0):
+def imitation_loss(dist, actions, heavy_cells, heavy_weight=1.0, nonkeep_weight=1.0):
     """The behaviour-cloning loss: float scalar tensor, the batch mean of the negative weighted
     log-likelihood of the teacher's actions, summed over cells.
 
@@ -248,70 +250,140 @@ def imitation_loss(dist, actions, heavy_cells, heavy_weight=1.0):
         actions (torch.Tensor): int (B, H, W, 7), the teacher's choices.
         heavy_cells (torch.Tensor): float (B, H, W), 1 where our HEAVY robot stands (feature plane
             ``heavy_ours``), else 0.
-        heavy_weight (float): the weight of those cells; every other active cell weighs 1, so
-            ``heavy_weight=1`` is ``-dist.log_prob(actions).mean()`` exactly.
+        heavy_weight (float): the weight of those cells.
+        nonkeep_weight (float): the weight of a cell whose robot label is not ``keep`` (a new
+            action queue: 3-18 % of a strong bot's robot labels); multiplies ``heavy_weight``.
+            Every other active cell weighs 1, so with both weights 1 the loss is
+            ``-dist.log_prob(actions).mean()`` exactly.
     """
-    if heavy_weight == 1.0:
+    if heavy_weight == 1.0 and nonkeep_weight == 1.0:
         return -dist.log_prob(actions).mean()
+    from agent.actions import KEEP
+
     w = 1.0 + (heavy_weight - 1.0) * heavy_cells.to(dist.dtype)
+    if nonkeep_weight != 1.0:
+        robot = dist.present[..., 0]
+        nonkeep = robot & (actions[..., 0] != KEEP)
+        w = w * (1.0 + (nonkeep_weight - 1.0) * nonkeep.to(dist.dtype))
     return -(dist.cell_log_prob(actions) * w).sum((1, 2)).mean()
 
 
+METRICS = ("robot_type", "keep", "non_keep", "move_dir", "factory", "factory_acting")
+
+
+def agreement_counts(dist, actions):
+    """(hits, counts) float arrays over :data:`METRICS`: how often the net's most likely legal choice
+    (``dist.mode()``) equals the teacher's label, on cells where the label exists.
+
+    * ``robot_type``: every robot cell; ``keep`` / ``non_keep``: robot cells whose label is keep /
+      any other type (a new action queue);
+    * ``move_dir``: robot cells labelled move (is the direction right?);
+    * ``factory``: every factory cell; ``factory_acting``: factory cells labelled build or water.
+    """
+    from agent.actions import C_FACTORY, C_MOVE, C_TYPE, KEEP, MOVE
+
+    agree = dist.mode() == actions
+    present = dist.present
+    robot = present[..., C_TYPE]
+    fac = present[..., C_FACTORY]
+    t = actions[..., C_TYPE]
+    cells = {"robot_type": (robot, C_TYPE), "keep": (robot & (t == KEEP), C_TYPE),
+             "non_keep": (robot & (t != KEEP), C_TYPE), "move_dir": (robot & (t == MOVE), C_MOVE),
+             "factory": (fac, C_FACTORY), "factory_acting": (fac & (actions[..., C_FACTORY] != 0), C_FACTORY)}
+    hits = np.array([agree[..., c][cells[k][0]].sum().item() for k, (_, c) in ((k, cells[k]) for k in METRICS)], float)
+    counts = np.array([cells[k][0].sum().item() for k in METRICS], float)
+    return hits, counts
+
+
+def _sources(data, val, rng):
+    """Training and held-out sources ``[(file, indices or None)]`` of :func:`fit`.
+
+    With ``val`` its files are held out; else, with 10 files or more (shards of separate games),
+    the last tenth of the files are; with fewer, a random tenth of the samples of every file."""
+    from training.shards import expand_data, shard_info
+
+    files = expand_data(data)
+    vfiles = expand_data(val) if val else []
+    if vfiles:
+        return [(f, None) for f in files], [(f, None) for f in vfiles]
+    if len(files) >= 10:
+        k = len(files) // 10
+        return [(f, None) for f in files[:-k]], [(f, None) for f in files[-k:]]
+    trn, held = [], []
+    for f in files:
+        n = shard_info(f)[0]
+        perm = rng.permutation(n)
+        n_val = max(1, n // 10) if n > 1 else 0
+        trn.append((f, np.sort(perm[n_val:])))
+        held.append((f, np.sort(perm[:n_val])))
+    return trn, [h for h in held if len(h[1])]
+
+
 def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3, seed=0, init="", threads=2,
-        keep_epochs=False, val="", device="auto", amp="none", grow="", heavy_weight=1.0):
+        keep_epochs=False, val="", device="auto", amp="none", grow="", heavy_weight=1.0, nonkeep_weight=1.0,
+        buffer=4, val_samples=512, resume=True, tb=True, progress=True):
     """Fit a network to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
 
-    Adam with a cosine learning-rate decay from ``lr`` to 0 over all epochs; 10 % of the samples
-    are held out (or, with ``val``, all of ``data`` trains and up to 512 samples of the ``val``
-    files are the held-out set), and each epoch prints the training samples/s, the validation NLL
-    and the agreement of the net's most
-    likely legal choice with the teacher's (robot type; move direction where the teacher moves;
-    factory). The checkpoint is
-    written after every epoch, so a stopped fit leaves a usable file; it records ``grad_steps``,
-    the gradient steps since fresh weights (including those of ``init``), and the epoch's
-    ``val_nll`` and ``agreement`` (robot_type, move_dir, factory); tensors always on the CPU.
+    The data streams from disk (:class:`training.shards.ShardStream`): ``buffer`` shards are in
+    memory at a time, so the data may be far larger than memory. Adam with a cosine learning-rate
+    decay from ``lr`` to 0 over all epochs. Held out: the ``val`` files, else the last tenth of the
+    ``data`` files when there are 10 or more, else a random tenth of the samples of each file; up to
+    ``val_samples`` of them, spread evenly. Each epoch prints (and, with ``tb``, writes to TensorBoard under
+    ``<out without .pt>_tb/``) the training samples/s, the held-out NLL (unweighted) and the
+    agreement of the net's most likely legal choice with the teacher's label per component
+    (:func:`agreement_counts`: robot type, on keep and non-keep labels apart, move direction,
+    factory); ``progress`` shows a tqdm bar over the epoch's batches.
+
+    The checkpoint ``out`` is written after every shard group and epoch, so a stopped fit leaves a
+    usable file; it records ``grad_steps`` (the gradient steps since fresh weights, including those
+    of ``init``), the epoch's ``val_nll`` and ``agreement``. Beside it ``<out>.state`` holds the
+    optimizer, schedule and position: with ``resume`` a fit started again with the same arguments
+    goes on from the last finished shard group (same batches as an unstopped fit).
 
     Args:
-        data (str): comma-separated npz files of :func:`collect` (one map size).
+        data (str): comma-separated npz files and folders of shards (one map size).
         out (str): checkpoint path (:func:`agent.net.save_checkpoint`).
         net (str): a preset of :data:`agent.net.NET_PRESETS` (ignored with ``init``).
         init (str): a checkpoint to continue from ("" = fresh weights).
         grow (str): comma-separated dilations of residual blocks appended to the ``init`` net before
-            fitting (:func:`agent.net.grow_net`: the grown net starts with the ``init`` policy
-            exactly), e.g. ``4,8``; "" = none.
+            fitting (:func:`agent.net.grow_net`), e.g. ``4,8``; "" = none.
         threads (int): torch CPU threads.
-        keep_epochs (bool): also keep each epoch's checkpoint as ``<out without .pt>_epN.pt``
-            (the points of a learning curve).
-        val (str): comma-separated npz files held out for validation ("" = 10 % of ``data``).
+        keep_epochs (bool): also keep each epoch's checkpoint as ``<out without .pt>_epN.pt``.
+        val (str): comma-separated npz files or folders held out ("" = see above).
         device (str): ``auto`` (cuda when available), ``cpu`` or ``cuda`` (training/device.py).
         amp (str): ``none`` or ``bf16`` (CUDA autocast).
-        heavy_weight (float): the training loss weight of a cell holding our HEAVY robot (feature
-            plane ``heavy_ours``); every other active cell weighs 1. A HEAVY is one robot of
-            several per factory and its ice loop (walk out, dig, walk home, transfer) is a few
-            labels per game, yet whether the factory lives depends on it (notes/training.md). The
-            validation NLL stays unweighted, so fits with different weights compare.
+        heavy_weight (float): the training loss weight of a cell holding our HEAVY robot.
+        nonkeep_weight (float): the training loss weight of a robot cell whose label is not keep
+            (:func:`imitation_loss`). The held-out NLL stays unweighted, so fits compare.
+        buffer (int): shards in memory at a time (a 64x64 shard of 1,000 samples is 0.5 GB).
+        val_samples (int): held-out samples evaluated each epoch.
+        resume (bool): go on from ``<out>.state`` when it exists.
+        tb (bool): write TensorBoard scalars.
+        progress (bool): a progress bar (on stderr).
 
     Raises:
-        ValueError: missing data files, mixed map sizes (also between ``data`` and ``val``),
-            ``heavy_weight`` <= 0, or a bad ``device``/``amp`` (e.g. ``device=cuda`` without CUDA;
-            checked before anything is read or written).
+        ValueError: missing data files, mixed map sizes (also between ``data`` and ``val``), a
+            weight <= 0, or a bad ``device``/``amp`` (checked before anything is read or written).
         agent.net.CheckpointError: bad ``init``, ``net`` or ``grow`` (checked before the data is read).
     """
-    from agent.actions import MOVE, NUM_LOGITS
+    from agent.actions import NUM_LOGITS
     from agent.distribution import MaskedGridDistribution
     from agent.features import NUM_PLANES, P
     from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, save_checkpoint, widen_planes
     from training.device import autocast_net, resolve_device
+    from training.shards import ShardStream, expand_data, load_held_out, shard_info, unpack_batch
 
     dev = resolve_device(device, amp)
-    if not float(heavy_weight) > 0:
-        raise ValueError(f"heavy_weight={heavy_weight} must be > 0 (1 = every cell weighs the same)")
+    for name, w in (("heavy_weight", heavy_weight), ("nonkeep_weight", nonkeep_weight)):
+        if not float(w) > 0:
+            raise ValueError(f"{name}={w} must be > 0 (1 = every cell weighs the same)")
     try:
         grow_dil = [int(d) for d in str(grow).split(",") if d.strip()]
     except ValueError:
         raise CheckpointError(f"grow={grow!r}: give comma-separated integer dilations, e.g. grow=4,8") from None
     if grow_dil and not init:
         raise CheckpointError("grow= needs init=CHECKPOINT (the net to grow); for fresh weights use net=dilated")
+    torch.manual_seed(seed)  # fresh weights are a function of the seed
     model, init_payload = load_checkpoint(init) if init else (build_net(net), {})
     if grow_dil:
         model = grow_net(model, grow_dil)
@@ -319,88 +391,144 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     if widened < NUM_PLANES:  # init from an older kit: new planes start with zero weights
         model = widen_planes(model, NUM_PLANES)
         print(f"init {init} reads {widened} planes: widened to {NUM_PLANES} (the new planes start unused)", flush=True)
-    torch.manual_seed(seed)
     torch.set_num_threads(threads)
-    planes, globs, packed, actions, S = load_data(data)
-    if planes.shape[1] != model.config["in_planes"]:
-        raise ValueError(f"{data} has {planes.shape[1]} feature planes, the net reads {model.config['in_planes']} "
+    rng = np.random.default_rng(seed)
+    trn_src, val_src = _sources(data, val, rng)
+    infos = {f: shard_info(f) for f, _ in trn_src + val_src}
+    sizes = {i[1] for i in infos.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"data files mix map sizes {sorted(sizes)}; fit one size at a time"
+                         + (f" (val={val} differs from data)" if val else ""))
+    S = sizes.pop()
+    bad = sorted({f for f, i in infos.items() if i[2] != model.config["in_planes"]})
+    if bad:
+        raise ValueError(f"{bad[0]} has {infos[bad[0]][2]} feature planes, the net reads {model.config['in_planes']} "
                          f"(data of an older kit? its planes cannot all be derived again: collect it again with "
                          f"python -m training.bc collect)")
-    n = len(actions)
-    print(f"{n} samples of {S}x{S} from {data}, device {dev}" + (f", amp {amp}" if amp != "none" else ""), flush=True)
-    held = load_data(val) if val else None
-    if held is not None and held[4] != S:
-        raise ValueError(f"val={val} is {held[4]}x{held[4]}, data is {S}x{S}")
+    stream = ShardStream(trn_src, batch_size, buffer, seed, S, NUM_LOGITS)
+    n = stream.samples
+    held = load_held_out(val_src, val_samples, S, NUM_LOGITS)
+    total = sum(infos[f][0] for f in expand_data(data))
+    print(f"{total} samples of {S}x{S} from {data} ({len(trn_src)} file(s); {n} for training; {len(held['actions'])} "
+          f"held-out samples of {len(val_src)} file(s) evaluated), device {dev}"
+          + (f", amp {amp}" if amp != "none" else ""), flush=True)
     autocast_net(model.to(dev), amp)
     steps0 = int(init_payload.get("grad_steps", 0))  # gradient steps of the fits this one continues
-    steps = 0
-    model.train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    rng = np.random.default_rng(seed)
-    if held is None:
-        hold = rng.permutation(n)
-        n_val = max(1, n // 10)
-        val_idx, trn = hold[:n_val], hold[n_val:]
-        val_set = (planes, globs, packed, actions)
-    else:
-        trn, val_idx = np.arange(n), np.arange(len(held[3]))
-        val_set = held[:4]
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * -(-len(trn) // batch_size)))
+    per_epoch = stream.batches_in_epoch()
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * per_epoch))
+    state_path = out + ".state"
+    args_key = dict(data=str(data), val=str(val), net=str(net), init=str(init), grow=str(grow), epochs=int(epochs),
+                    batch_size=int(batch_size), lr=float(lr), seed=int(seed), buffer=int(buffer),
+                    heavy_weight=float(heavy_weight), nonkeep_weight=float(nonkeep_weight))
+    ep0, group0, steps = 0, 0, 0
+    if resume and os.path.isfile(state_path):
+        st = torch.load(state_path, map_location="cpu", weights_only=False)
+        if st.get("args") != args_key:
+            print(f"{state_path} belongs to a fit with other arguments: starting over", flush=True)
+        elif st["epoch"] >= epochs:
+            print(f"{state_path}: this fit finished its {epochs} epochs already ({out})", flush=True)
+            return out
+        else:
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["opt"])
+            sched.load_state_dict(st["sched"])
+            ep0, group0, steps = st["epoch"], st["group"], st["steps"]
+            print(f"resumed from {state_path}: epoch {ep0 + 1}, shard group {group0}, {steps} gradient steps",
+                  flush=True)
+    writer = None
+    if tb:
+        from torch.utils.tensorboard import SummaryWriter
 
-    def batch(idx, arrays):
-        pl, gl, pk, ac = arrays
-        m = np.unpackbits(pk[idx], axis=1, count=S * S * NUM_LOGITS).astype(bool).reshape(len(idx), S, S, NUM_LOGITS)
-        return tuple(torch.from_numpy(t).to(dev) for t in (pl[idx].astype(np.float32), gl[idx], m,
-                                                           ac[idx].astype(np.int64)))
+        writer = SummaryWriter(f"{out[:-3] if out.endswith('.pt') else out}_tb")
+    os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
 
-    def nll(idx, arrays=(planes, globs, packed, actions), weight=1.0):
-        x, g, m, a = batch(idx, arrays)
+    def to_dev(b):
+        return tuple(torch.from_numpy(t).to(dev) for t in b)
+
+    def nll(b, hw=1.0, nkw=1.0):
+        x, g, m, a = to_dev(b)
         logits, _ = model(x, g)
         dist = MaskedGridDistribution(logits, m)
-        return imitation_loss(dist, a, x[:, P["heavy_ours"]], weight), dist, a
+        return imitation_loss(dist, a, x[:, P["heavy_ours"]], hw, nkw), dist, a
 
+    def meta(ep, vnll=None, acc=None):
+        return dict(step=0, source=f"bc from {data}", epochs=ep, init=init, grow=grow, init_planes=widened,
+                    heavy_weight=float(heavy_weight), nonkeep_weight=float(nonkeep_weight), grad_steps=steps0 + steps,
+                    batch_size=batch_size, val=val, val_nll=vnll, agreement=acc)
+
+    def save_state(ep, group):
+        tmp = state_path + ".tmp"
+        torch.save(dict(args=args_key, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
+                        epoch=ep, group=group, steps=steps), tmp)
+        os.replace(tmp, state_path)
+
+    bar, say = None, print
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=per_epoch, unit="batch", dynamic_ncols=True, mininterval=5, file=sys.stderr)
+        say = tqdm.write
     t0 = time.time()
-    for ep in range(epochs):
-        rng.shuffle(trn)
-        losses = []
+    model.train()
+    for ep in range(ep0, epochs):
+        losses, seen = [], 0
         t_ep = time.time()
-        for i in range(0, len(trn), batch_size):
-            loss, _, _ = nll(trn[i:i + batch_size], weight=float(heavy_weight))
+        if bar is not None:
+            bar.reset(total=per_epoch)
+            bar.set_description(f"epoch {ep + 1}/{epochs}")
+        for gi, last, b in stream.iter_epoch(ep, group0 if ep == ep0 else 0):
+            loss, _, _ = nll(b, float(heavy_weight), float(nonkeep_weight))
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             sched.step()
             steps += 1
+            seen += len(b[3])
             losses.append(loss.item())
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(nll=f"{np.mean(losses[-50:]):.2f}", refresh=False)
+            if writer is not None and steps % 50 == 0:
+                writer.add_scalar("bc/train_nll", loss.item(), steps0 + steps)
+                writer.add_scalar("bc/lr", sched.get_last_lr()[0], steps0 + steps)
+            if last:  # a shard group done: a usable checkpoint and the resume point
+                save_checkpoint(out, model, **meta(ep))
+                save_state(ep, gi + 1)
         t_train = time.time() - t_ep
         model.eval()
-        hits, counts, vls = np.zeros(3), np.zeros(3), []
+        hits, counts, vls = np.zeros(len(METRICS)), np.zeros(len(METRICS)), []
+        nh = len(held["actions"])
         with torch.no_grad():
-            for i in range(0, min(len(val_idx), 512), batch_size):
-                vl, dist, a = nll(val_idx[i:i + batch_size], val_set)
-                vls.append(vl.item())
-                agree = dist.mode() == a
-                for j, comp in enumerate((0, 1, 6)):  # robot_type, move_dir (where the teacher moves), factory
-                    present = dist.present[..., comp]
-                    if comp == 1:
-                        present = present & (a[..., 0] == MOVE)
-                    hits[j] += agree[..., comp][present].sum().item()
-                    counts[j] += present.sum().item()
+            for i in range(0, nh, batch_size):
+                vl, dist, a = nll(unpack_batch(held, np.arange(i, min(nh, i + batch_size)), S, NUM_LOGITS))
+                vls.append(vl.item() * min(batch_size, nh - i))
+                h, c = agreement_counts(dist, a)
+                hits += h
+                counts += c
         model.train()
         acc = hits / np.maximum(counts, 1)
-        print(f"epoch {ep + 1}/{epochs}: train nll {np.mean(losses):.2f}, val nll {np.mean(vls):.2f}, agreement: "
-              f"robot type {acc[0]:.3f}, move dir {acc[1]:.3f}, factory {acc[2]:.3f}, {time.time() - t0:.0f} s, "
-              f"{len(trn) / max(t_train, 1e-9):.1f} train samples/s", flush=True)
-        os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
-        meta = dict(step=0, source=f"bc from {data}", epochs=ep + 1, init=init, grow=grow, init_planes=widened,
-                    heavy_weight=float(heavy_weight),
-                    grad_steps=steps0 + steps,
-                    batch_size=batch_size, val=val, val_nll=float(np.mean(vls)),
-                    agreement=dict(zip(("robot_type", "move_dir", "factory"), map(float, acc))))
-        save_checkpoint(out, model, **meta)
+        vnll = float(np.sum(vls) / max(nh, 1))
+        acc_d = dict(zip(METRICS, map(float, acc)))
+        say(f"epoch {ep + 1}/{epochs}: train nll {np.mean(losses) if losses else float('nan'):.2f}, val nll {vnll:.2f}, "
+              f"agreement: robot type {acc[0]:.3f} (keep {acc[1]:.3f}, non-keep {acc[2]:.3f}), move dir {acc[3]:.3f}, "
+              f"factory {acc[4]:.3f} (acting {acc[5]:.3f}), {time.time() - t0:.0f} s, "
+              f"{seen / max(t_train, 1e-9):.1f} train samples/s")
+        if writer is not None:
+            writer.add_scalar("bc/val_nll", vnll, steps0 + steps)
+            writer.add_scalar("bc/train_samples_per_s", seen / max(t_train, 1e-9), steps0 + steps)
+            for k, v in acc_d.items():
+                writer.add_scalar(f"bc/agreement_{k}", v, steps0 + steps)
+            writer.flush()
+        save_checkpoint(out, model, **meta(ep + 1, vnll, acc_d))
         if keep_epochs:
-            save_checkpoint(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta)
+            save_checkpoint(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta(ep + 1, vnll, acc_d))
+        save_state(ep + 1, 0)
+    if bar is not None:
+        bar.close()
+    if writer is not None:
+        writer.close()
     model.eval()
     return out
 
@@ -471,7 +599,8 @@ def main(argv):
 
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
                  lr=float, seed=int, threads=int, beta=float, keep_epochs=bool, heavy_weight=float,
-                 student_guards=bool, shadow_anchor=bool)
+                 student_guards=bool, shadow_anchor=bool, nonkeep_weight=float, buffer=int, val_samples=int,
+                 resume=bool, tb=bool, progress=bool)
     try:
         kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
     except ConfigError as e:

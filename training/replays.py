@@ -2,9 +2,13 @@
 
     python -m training.replays import REPLAY... out=FILE.npz [player=both|player_0|player_1] [stride=N]
         [max_episode_length=1000] [skip_bad=false]
+    python -m training.replays import REPLAY... shard_dir=DIR [same keys]   # one shard per replay, resumable
     python -m training.replays check REPLAY... [player=both]     # labels vs the real engine
+    python -m training.replays render REPLAY out=FILE.gif|.mp4|.png [every=N] [start=T] [end=T] [fps=10] [cell=PX]
+    python -m training.replays plot REPLAY out=FILE.png     # per-team lichen, water, robots... over the game
 
-Two replay formats are read, gzipped (``.gz``, detected by content) or not:
+Two replay formats are read, gzipped (``.gz``), xz-compressed (``.xz``, Python's ``lzma``) or
+plain (the compression is detected by content, not by the name):
 
 * **luxai-s2 runner** (``luxai-s2 a/main.py b/main.py -o replay.json``, and ``train.py mode=test
   replays=true``): ``observations`` (T+1 observations; the first is full, later ones are change
@@ -65,6 +69,7 @@ line and exits with code 2 without writing anything (``skip_bad=true`` skips suc
 import copy
 import gzip
 import json
+import lzma
 import os
 import sys
 import time
@@ -99,10 +104,10 @@ class ReplayError(ValueError):
 
 # ---------------------------------------------------------------------------------------- reading
 def read_json(path):
-    """The JSON object in ``path`` (gzip detected by its magic bytes).
+    """The JSON object in ``path`` (gzip and xz detected by their magic bytes, not the name).
 
     Raises:
-        ReplayError: missing file, truncated gzip, invalid or truncated JSON.
+        ReplayError: missing file, truncated gzip or xz, invalid or truncated JSON.
     """
     try:
         with open(path, "rb") as f:
@@ -114,6 +119,11 @@ def read_json(path):
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as e:
             raise ReplayError(f"{path}: truncated or corrupt gzip ({e})") from None
+    elif raw[:6] == b"\xfd7zXZ\x00":
+        try:
+            raw = lzma.decompress(raw)
+        except (lzma.LZMAError, EOFError) as e:
+            raise ReplayError(f"{path}: truncated or corrupt xz ({e})") from None
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
@@ -551,11 +561,11 @@ def write_dataset(sink, out):
 
 
 def expand_paths(paths):
-    """Files named by ``paths``; a directory stands for its ``*.json`` / ``*.json.gz`` files (sorted)."""
+    """Files named by ``paths``; a directory stands for its ``*.json``, ``*.json.gz`` and ``*.json.xz`` files (sorted)."""
     out = []
     for p in paths:
         if os.path.isdir(p):
-            out += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith((".json", ".json.gz")))
+            out += sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith((".json", ".json.gz", ".json.xz")))
         else:
             out.append(p)
     return out
@@ -567,6 +577,55 @@ def parse_players(player):
     if player in PLAYERS:
         return (player,)
     raise ValueError(f"player={player!r} must be player_0, player_1 or both")
+
+
+def shard_name(path):
+    """The shard file name of one replay: its base name without ``.json[.gz|.xz]``, plus ``.npz``."""
+    base = os.path.basename(path)
+    for ext in (".gz", ".xz"):
+        base = base[:-len(ext)] if base.endswith(ext) else base
+    return (base[:-5] if base.endswith(".json") else base) + ".npz"
+
+
+def import_shards(paths, shard_dir, player="both", stride=1, max_episode_length=1000, skip_bad=False, log=print):
+    """Import each replay into its own shard ``shard_dir/<name>.npz`` (:func:`shard_name`); resumable.
+
+    A shard that exists already is not made again, so a killed import goes on where it stopped
+    (each shard is written to a temporary name and renamed). ``training.bc fit data=DIR`` streams
+    the shards of a folder. Returns the :class:`Stats` of the files imported in this call.
+
+    Raises:
+        ReplayError: a bad file (unless ``skip_bad``: one line, and the other files go on).
+        ValueError: bad ``player``/``stride``.
+    """
+    players = parse_players(player)
+    if int(stride) < 1:
+        raise ValueError(f"stride={stride} must be >= 1")
+    os.makedirs(shard_dir, exist_ok=True)
+    total = Stats()
+    for path in expand_paths(paths):
+        out = os.path.join(shard_dir, shard_name(path))
+        if os.path.exists(out):
+            log(f"{out} exists, skipped")
+            continue
+        try:
+            rep = load_replay(path, max_episode_length=max_episode_length)
+            stats, sink = import_replay(rep, players, int(stride))
+        except ReplayError as e:
+            if not skip_bad:
+                raise
+            log(f"skipped {e}")
+            continue
+        if sink["actions"]:
+            write_dataset(sink, out)
+        log(f"{stats.line()} -> {out}")
+        for k, v in vars(stats).items():
+            if isinstance(v, dict):
+                for kk, vv in v.items():
+                    getattr(total, k)[kk] = getattr(total, k).get(kk, 0) + vv
+            else:
+                setattr(total, k, getattr(total, k) + v)
+    return total
 
 
 def import_files(paths, out, player="both", stride=1, max_episode_length=1000, skip_bad=False, log=print):
@@ -720,7 +779,7 @@ def _kv(args):
 def main(argv=None):
     """CLI entry; returns the exit code (0 ok, 2 bad input: one line on stderr, nothing written)."""
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("import", "check"):
+    if not argv or argv[0] not in ("import", "check", "render", "plot"):
         print(USAGE, file=sys.stderr)
         return 2
     files, kw = _kv(argv[1:])
@@ -728,16 +787,27 @@ def main(argv=None):
         print(f"replays: no replay files given\n{USAGE}", file=sys.stderr)
         return 2
     try:
+        if argv[0] in ("render", "plot"):  # see a game offline: training.render
+            from training.render import command
+
+            print(command(argv[0], files, kw))
+            return 0
         if argv[0] == "import":
-            allowed = {"out", "player", "stride", "max_episode_length", "skip_bad"}
+            allowed = {"out", "shard_dir", "player", "stride", "max_episode_length", "skip_bad"}
             unknown = set(kw) - allowed
-            if unknown or "out" not in kw:
-                raise ValueError(f"unknown keys {sorted(unknown)}" if unknown else "out=FILE.npz is required")
-            stats = import_files(files, kw["out"], player=kw.get("player", "both"), stride=int(kw.get("stride", 1)),
-                                 max_episode_length=int(kw.get("max_episode_length", 1000)),
-                                 skip_bad=kw.get("skip_bad", "false").lower() in ("1", "true", "yes"),
-                                 log=lambda s: print(f"replays: {s}", file=sys.stderr))
-            print(f"{stats.line()} -> {kw['out']}")
+            if unknown or ("out" in kw) == ("shard_dir" in kw):
+                raise ValueError(f"unknown keys {sorted(unknown)}" if unknown else
+                                 "give one of out=FILE.npz (one dataset) or shard_dir=DIR (one shard per replay)")
+            opts = dict(player=kw.get("player", "both"), stride=int(kw.get("stride", 1)),
+                        max_episode_length=int(kw.get("max_episode_length", 1000)),
+                        skip_bad=kw.get("skip_bad", "false").lower() in ("1", "true", "yes"),
+                        log=lambda s: print(f"replays: {s}", file=sys.stderr))
+            if "shard_dir" in kw:
+                stats = import_shards(files, kw["shard_dir"], **opts)
+                print(f"{stats.line()} -> {kw['shard_dir']}/")
+            else:
+                stats = import_files(files, kw["out"], **opts)
+                print(f"{stats.line()} -> {kw['out']}")
         else:
             unknown = set(kw) - {"max_turns", "max_episode_length"}
             if unknown:
