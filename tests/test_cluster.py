@@ -178,13 +178,3 @@ def test_a_dead_worker_loses_only_its_task_retried_once(ray_head, tmp_path):
     finally:
         ray.shutdown()
 
-
-def test_no_ray_falls_back_to_local_with_one_line(monkeypatch):
-    from training.cluster import ClusterError, connect
-
-    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
-    lines = []
-    assert connect("", log=lines.append) is None
-    assert len(lines) == 1 and "local backend" in lines[0]
-    with pytest.raises(ClusterError, match="not installed"):
-        connect("auto")

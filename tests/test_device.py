@@ -62,15 +62,35 @@ def test_bc_fit_device_cuda_without_cuda_is_one_line_and_writes_nothing(tmp_path
 
 
 def test_autocast_net_keeps_float32_outputs_and_the_state_dict():
+    """amp=bf16: the net's layers compute in bfloat16 (seen by forward hooks on every conv and linear
+    layer), the outputs come back float32, close to the float32 net's but not equal to them (they
+    were computed in bfloat16), and the state_dict keys stay as they were."""
     from agent.features import NUM_GLOBALS, NUM_PLANES
     from agent.net import build_net
 
-    net = build_net("cone")
+    torch.manual_seed(0)
+    net = build_net("cone").eval()
     keys = list(net.state_dict())
+    x, g = torch.rand(1, NUM_PLANES, 16, 16), torch.rand(1, NUM_GLOBALS)
+    with torch.no_grad():
+        ref = net(x, g)
+    dtypes = []
+    layers = [m for m in net.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    for m in layers:
+        m.register_forward_hook(lambda mod, inputs, out: dtypes.append(out.dtype))
     assert autocast_net(net, "none") is net and "forward" not in net.__dict__
-    autocast_net(net, "bf16", device_type="cpu")  # CPU autocast stands in for CUDA here
-    logits, value = net(torch.rand(1, NUM_PLANES, 16, 16), torch.rand(1, NUM_GLOBALS))
-    assert logits.dtype == torch.float32 and value.dtype == torch.float32
+    with torch.no_grad():
+        net(x, g)
+    assert dtypes == [torch.float32] * len(layers)  # amp=none: float32 throughout
+    dtypes.clear()
+    assert autocast_net(net, "bf16", device_type="cpu") is net  # CPU autocast stands in for CUDA here
+    with torch.no_grad():
+        out = net(x, g)
+    assert dtypes == [torch.bfloat16] * len(layers)
+    for got, want in zip(out, ref):
+        assert got.dtype == torch.float32 and got.shape == want.shape
+        torch.testing.assert_close(got, want, rtol=0.02, atol=0.02 * float(want.abs().max()))
+        assert not torch.equal(got, want)
     assert list(net.state_dict()) == keys
 
 

@@ -67,26 +67,53 @@ def test_dagger_collect_labels_student_games_and_fit_concatenates(tmp_path, bc_c
     assert bad.returncode != 0 and "nope.npz" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_checkpoint):
+def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_checkpoint, capsys):
     """fit heavy_weight=W trains with HEAVY cells weighted (training.bc.imitation_loss, checked
-    against the reference in tests/test_distribution.py), records W in the checkpoint and still
-    reports the unweighted validation NLL; W <= 0 is refused in one line before any data is read."""
+    against the reference in tests/test_distribution.py): from the same init, seed and batches the
+    fits with W = 1 and W = 3 end with other weights. W is recorded in the checkpoint, and the
+    validation NLL the fit prints and records is the unweighted NLL of the held-out samples,
+    recomputed here from the saved net (the weighted one differs); W <= 0 is refused in one line
+    before any data is read."""
+    import torch
+
+    from agent.actions import NUM_LOGITS
+    from agent.distribution import MaskedGridDistribution
+    from agent.features import P
     from agent.net import load_checkpoint
+    from training.bc import fit
 
     data = bc_checkpoint.parent / "data.npz"
-    fit = [sys.executable, "-m", "training.bc", "fit", f"data={data}", "epochs=1", "threads=1", f"init={bc_checkpoint}"]
-    logs = {}
+    d = np.load(data)
+    n, S, k = len(d["actions"]), int(d["map_size"]), 20  # k held-out samples: one validation batch
+    held = tmp_path / "held.npz"
+    np.savez(held, **{key: (d[key][:k] if d[key].ndim and len(d[key]) == n else d[key]) for key in d.files})
+    x = torch.from_numpy(d["planes"][:k].astype(np.float32))
+    g = torch.from_numpy(d["globals"][:k])
+    m = torch.from_numpy(np.unpackbits(d["masks"][:k], axis=1, count=S * S * NUM_LOGITS).astype(bool)
+                         .reshape(k, S, S, NUM_LOGITS))
+    a = torch.from_numpy(d["actions"][:k].astype(np.int64))
+    heavy = x[:, P["heavy_ours"]]
+    assert heavy.sum() > 0  # the held-out samples have HEAVY robots: the weighted NLL differs
+    states = {}
     for w in (1, 3):
-        p = subprocess.run(fit + [f"heavy_weight={w}", f"out={tmp_path / f'h{w}.pt'}"], cwd=ROOT, capture_output=True,
-                           text=True, timeout=300)
-        assert p.returncode == 0, p.stdout + p.stderr
-        logs[w] = p.stdout
-        assert load_checkpoint(tmp_path / f"h{w}.pt")[1]["heavy_weight"] == float(w)
-    # same seed, same split, same first batch: the weighted fit's training loss is larger (the tiny
-    # scripted games have HEAVY robots from turn 1), its validation NLL is of the same kind
-    train_nll = {w: float(logs[w].split("train nll ")[1].split(",")[0]) for w in logs}
-    assert train_nll[3] > train_nll[1]
-    bad = subprocess.run(fit + ["heavy_weight=0", f"out={tmp_path / 'x.pt'}"], cwd=ROOT, capture_output=True,
+        out = tmp_path / f"h{w}.pt"
+        fit(str(data), out=str(out), epochs=1, threads=1, init=str(bc_checkpoint), heavy_weight=w, val=str(held))
+        printed = capsys.readouterr().out
+        net, payload = load_checkpoint(out)
+        assert payload["heavy_weight"] == float(w)
+        states[w] = net.state_dict()
+        with torch.no_grad():
+            dist = MaskedGridDistribution(net.eval()(x, g)[0], m)
+            unweighted = float(-dist.log_prob(a).mean())
+            weighted = float(-(dist.cell_log_prob(a) * (1.0 + 2.0 * heavy)).sum((1, 2)).mean())
+        assert round(weighted, 2) != round(unweighted, 2)
+        assert payload["val_nll"] == pytest.approx(unweighted, rel=1e-4), w
+        assert f"val nll {unweighted:.2f}," in printed, printed
+    assert states[1].keys() == states[3].keys()
+    assert any(not torch.equal(states[1][key], states[3][key]) for key in states[1])
+    fit_cli = [sys.executable, "-m", "training.bc", "fit", f"data={data}", "epochs=1", "threads=1",
+               f"init={bc_checkpoint}"]
+    bad = subprocess.run(fit_cli + ["heavy_weight=0", f"out={tmp_path / 'x.pt'}"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines() == ["bad arguments for fit: heavy_weight=0.0 must be > 0 "
@@ -215,7 +242,7 @@ def test_replan_recomputes_the_path_planes_refuses_old_data_and_fit_widens_an_ol
     assert bad.returncode != 0 and "nope.npz" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_checkpoint):
+def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_checkpoint, monkeypatch):
     out_dir = tmp_path / "test"
     out = run([TRAIN, "mode=test", f"checkpoint={bc_checkpoint}", "opponents=random,scripted", "rules=tiny",
                "test_seeds=1000000:1000002", "max_episode_length=60", "test_workers=2", f"run_dir={out_dir}",
@@ -251,6 +278,45 @@ def test_test_mode_reports_both_sides_writes_replays_and_figures(tmp_path, bc_ch
     assert paired["games"] == 4 and paired["same"] == 4 and paired["lichen_up"] == paired["lichen_down"] == 0
     assert paired["base_lichen"] == pytest.approx(first["lichen"]) and paired["base_wins"] == first["wins"]
     assert "paired with the baseline on 4 games" in out and "same play in 4" in out
+    # the guards are not only echoed in results.json: side A plays with them
+    _side_a_is_built_with_the_guards_asked_for(tmp_path, bc_checkpoint, monkeypatch)
+
+
+def _side_a_is_built_with_the_guards_asked_for(tmp_path, bc_checkpoint, monkeypatch):
+    """mode=test with decoding keys: side A's policy, in every game, is built with exactly those guards
+    and sample_factories (policy_from_spec spied on in this process, test_workers=1), the opponent with
+    none; results.json records them."""
+    import agent.player
+    from agent.masks import GUARDS
+    from training.config import parse_overrides
+    from training.evaluate import main_test
+
+    asked = {k: i % 2 == 0 for i, k in enumerate(GUARDS)}  # every other guard on
+    built = []
+    real = agent.player.policy_from_spec
+
+    def spy(spec, **kw):
+        policy = real(spec, **kw)
+        built.append((spec, kw, getattr(policy, "guards", None)))
+        return policy
+
+    monkeypatch.setattr(agent.player, "policy_from_spec", spy)
+    out_dir = tmp_path / "spied"
+    cfg = parse_overrides(["mode=test", f"checkpoint={bc_checkpoint}", "opponents=scripted", "rules=tiny",
+                           "test_seeds=1000000:1000001", "max_episode_length=8", "test_workers=1", f"run_dir={out_dir}",
+                           "progress_bar=false", "replays=false", "sample_factories=true",
+                           *[f"{k}={'true' if on else 'false'}" for k, on in asked.items()]])
+    assert main_test(cfg) == 0
+    side_a = [(kw, guards) for spec, kw, guards in built if spec == str(bc_checkpoint) and kw.get("seed") == 1000000]
+    assert len(side_a) == 2  # one game per side
+    for kw, guards in side_a:
+        assert {k: kw.get(k, False) for k in GUARDS} == asked and kw["sample_factories"] is True
+        assert guards == asked  # the NetPolicy that played
+    side_b = [kw for spec, kw, _ in built if spec == "scripted" and kw.get("seed") == 1000001]
+    assert len(side_b) == 2 and not any(kw.get(k) for kw in side_b for k in (*GUARDS, "sample_factories"))
+    res = json.loads((out_dir / "results.json").read_text())
+    assert {k: res[k] for k in GUARDS} == asked and res["sample_factories"] is True
+    assert res["report"]["scripted"]["games"] == 2
 
 
 def test_paired_summary_counts_games_up_and_down_and_bad_baselines_are_refused(tmp_path):
@@ -347,31 +413,125 @@ def test_select_checkpoint_ranks_by_lichen_margin_then_wins_and_refuses_bad_inpu
     assert not (tmp_path / "runs").exists()  # refused before any game or file
 
 
-def test_robot_budget_sorts_robot_turns_and_counts_the_economy(bc_checkpoint):
-    """scripts/robot_budget.py: turn shares per robot class, and the economy line beside them."""
+def _budget_from_replay(frames, players, turns):
+    """What scripts/robot_budget.py should print, counted again from the engine's observations of a
+    game (``frames``: the main-phase turns the players acted on), by the rules of its docstring:
+    {player: dict(counts={cls: Counter(kind)}, built=Counter, ice=Counter, ore=Counter, alive={turn: (heavies,
+    factories, lichen cells, lichen, factory water)})}."""
+    from collections import Counter
+
+    from luxai_s2.config import EnvConfig
+
+    robots = EnvConfig().ROBOTS
+    res = {}
+    for p in players:
+        r = dict(counts={"heavy": Counter(), "light": Counter()}, built=Counter(), ice=Counter(), ore=Counter(), alive={})
+        prev = {}
+        for o in frames:
+            b, factories = o["board"], o["factories"][p].values()
+            own = np.zeros(b["rubble"].shape, bool)
+            for f in factories:
+                own[f["pos"][0] - 1:f["pos"][0] + 2, f["pos"][1] - 1:f["pos"][1] + 2] = True
+            seen = {}
+            for uid, u in o["units"][p].items():
+                cls = u["unit_type"].lower()
+                spec = robots[u["unit_type"]]
+                pos = (int(u["pos"][0]), int(u["pos"][1]))
+                cargo = np.array([u["cargo"][k] for k in ("ice", "ore", "water", "metal")])
+                if uid in prev:
+                    pos0, cargo0, rubble0 = prev[uid]
+                    if cargo[0] > cargo0[0]:
+                        kind = "dug ice"
+                    elif cargo[1] > cargo0[1]:
+                        kind = "dug ore"
+                    elif (cargo < cargo0).any():
+                        kind = "delivered"
+                    elif pos != pos0:
+                        kind = "moved"
+                    elif b["rubble"][pos] < rubble0:
+                        kind = "dug rubble"
+                    else:
+                        kind = "idle on factory" if own[pos] else "idle off factory"
+                    r["counts"][cls][kind] += 1
+                    if not own[pos] and u["power"] < spec.DIG_COST:
+                        r["counts"][cls]["low power off factory"] += 1
+                    if (kind == "idle off factory" and len(u["action_queue"]) and u["action_queue"][0][0] == 5
+                            and 2 * u["power"] >= spec.BATTERY_CAPACITY):  # a recharge head (engine type 5)
+                        r["counts"][cls]["parked on a recharge"] += 1
+                    r["ice"][cls] += max(int(cargo[0] - cargo0[0]), 0)
+                    r["ore"][cls] += max(int(cargo[1] - cargo0[1]), 0)
+                else:
+                    r["built"][cls] += 1
+                seen[uid] = (pos, cargo, int(b["rubble"][pos]))
+            prev = seen
+            t = o["real_env_steps"]
+            if t in (100, 300, 600, 999) and t < turns or t == turns - 1:
+                ours = np.isin(b["lichen_strains"], [f["strain_id"] for f in factories]) & (b["lichen"] > 0)
+                r["alive"][t] = (sum(u["unit_type"] == "HEAVY" for u in o["units"][p].values()), len(factories),
+                                 int(ours.sum()), int(b["lichen"][ours].sum()),
+                                 sum(int(f["cargo"]["water"]) for f in factories))
+        res[p] = r
+    return res
+
+
+def test_robot_budget_sorts_robot_turns_and_counts_the_economy(bc_checkpoint, monkeypatch, capsys):
+    """scripts/robot_budget.py: every number it prints (robot-turns and turn shares per robot class,
+    the economy line, the lichen line, the final rewards) equals the one counted again here from a
+    recording of the game it played (the engine's observation after every step)."""
+    import copy
     import re
 
-    out = run([str(ROOT / "scripts" / "robot_budget.py"), str(bc_checkpoint), "--rules", "tiny", "--turns", "40",
-               "--seed", "3", "--power-guard", "--park-guard", "--frontier-guard"], cwd=ROOT)
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))
+    import robot_budget
+
+    frames, rewards = [], {}
+    real_run_game = robot_budget.run_game
+
+    def recorded_run_game(env, map_seed, act):
+        def record(env, acts, obs):
+            frames.append(copy.deepcopy(obs["player_0"]))  # both players observe the same full state
+
+        out = real_run_game(env, map_seed, act, on_reset=lambda env: frames.append(copy.deepcopy(env.state.get_obs())),
+                            on_step=record)
+        rewards.update(out[0])
+        return out
+
+    monkeypatch.setattr(robot_budget, "run_game", recorded_run_game)
+    turns = 40
+    robot_budget.main([str(bc_checkpoint), "--rules", "tiny", "--turns", str(turns), "--seed", "3", "--power-guard",
+                       "--park-guard", "--frontier-guard"])
+    out = capsys.readouterr().out
     assert "net as player_0 with the power guard with the park guard with the frontier guard;" in out
-    for side in ("net", "scripted"):
-        cells, lichen, water = (int(v.replace(",", "")) for v in re.search(
-            rf"^{side} +lichen cells / lichen / factory water at the same turns: ([0-9,]+) / ([0-9,]+) / ([0-9,]+)$",
-            out, re.M).groups())
-        assert 0 <= cells <= lichen and water > 0  # every covered cell holds lichen; factories alive hold water
-        share = float(re.search(rf"^{side} +heavy: \d+ robot-turns; dug ice ([0-9.]+)", out, re.M).group(1))
+    assert f"final rewards (lichen) net {rewards['player_0']}, scripted {rewards['player_1']}" in out
+    acted = [o for o in frames[:-1] if o["real_env_steps"] >= 0]  # the turns the players acted on
+    assert [o["real_env_steps"] for o in acted] == list(range(turns))
+    want = _budget_from_replay(acted, ("player_0", "player_1"), turns)
+    kinds = ("dug ice", "dug ore", "delivered", "dug rubble", "moved", "idle on factory", "idle off factory")
+    for side, p in (("net", "player_0"), ("scripted", "player_1")):
+        w = want[p]
+        for cls in ("heavy", "light"):
+            total, line = re.search(rf"^{side} +{cls}: (\d+) robot-turns; (.*)$", out, re.M).groups()
+            c = w["counts"][cls]
+            assert int(total) == sum(c[k] for k in kinds), (side, cls)
+            shares = dict(re.findall(r"([a-z ]+?) ([0-9.]+)(?:, |$)", line))
+            assert shares == {k: f"{c[k] / max(int(total), 1):.3f}" for k in kinds + ("low power off factory",
+                                                                                      "parked on a recharge")}, (side, cls)
         eco = re.search(rf"^{side} +economy: built (\d+) heavies, (\d+) lights; ice dug by heavies ([0-9,]+), "
                         rf"lights ([0-9,]+); ore dug by heavies ([0-9,]+), lights ([0-9,]+); heavies / factories alive "
-                        rf"at turns 39: (\d+) / (\d+)$", out, re.M)
+                        rf"at turns ([0-9/]+): ([0-9/]+) / ([0-9/]+)$", out, re.M)
         assert eco, out
-        built_heavy, heavy_ice, heavies_alive = int(eco.group(1)), int(eco.group(3).replace(",", "")), int(eco.group(7))
-        assert (heavy_ice > 0) == (share > 0)  # the share and the cargo count see the same digs
-        assert 0 < heavies_alive <= built_heavy  # both sides build heavies in this seeded game
-        for cls in ("heavy", "light"):  # parked turns are a subset of the idle-off-factory turns
-            line = re.search(rf"^{side} +{cls}: \d+ robot-turns; (.*)$", out, re.M).group(1)
-            shares = dict((k, float(v)) for k, v in re.findall(r"([a-z ]+?) ([0-9.]+)(?:, |$)", line))
-            assert 0 <= shares["parked on a recharge"] <= shares["idle off factory"], line
-    assert "--turns" in run([str(ROOT / "scripts" / "robot_budget.py"), "--help"], cwd=ROOT)
+        got = [int(v.replace(",", "")) for v in eco.groups()[:6]]
+        assert got == [w["built"]["heavy"], w["built"]["light"], w["ice"]["heavy"], w["ice"]["light"],
+                       w["ore"]["heavy"], w["ore"]["light"]], side
+        at = sorted(w["alive"])
+        assert eco.group(7) == "/".join(map(str, at)) == str(turns - 1)
+        assert [eco.group(8), eco.group(9)] == ["/".join(str(w["alive"][t][i]) for t in at) for i in (0, 1)], side
+        lichen = re.search(rf"^{side} +lichen cells / lichen / factory water at the same turns: (.*)$", out, re.M).group(1)
+        assert lichen == " / ".join("/".join(f"{w['alive'][t][i]:,}" for t in at) for i in (2, 3, 4)), side
+        assert w["built"]["heavy"] > 0 and sum(w["counts"]["heavy"].values()) > 0  # both sides build heavies here
+    with pytest.raises(SystemExit):
+        robot_budget.main(["--help"])
+    assert "--turns" in capsys.readouterr().out
 
 
 def test_overlapping_test_seeds_are_refused(tmp_path):

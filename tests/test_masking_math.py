@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from agent.actions import C_FACTORY, C_TYPE, NUM_COMPONENTS, NUM_LOGITS, NVEC, USES, component_slice
+from agent.actions import C_AMOUNT, C_FACTORY, C_TYPE, NUM_COMPONENTS, NUM_LOGITS, NVEC, USES, component_slice
 from agent.distribution import MASKED_LOGIT, MaskedGridDistribution
 
 F64 = torch.float64
@@ -314,6 +314,83 @@ def test_reverse_kl_gradient(seed):
 
 
 # --------------------------------------------------------------------------- 5. factorised grid
+def _real_masks(turns=40, every=4):
+    """agent.masks.action_masks of player_0 every ``every`` main-phase turns of a tiny game of
+    uniform legal play (both sides): bool (N, 16, 16, NUM_LOGITS)."""
+    import dataclasses
+
+    from agent.actions import decode
+    from agent.early import early_action
+    from agent.masks import action_masks
+    from agent.obs import GameState
+    from agent.policy import sample_uniform_masked
+    from wrappers.engine import make_env
+
+    env = make_env("tiny", max_episode_length=turns)
+    obs, _ = env.reset(seed=5)
+    states = {p: GameState(dataclasses.asdict(env.env_cfg), p) for p in obs}
+    rng = np.random.default_rng(0)
+    out, done = [], False
+    while not done:
+        acts = {}
+        for p, st in states.items():
+            st.update(obs[p], step=env.env_steps)
+            if st.step == 0 or st.is_early_phase:
+                acts[p] = early_action(st)
+                continue
+            m = action_masks(st)
+            if p == "player_0" and st.real_env_steps % every == 0:
+                out.append(m)
+            acts[p] = decode(st, sample_uniform_masked(m, rng))
+        obs, _, term, trunc, _ = env.step(acts)
+        done = any(term.values()) or any(trunc.values())
+    return np.stack(out)
+
+
+def _assert_head_structure(masks):
+    """bool (B, H, W, NUM_LOGITS) masks are laid out as the real head's (agent.actions.OFFSETS) with
+    agent.masks.action_masks' structure: a robot (a legal robot_type) has every amount legal, robot
+    components exist only where a robot is, and a legal robot type never uses an absent component."""
+    masks = torch.as_tensor(np.asarray(masks))
+    assert masks.dtype == torch.bool and masks.ndim == 4 and masks.shape[-1] == NUM_LOGITS
+    types = masks[..., component_slice(C_TYPE)]
+    robot = types.any(-1)
+    amount = masks[..., component_slice(C_AMOUNT)]
+    assert torch.equal(amount.all(-1) & robot, robot) and not (amount.any(-1) & ~robot).any()
+    for k in ROBOT_COMPONENTS:
+        present = masks[..., component_slice(k)].any(-1)
+        assert not (present & ~robot).any(), k
+        users = torch.as_tensor(USES[:, k])
+        assert not (types & ~present.unsqueeze(-1) & users).any(), k  # a legal type never uses an absent component
+    assert robot.any() and (~robot).any() and masks[..., component_slice(C_FACTORY)].any()
+    return robot
+
+
+def test_head_case_looks_like_the_real_head():
+    """The grid maths below run on head_case's logits and masks: they have the real head's shape
+    (agent.actions: NVEC, the component order head_case and the references spell out, USES; the net's
+    logits) and the structure agent.masks.action_masks gives real game states; both real masks and
+    head_case's have robots with absent components (which the gated references handle)."""
+    from agent import actions
+    from agent.features import NUM_GLOBALS, NUM_PLANES
+    from agent.net import build_net
+
+    assert list(ROBOT_COMPONENTS) == list(range(NUM_COMPONENTS))[actions.ROBOT_SUB_COMPONENTS]
+    assert (C_TYPE, C_AMOUNT, C_FACTORY) == (0, 5, NUM_COMPONENTS - 1)  # head_case's k == 5, ROBOT_COMPONENTS
+    assert (actions.C_MOVE, actions.C_TDIR, actions.C_TRES, actions.C_PRES) == (1, 2, 3, 4)  # its k in (1, 2, 3, 4)
+    assert NUM_LOGITS == int(NVEC.sum()) and USES.shape == (int(NVEC[C_TYPE]), NUM_COMPONENTS - 1)
+    assert USES[:, C_TYPE].all() and not USES[:, C_AMOUNT].all()
+    logits, masks = head_case(500, B=3, H=8, W=8)
+    with torch.no_grad():
+        net_logits, _ = build_net("small")(torch.zeros(3, NUM_PLANES, 8, 8), torch.zeros(3, NUM_GLOBALS))
+    assert logits.shape == net_logits.shape == (3, NUM_LOGITS, 8, 8)
+    real = _real_masks()
+    for m in (real, masks):
+        robot = _assert_head_structure(m)
+        m = torch.as_tensor(np.asarray(m))
+        assert any((~m[..., component_slice(k)].any(-1) & robot).any() for k in (1, 2, 3, 4))
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_grid_log_prob_gradient_is_onehot_minus_p_on_used_components(seed):
     logits, masks = head_case(510 + seed)

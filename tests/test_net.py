@@ -85,8 +85,27 @@ def test_cone_checkpoint_round_trip_and_clear_errors(tmp_path):
         build_net({"channels": 8, "blocks": 1, "mid_channels": 16})
 
 
-def test_presets_build():
+@pytest.mark.parametrize("name", sorted(NET_PRESETS))
+def test_presets_build(name):
+    """Every preset builds the net it names (its arch, widths and blocks in the built layers) and
+    runs a forward pass at two map sizes: logits (B, NUM_LOGITS, S, S) and value (B,), finite."""
     assert set(NET_PRESETS) >= {"small", "medium", "large", "cone", "dilated"}
+    preset = NET_PRESETS[name]
+    torch.manual_seed(0)
+    net = build_net(name).eval()
+    assert type(net) is (ConeNet if preset.get("arch") == "cone" else GridNet)
+    assert net.config == dict({k: (list(v) if isinstance(v, tuple) else v) for k, v in preset.items()},
+                              in_planes=NUM_PLANES, in_globals=NUM_GLOBALS)
+    assert net.stem.out_channels == preset["channels"] and len(net.blocks) == preset["blocks"]
+    if "dilations" in preset:
+        assert [b.c2.dilation[0] for b in net.blocks] == list(preset["dilations"])
+    for S in (16, 32):
+        x, g = _inputs(2, S)
+        with torch.no_grad():
+            logits, value = net(x, g)
+        assert logits.shape == (2, NUM_LOGITS, S, S) and value.shape == (2,)
+        assert bool(torch.isfinite(logits).all()) and bool(torch.isfinite(value).all())
+        assert not torch.equal(logits[0], logits[1])  # the two samples' inputs reach the logits
 
 
 def _reach(net, S=64):

@@ -149,6 +149,12 @@ def _cli(args, cwd=ROOT, env=None, timeout=120):
 
 
 def test_cli_import_prints_one_summary_line(games, tmp_path):
+    """The CLI's one summary line: every count in it is import_files' statistic of the same import
+    (same replay, player and stride), and its samples are the ones in the file it wrote."""
+    import re
+
+    from training.replays import import_files
+
     out = tmp_path / "d.npz"
     p = _cli(["import", str(games["queue"]), f"out={out}", "player=player_0", "stride=3"])
     assert p.returncode == 0, p.stderr
@@ -156,7 +162,28 @@ def test_cli_import_prints_one_summary_line(games, tmp_path):
     for word in ("robot-turns seen", "labelled", "exactly expressible", "legal under our masks", "samples written",
                  "turns/s"):
         assert word in line
-    assert out.is_file()
+    stats = import_files([str(games["queue"])], str(tmp_path / "api.npz"), player="player_0", stride=3,
+                         log=lambda s: None)
+    m = re.fullmatch(r"(\d+) replay\(s\), (\d+) turns: (\d+) robot-turns seen, (\d+) labelled \(([0-9.]+)% new queues, "
+                     r"rest keep\), (\d+) exactly expressible \(([0-9.]+)%(?:; inexact: ([^)]*))?\), (\d+) legal under "
+                     r"our masks \(([0-9.]+)%(?:; forbidden: ([^)]*))?\); (\d+) factory-turns \((\d+) acting, ([0-9.]+)% "
+                     r"legal\); (\d+) samples written; \d+ turns/s -> (.*)", line)
+    assert m, line
+    (files, steps, robot_turns, labelled, new_pct, exact, exact_pct, inexact, legal, legal_pct, forbidden,
+     factory_turns, factory_sent, factory_pct, samples, path) = m.groups()
+    assert [int(v) for v in (files, steps, robot_turns, labelled, exact, legal, factory_turns, factory_sent, samples)] == [
+        stats.files, stats.steps, stats.robot_turns, stats.labelled, stats.exact, stats.legal, stats.factory_turns,
+        stats.factory_sent, stats.samples]
+    r, f = max(stats.robot_turns, 1), max(stats.factory_turns, 1)
+    assert [new_pct, exact_pct, legal_pct, factory_pct] == [f"{100 * v:.1f}" for v in (
+        stats.new_queue / r, stats.exact / r, stats.legal / r, stats.factory_legal / f)]
+
+    def by_type(text):
+        return {k: int(v) for k, v in (item.rsplit(" ", 1) for item in text.split(", "))} if text else {}
+
+    assert by_type(inexact) == stats.inexact and by_type(forbidden) == stats.illegal
+    assert stats.files == 1 and stats.robot_turns > stats.legal > 0 and stats.samples > 0 and stats.illegal
+    assert path == str(out) and len(np.load(out)["actions"]) == stats.samples
 
 
 @pytest.mark.parametrize("kind", ["truncated_json", "truncated_gzip", "foreign_kaggle", "foreign_runner",

@@ -235,6 +235,26 @@ def test_normalize_reward_scales_what_ppo_sees_and_resumes_its_statistics(tmp_pa
         first = pickle.load(f)
     assert first.norm_reward and not first.norm_obs and first.gamma == TrainConfig().gamma
     assert first.ret_rms.count >= 64  # one return update per env step
+    # the logged episode reward stays raw: lux/game_reward (one 60-turn game) is the game's return
+    # recomputed from its logged statistics with the raw weights (each term is the change of a
+    # statistic from the first main-phase turn, where the weighted ones are 0), and SB3's Monitor
+    # (rollout/ep_rew_mean) saw the same raw return; PPO saw it divided by the running std
+    from training.tblog import read_scalars
+    from wrappers.lux_env import GAME_STATS
+
+    weights = TrainConfig().reward
+    assert weights["factories_alive"] == weights["robots_alive"] == 0  # the two statistics not 0 at the start
+
+    def logged(tag):
+        steps, values = read_scalars(str(run), tag)
+        assert len(values) == 1, (tag, steps)  # n_envs=1, 60-turn games, 64 steps: one game, one rollout logs it
+        return values[0]
+
+    raw_return = sum(weights[k] * logged(f"lux/{k}") for k in GAME_STATS) + weights["win"] * logged("lux/result")
+    assert logged("lux/episode_length") == 60 and logged("lux/robots_built") > 0
+    assert logged("lux/game_reward") == pytest.approx(raw_return, rel=1e-5, abs=1e-4)
+    assert logged("rollout/ep_rew_mean") == pytest.approx(raw_return, rel=1e-5, abs=1e-4)
+    assert abs(raw_return) > 1 and first.ret_rms.var > 1  # what PPO saw (divided by the std) is not this
     res = run_train([f"resume={run}", "total_timesteps=128"], cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
     assert f"statistics of {stats}" in res.stdout
@@ -242,45 +262,106 @@ def test_normalize_reward_scales_what_ppo_sees_and_resumes_its_statistics(tmp_pa
         assert pickle.load(f).ret_rms.count >= first.ret_rms.count + 64  # continued, not restarted
 
 
+def _guard_chain(state, plain, planes, skip=None):
+    """The shipped decoding spelled out: ``[(guard, masks after it)]`` in the order of
+    agent.masks.GUARDS, from ``plain`` (action_masks), each guard applied by its own function;
+    the guard ``skip`` is left out (its entry repeats the masks before it)."""
+    from agent.features import home_cost_map
+    from agent.masks import (GUARDS, guard_frontier, guard_heavy_rubble, guard_ice, guard_light_power, guard_ore,
+                             guard_park, guard_power, guard_raid, guard_rubble, guard_water)
+
+    home = home_cost_map(planes)
+    steps = {
+        "water_guard": lambda m: guard_water(state, m),
+        "power_guard": lambda m: guard_power(state, m, home),
+        "park_guard": lambda m: guard_park(state, m),
+        "frontier_guard": lambda m: guard_frontier(state, m, planes),
+        "rubble_guard": lambda m: guard_rubble(state, m, planes),
+        "light_power_guard": lambda m: guard_light_power(state, m, home),
+        "heavy_rubble_guard": lambda m: guard_heavy_rubble(state, m, planes, home),
+        "ice_guard": lambda m: guard_ice(state, m),
+        "ore_guard": lambda m: guard_ore(state, m),
+        "raid_guard": lambda m: guard_raid(state, m, planes, plain),
+    }
+    assert list(steps) == list(GUARDS)
+    out, masks = [], plain
+    for guard, apply in steps.items():
+        if guard != skip:
+            masks = apply(masks)
+        out.append((guard, masks))
+    return out
+
+
 def test_env_masks_apply_the_shipped_guards_when_asked():
     """Every guard of agent.masks.GUARDS on (config keys, LuxGridEnv arguments): the learner's masks
     are the shipped decoding's (action_masks, then guard_water, guard_power, guard_park,
-    guard_frontier, guard_rubble, guard_light_power, guard_heavy_rubble, guard_ice, guard_ore and guard_raid), and
-    a choice only a guard forbids is a masked choice in step."""
-    from agent.actions import C_FACTORY, F_WATER, component_slice
-    from agent.features import encode, home_cost_map
-    from agent.masks import (GUARDS, action_masks, guard_frontier, guard_heavy_rubble, guard_ice, guard_light_power,
-                             guard_ore, guard_park, guard_power, guard_raid, guard_rubble, guard_water)
-    from agent.policy import sample_uniform_masked
+    guard_frontier, guard_rubble, guard_light_power, guard_heavy_rubble, guard_ice, guard_ore and
+    guard_raid), each guard is shown to change them (on some turn the chain without it gives other
+    masks), and a choice only a guard forbids is a masked choice in step.
+
+    Tiny 200-turn games (the raid window, the last RAID_TURNS turns, opens at turn 50) of the
+    scripted baseline's choices, where the masks allow them, against the scripted baseline. On turn 3
+    our factories are given the water, metal and power for two heavies (the ore guard's build, the
+    heavy rubble guard's spare heavy); on turn 60 their water falls below ICE_GUARD_WATER (the ice
+    guard). Map seeds are played until every guard has changed the masks (the first does it today)."""
+    from agent.actions import C_FACTORY, F_WATER, NUM_LOGITS, OFFSETS, component_slice, decode
+    from agent.features import encode
+    from agent.masks import GUARDS, ICE_GUARD_WATER, action_masks
+    from agent.policy import sample_masked
+    from agent.scripted import ScriptedPolicy
     from wrappers.lux_env import LuxGridEnv
 
-    env = LuxGridEnv(rules="tiny", map_seeds=[4], max_episode_length=1000, **{k: True for k in GUARDS})
-    env.reset(seed=0)
-    rng = np.random.default_rng(0)
     water = component_slice(C_FACTORY).start + F_WATER
-    bitten = 0
-    for _ in range(25):
-        state = env.states[env.player]
-        plain = action_masks(state)
-        planes = encode(state)[0]
-        expected = guard_park(state, guard_power(state, guard_water(state, plain), home_cost_map(planes)))
-        expected = guard_rubble(state, guard_frontier(state, expected, planes), planes)
-        expected = guard_light_power(state, expected, home_cost_map(planes))
-        expected = guard_heavy_rubble(state, expected, planes, home_cost_map(planes))
-        expected = guard_raid(state, guard_ore(state, guard_ice(state, expected)), planes, plain)
-        assert np.array_equal(env.cell_masks(), expected)
-        forbidden = plain[..., water] & ~expected[..., water]  # watering the guard forbids (1000 turns to live)
-        bitten += int(forbidden.any())
-        action = sample_uniform_masked(env.cell_masks(), rng)
-        if forbidden.any():
-            x, y = np.argwhere(forbidden)[0]
-            action[x, y, C_FACTORY] = F_WATER
-        _, _, done, _, info = env.step(action)
-        assert info["invalid_choices"] == int(forbidden.any())
-        if done:
+    bitten, forced = {}, 0
+    for map_seed in (5, 4, 3):
+        theirs, ours = ScriptedPolicy(seed=1), ScriptedPolicy(seed=0)
+        env = LuxGridEnv(rules="tiny", map_seeds=[map_seed], max_episode_length=200,
+                         opponent=lambda st: decode(st, theirs(st)), **{k: True for k in GUARDS})
+        env.reset(seed=0)
+        factories = env.engine.state.factories[env.player]
+        for turn in range(200):
+            state = env.states[env.player]
+            plain = action_masks(state)
+            planes = encode(state)[0]
+            chain = _guard_chain(state, plain, planes)
+            expected = chain[-1][1]
+            assert np.array_equal(env.cell_masks(), expected), (map_seed, turn)
+            before = plain
+            for guard, after in chain:
+                if guard not in bitten and not np.array_equal(after, before):
+                    if not np.array_equal(_guard_chain(state, plain, planes, skip=guard)[-1][1], expected):
+                        bitten[guard] = (map_seed, turn)
+                before = after
+            if turn == 3:
+                for f in factories.values():
+                    f.cargo.water += 1000
+                    f.cargo.metal += 300
+                    f.power += 3000
+            if turn == 60:
+                for f in factories.values():
+                    f.cargo.water, f.cargo.ice = ICE_GUARD_WATER - 40, 0
+            # the scripted choice where the guarded masks allow it (else the first allowed one)
+            S = state.cfg.map_size
+            prefer = np.zeros((S, S, NUM_LOGITS))
+            np.put_along_axis(prefer, ours(state) + OFFSETS, 1.0, axis=2)
+            action = sample_masked(prefer, expected, None, greedy=True)
+            forbidden = plain[..., water] & ~expected[..., water]  # watering only a guard forbids
+            if forbidden.any():
+                x, y = np.argwhere(forbidden)[0]
+                action[x, y, C_FACTORY] = F_WATER
+                forced += 1
+            _, _, done, _, info = env.step(action)
+            assert info["invalid_choices"] == int(forbidden.any()), (map_seed, turn)
+            if done or len(bitten) == len(GUARDS):
+                break
+        if len(bitten) == len(GUARDS):
             break
-    assert bitten > 0
-    assert not LuxGridEnv(rules="tiny").water_guard  # off by default: the engine's masks only
+    assert set(bitten) == set(GUARDS), f"guards that never changed the masks: {sorted(set(GUARDS) - set(bitten))}"
+    assert forced > 0
+    off = LuxGridEnv(rules="tiny")
+    assert not any(getattr(off, k) for k in GUARDS)  # off by default: the engine's masks only
+    off.reset(seed=0)
+    assert np.array_equal(off.cell_masks(), action_masks(off.states[off.player]))
 
 
 def test_teacher_kl_term_rides_on_the_entropy_term_and_stays_out_of_the_state_dict():
@@ -351,18 +432,47 @@ def test_reward_anneals_from_dense_terms_to_the_game_result(tmp_path):
     assert list(scale) == pytest.approx([1.0, 0.5, 0.0])
 
 
-def test_pool_plays_the_scripted_baseline(tmp_path):
-    from agent.obs import GameState
+def test_pool_plays_the_scripted_baseline(tmp_path, monkeypatch):
+    """pool_scripted_prob=1: the pool's opponent is the scripted baseline, built with the seed the pool
+    draws; turn after turn of a game its action dicts equal those of an independent ScriptedPolicy of
+    that seed decoded on the same states."""
+    import training.opponents as opponents
+    from agent.actions import decode
+    from agent.scripted import ScriptedPolicy
     from training.opponents import PoolOpponent
-    from wrappers.engine import make_env
+    from wrappers.engine import make_env, run_game
 
+    built = []
+    real = opponents.policy_from_spec
+
+    def spy(spec, seed=0, **kw):
+        built.append((spec, seed))
+        return real(spec, seed=seed, **kw)
+
+    monkeypatch.setattr(opponents, "policy_from_spec", spy)
     opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, p_scripted=1.0)
     opp.reseed(1)
-    assert opp.current_name == "scripted"
-    env = make_env("tiny")
-    obs, _ = env.reset(seed=0)
-    st = GameState.from_obs(obs["player_1"], env.env_cfg, "player_1")
-    assert isinstance(opp(st), dict)
+    assert opp.current_name == "scripted" and [spec for spec, _ in built] == ["scripted"]
+    reference = ScriptedPolicy(seed=built[0][1])
+    other = ScriptedPolicy(seed=7)
+
+    def as_lists(actions):
+        return {k: np.asarray(v).tolist() for k, v in actions.items()}
+
+    pairs = []
+
+    def act(p, st):
+        if p == "player_0":
+            return decode(st, other(st))
+        got = opp(st)
+        pairs.append((as_lists(got), as_lists(decode(st, reference(st)))))
+        return got
+
+    run_game(make_env("tiny", max_episode_length=30), 2, act)
+    assert len(pairs) == 30
+    assert sum(any(k.startswith("unit_") for k in got) for got, _ in pairs) >= 10  # its robots act
+    for turn, (got, want) in enumerate(pairs):
+        assert got == want, turn
     with pytest.raises(ConfigError, match="pool_scripted_prob"):
         parse_overrides(["pool_scripted_prob=2"])
 
