@@ -31,11 +31,42 @@ import numpy as np
 PLAYERS = ("player_0", "player_1")
 
 
+def agent_folder_config(spec):
+    """The decoding of an *agent folder* spec, or None when ``spec`` is not one.
+
+    An agent folder is a folder holding ``agent.json`` (e.g. ``agent/weights``) or a packaged
+    submission holding ``agent/weights/agent.json`` (e.g. ``submission``); it is played exactly as
+    its ``agent.json`` says (:func:`agent.player.resolve_agent_config`, environment ignored):
+    weights, greedy, sample_factories and guards.
+
+    Returns:
+        dict | None: ``spec`` (the policy spec: weights path, ``random`` or ``scripted``),
+        ``greedy``, ``sample_factories`` and the guard keys.
+
+    Raises:
+        ValueError: an unreadable ``agent.json``.
+    """
+    from agent.player import resolve_agent_config
+
+    if not os.path.isdir(str(spec)):
+        return None
+    for wdir in (str(spec), os.path.join(str(spec), "agent", "weights")):
+        if os.path.isfile(os.path.join(wdir, "agent.json")):
+            conf = resolve_agent_config(wdir, environ={})
+            agent = conf["agent"] or ("net" if conf["weights"] else "random")
+            from agent.masks import GUARDS
+
+            return dict(spec=conf["weights"] if agent == "net" else agent, greedy=conf["greedy"],
+                        sample_factories=conf["sample_factories"], **{k: conf[k] for k in GUARDS})
+    return None
+
+
 def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
     """A ``policy(state) -> action dict`` for a spec of :func:`agent.player.policy_from_spec`
-    (random | scripted | path to weights), or a stand-in that names the folder of a ``bot:PATH``
-    (the protocol driver plays those). ``guards``: the decoding guards of a net (keys of
-    ``agent.masks.GUARDS``).
+    (random | scripted | path to weights), an agent folder (:func:`agent_folder_config`: played as
+    its agent.json says, whatever the other arguments), or a stand-in that names the folder of a
+    ``bot:PATH`` (the protocol driver plays those). ``guards``: the decoding guards of a net (keys
+    of ``agent.masks.GUARDS``).
 
     Raises:
         ValueError: unknown spec, or a bot folder without main.py; agent.net.CheckpointError for a
@@ -44,6 +75,11 @@ def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
     from agent.actions import decode
     from agent.player import policy_from_spec
     from training.botproc import bot_folder, is_bot_spec
+
+    folder = None if is_bot_spec(spec) else agent_folder_config(spec)
+    if folder is not None:
+        spec, greedy, sample_factories = folder.pop("spec"), folder.pop("greedy"), folder.pop("sample_factories")
+        guards = folder
 
     if is_bot_spec(spec):
         folder = bot_folder(spec)  # ValueError without main.py
@@ -223,7 +259,7 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
             for side in PLAYERS:
                 rp = None
                 if replay_dir:
-                    tag = os.path.basename(opp.rstrip("/")) if (os.path.isfile(opp) or opp.startswith("bot:")) else opp
+                    tag = os.path.basename(opp.rstrip("/")) if (os.path.exists(opp) or opp.startswith("bot:")) else opp
                     rp = os.path.join(replay_dir, f"{tag}_seed{s}_{side}.json")
                 tasks.append(dict(opponent=opp, spec_a=absolute_spec(policy), spec_b=absolute_spec(opp), map_seed=s, a_side=side,
                                   rules=rules, max_episode_length=max_episode_length, replay_path=rp, policy_seed=s,
@@ -385,6 +421,8 @@ def format_paired(opponent, paired):
 
 def _opponent_tag(opponent):
     """An opponent's name in the printed tables: a weights file by its file name."""
+    if os.path.isdir(opponent):
+        return os.path.basename(os.path.abspath(opponent)) + "/"
     return os.path.basename(opponent) if os.path.isfile(opponent) else opponent
 
 

@@ -1,0 +1,77 @@
+"""An agent folder (a folder with agent.json, or a packaged submission with agent/weights/agent.json)
+is a policy spec played exactly as its agent.json says, wherever specs are taken (test mode,
+opponents, the league)."""
+
+import json
+
+import numpy as np
+import torch
+
+
+def _folder(tmp_path, conf):
+    from agent.net import build_net, save_checkpoint
+
+    torch.manual_seed(3)
+    d = tmp_path / "agent_folder"
+    d.mkdir()
+    save_checkpoint(str(d / "model.pt"), build_net("small"))
+    (d / "agent.json").write_text(json.dumps(conf))
+    return d
+
+
+def _play(check, seed=2, turns=25):
+    """A tiny game of random-masked play; ``check(state)`` on player_0's main-phase turns."""
+    from agent.actions import decode
+    from agent.policy import RandomMaskedPolicy
+    from wrappers.engine import make_env, run_game
+
+    pols = {p: RandomMaskedPolicy(seed + i) for i, p in enumerate(("player_0", "player_1"))}
+
+    def act(p, st):
+        if p == "player_0":
+            check(st)
+        return decode(st, pols[p](st))
+
+    run_game(make_env("tiny", max_episode_length=turns), seed, act)
+
+
+def test_agent_folder_plays_as_its_agent_json(tmp_path):
+    from agent.actions import decode
+    from agent.player import policy_from_spec
+    from training.evaluate import agent_folder_config, make_policy
+
+    d = _folder(tmp_path, {"agent": "net", "weights": "model.pt", "greedy": True, "water_guard": True,
+                           "power_guard": True})
+    conf = agent_folder_config(str(d))
+    assert conf["spec"] == str(d / "model.pt") and conf["greedy"] and conf["water_guard"] and conf["power_guard"]
+    assert not conf["raid_guard"]
+    # the same folder inside a packaged submission layout
+    sub = tmp_path / "submission" / "agent"
+    sub.mkdir(parents=True)
+    d.rename(sub / "weights")
+    assert agent_folder_config(str(tmp_path / "submission"))["spec"] == str(sub / "weights" / "model.pt")
+    folder_pol = make_policy(str(tmp_path / "submission"), seed=1, greedy=False)  # the folder's greedy wins
+    ref = policy_from_spec(str(sub / "weights" / "model.pt"), seed=1, greedy=True, water_guard=True, power_guard=True)
+    plain = policy_from_spec(str(sub / "weights" / "model.pt"), seed=1, greedy=False)
+    seen = {"turns": 0, "differs": 0}
+
+    def check(st):
+        a = folder_pol(st)
+        assert a == decode(st, ref(st))
+        seen["turns"] += 1
+        seen["differs"] += a != decode(st, plain(st))
+
+    _play(check)
+    assert seen["turns"] > 10
+    assert seen["differs"] > 0  # sampled and unguarded is another agent: the folder spec is not ignored
+    assert agent_folder_config(str(tmp_path)) is None and agent_folder_config("scripted") is None
+
+
+def test_agent_folder_of_a_scripted_agent(tmp_path):
+    from training.evaluate import agent_folder_config
+
+    d = tmp_path / "s"
+    d.mkdir()
+    (d / "agent.json").write_text(json.dumps({"agent": "scripted"}))
+    assert agent_folder_config(str(d))["spec"] == "scripted"
+    np.testing.assert_equal(agent_folder_config(str(d))["greedy"], True)
