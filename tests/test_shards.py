@@ -214,3 +214,28 @@ def test_fit_bad_data_is_one_line(tmp_path):
                            cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert not (tmp_path / "x.pt").exists()
+
+
+def test_sticky_queues_relabel_a_long_queue_bot_and_reproduce_its_moves(tmp_path):
+    """queues=sticky: a bot that sends long queues (tests/bots/queue_bot) is labelled against the
+    one-action sticky queues our agent would hold. Branching the engine each turn with those queues
+    in place and only the new-queue labels sent reproduces the recorded positions, and the import
+    turns some of the bot's queued-up actions (keep under queues=recorded) into new labels."""
+    from training.evaluate import play_game
+    from training.replays import import_files, load_replay, sticky_check
+
+    path = tmp_path / "queue.json"
+    play_game(f"bot:{ROOT / 'tests' / 'bots' / 'queue_bot'}", "scripted", 6, rules="tiny", max_episode_length=80,
+              replay_path=str(path))
+    r = sticky_check(load_replay(str(path)))
+    assert r["turns"] > 50 and r["unit_turns"] > 100
+    assert r["unit_positions_agree"] / r["unit_turns"] > 0.99, r
+    assert r["keep"] > 0 and r["new"] > 0
+    st = {}
+    for q in ("recorded", "sticky"):
+        st[q] = import_files([str(path)], str(tmp_path / f"{q}.npz"), player="player_0", queues=q)
+    assert st["sticky"].new_queue > st["recorded"].new_queue
+    assert st["sticky"].robot_turns == st["recorded"].robot_turns
+    a, b = np.load(tmp_path / "recorded.npz"), np.load(tmp_path / "sticky.npz")
+    assert not np.array_equal(a["actions"], b["actions"])  # labels differ ...
+    assert not np.array_equal(a["planes"], b["planes"])    # ... and so do the queue planes our agent sees

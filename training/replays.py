@@ -3,6 +3,7 @@
     python -m training.replays import REPLAY... out=FILE.npz [player=both|player_0|player_1] [stride=N]
         [max_episode_length=1000] [skip_bad=false]
     python -m training.replays import REPLAY... shard_dir=DIR [same keys]   # one shard per replay, resumable
+        [queues=recorded|sticky]   # sticky: labels against the one-action queues our agent would hold
     python -m training.replays check REPLAY... [player=both]     # labels vs the real engine
     python -m training.replays render REPLAY out=FILE.gif|.mp4|.png [every=N] [start=T] [end=T] [fps=10] [cell=PX]
     python -m training.replays plot REPLAY out=FILE.png     # per-team lichen, water, robots... over the game
@@ -429,6 +430,115 @@ def label_actions(state, cells):
     return out
 
 
+# ---------------------------------------------------------------------------------------- our queues
+class StickyQueues:
+    """The action queues our agent would hold had it played the recorded actions (``queues=sticky``).
+
+    A recorded bot keeps its own queues (e.g. three moves, then five digs, then a transfer, sent at
+    once). Labelled against those (``queues=recorded``), a dig that the bot's queue runs after its
+    moves is ``keep``: the state shows the bot's queue head (a dig) and keeping it digs. Our agent
+    plays one-action sticky queues (:mod:`agent.actions`): at the same tile its head is still the
+    sticky move, and keep would walk on. So a clone learns "keep" where our agent must send a dig.
+
+    This class follows, robot by robot, the one-action queue our head would have sent for the
+    actions the engine executed: a sticky move, dig or recharge (``repeat=1, n=1``); transfer,
+    pickup and self-destruct run once and leave the queue empty. Each turn, the executed action
+    (:func:`executed_action`) is labelled ``keep`` when our queue would run the same action (same
+    type, and the same direction for a move; an idle robot whose queue is empty or a recharge);
+    otherwise the label is the executed action, sent as a new queue, which becomes our queue. The
+    queue planes and masks of a sampled turn are computed with our queues in place of the bot's
+    (:meth:`apply`), so the state is the one our agent would see.
+
+    Approximations (named, not hidden): a new queue is assumed paid (``ACTION_QUEUE_POWER_COST``
+    is taken from the recorded robot's power, as the bot paid for its own); a sticky action the
+    engine rejects would stay in our queue, an executed one in the bot's is followed.
+    """
+
+    def __init__(self):
+        self.heads = {}  # unit_id -> int64 (6,) our queue head, absent = empty queue
+
+    def step(self, state, actions):
+        """Advance our queues by one turn; returns the action dict our agent would send (engine
+        vectors, one action per robot that needs a new queue: label it with :func:`label_turn`)."""
+        u = state.my_units
+        sent = {}
+        alive = set(u.ids)
+        for uid in [k for k in self.heads if k not in alive]:
+            del self.heads[uid]
+        for i, uid in enumerate(u.ids):
+            e = executed_action(state, actions, i)
+            ours = self.heads.get(uid)
+            if _same_action(ours, e):
+                if ours is not None and int(ours[4]) == 0:
+                    del self.heads[uid]  # a one-shot head runs once
+                continue
+            if e is None:  # idle: stay with a sticky recharge of the full battery
+                cap = int(state.cfg.robot["BATTERY_CAPACITY"][int(u.heavy[i])])
+                e = np.array([E_RECHARGE, 0, 0, cap, 1, 1], np.int64)
+            vec = np.array(e, np.int64).copy()
+            sticky = int(vec[0]) in (E_MOVE, E_DIG, E_RECHARGE)
+            vec[4], vec[5] = (1, 1) if sticky else (0, 1)
+            sent[uid] = [vec.tolist()]
+            if sticky:
+                self.heads[uid] = vec
+            else:
+                self.heads.pop(uid, None)
+        return sent
+
+    def apply(self, state):
+        """Put our queues in ``state.my_units`` (head, queue_len) in place of the recorded bot's,
+        before masks and features of this turn are computed."""
+        u = state.my_units
+        for i, uid in enumerate(u.ids):
+            h = self.heads.get(uid)
+            if h is None:
+                u.head[i] = -1
+                u.queue_len[i] = 0
+            else:
+                u.head[i] = h
+                u.queue_len[i] = 1
+        u.derived.clear()
+
+
+def executed_action(state, actions, i):
+    """The engine action vector (int64 (6,)) robot ``i`` of ``state.my_units`` runs this turn, or
+    None when it stays idle (empty queue, move to the center).
+
+    ``LuxAI_S2.step``: a submitted queue replaces the robot's own when it has
+    ``ACTION_QUEUE_POWER_COST`` power; the engine then runs the head of the queue."""
+    u = state.my_units
+    uid = u.ids[i]
+    q = int(state.cfg.robot["ACTION_QUEUE_POWER_COST"][int(u.heavy[i])])
+    head = None
+    queue = actions.get(uid)
+    if queue is not None and int(u.power[i]) >= q:
+        try:
+            queue = list(queue)
+            head = np.asarray(queue[0], np.int64).reshape(-1) if queue else None
+        except (TypeError, ValueError, IndexError):
+            head = None
+        if head is not None and head.shape[0] != 6:
+            head = None
+    elif int(u.queue_len[i]) > 0:
+        head = u.head[i]
+    if head is None or (int(head[0]) == E_MOVE and int(head[1]) == 0):
+        return None
+    return head
+
+
+def _same_action(ours, e):
+    """Whether our queue head ``ours`` (or None) runs the executed action ``e`` (or None = idle)."""
+    if ours is None or int(ours[0]) == E_RECHARGE:
+        return e is None or (ours is not None and int(e[0]) == E_RECHARGE)
+    if e is None:
+        return False
+    if int(ours[0]) != int(e[0]):
+        return False
+    if int(e[0]) == E_MOVE:
+        return int(ours[1]) == int(e[1])
+    return int(e[0]) == E_DIG
+
+
 # ---------------------------------------------------------------------------------------- import
 class Stats:
     """Counters of an import (robot-turns and factory-turns of the sampled turns)."""
@@ -472,13 +582,16 @@ class Stats:
                 f"{self.steps / max(self.seconds, 1e-9):.0f} turns/s")
 
 
-def import_replay(replay, players=PLAYERS, stride=1, stats=None, sink=None):
+def import_replay(replay, players=PLAYERS, stride=1, stats=None, sink=None, queues="recorded"):
     """Label one replay; append samples to ``sink`` (a dict of lists) and count into ``stats``.
 
     Args:
         replay (Replay): the game.
         players (tuple[str]): whose side to import.
         stride (int): sample every ``stride``-th main-phase turn (``real_env_steps % stride == 0``).
+        queues (str): ``recorded`` (labels and queue planes against the recorded bot's own queues)
+            or ``sticky`` (against the one-action sticky queues our agent would hold:
+            :class:`StickyQueues`; the data to clone a bot whose queues are not ours).
         stats (Stats | None), sink (dict | None): accumulators (created when None).
 
     Returns:
@@ -491,19 +604,31 @@ def import_replay(replay, players=PLAYERS, stride=1, stats=None, sink=None):
     from agent.features import encode
     from agent.masks import action_masks
 
+    if queues not in ("recorded", "sticky"):
+        raise ValueError(f"queues={queues!r}: choose recorded or sticky")
     stats = Stats() if stats is None else stats
     sink = {k: [] for k in ("planes", "globals", "masks", "actions")} if sink is None else sink
     t0 = time.perf_counter()
     stats.files += 1
+    ours = {p: StickyQueues() for p in players}
     for t, states, acts in iter_states(replay, players):
         stats.steps += 1
         for p, st in states.items():
+            sent = acts[p]
+            if queues == "sticky" and st.real_env_steps >= 0:
+                before = {uid: h.copy() for uid, h in ours[p].heads.items()}
+                sent = ours[p].step(st, acts[p])
+                sent.update({k: v for k, v in acts[p].items() if k.startswith("factory_")})
             if st.real_env_steps < 0 or st.real_env_steps % stride:
                 continue
             if not (len(st.my_units) or len(st.my_factories)):
                 continue
+            if queues == "sticky":  # the state our agent would see: our queues, not the bot's
+                held, ours[p].heads = ours[p].heads, before
+                ours[p].apply(st)
+                ours[p].heads = held
             m = action_masks(st)
-            cells, info = label_turn(st, acts[p], m)
+            cells, info = label_turn(st, sent, m)
             u = st.my_units
             stats.robot_turns += len(u)
             stats.labelled += int(info["labelled"].sum())
@@ -587,7 +712,8 @@ def shard_name(path):
     return (base[:-5] if base.endswith(".json") else base) + ".npz"
 
 
-def import_shards(paths, shard_dir, player="both", stride=1, max_episode_length=1000, skip_bad=False, log=print):
+def import_shards(paths, shard_dir, player="both", stride=1, max_episode_length=1000, skip_bad=False, log=print,
+                  queues="recorded"):
     """Import each replay into its own shard ``shard_dir/<name>.npz`` (:func:`shard_name`); resumable.
 
     A shard that exists already is not made again, so a killed import goes on where it stopped
@@ -610,7 +736,7 @@ def import_shards(paths, shard_dir, player="both", stride=1, max_episode_length=
             continue
         try:
             rep = load_replay(path, max_episode_length=max_episode_length)
-            stats, sink = import_replay(rep, players, int(stride))
+            stats, sink = import_replay(rep, players, int(stride), queues=queues)
         except ReplayError as e:
             if not skip_bad:
                 raise
@@ -628,7 +754,8 @@ def import_shards(paths, shard_dir, player="both", stride=1, max_episode_length=
     return total
 
 
-def import_files(paths, out, player="both", stride=1, max_episode_length=1000, skip_bad=False, log=print):
+def import_files(paths, out, player="both", stride=1, max_episode_length=1000, skip_bad=False, log=print,
+                 queues="recorded"):
     """Import replay files into one dataset; returns the :class:`Stats`.
 
     Raises:
@@ -643,7 +770,7 @@ def import_files(paths, out, player="both", stride=1, max_episode_length=1000, s
     for path in expand_paths(paths):
         try:
             rep = load_replay(path, max_episode_length=max_episode_length)
-            stats, sink = import_replay(rep, players, int(stride), stats, sink)
+            stats, sink = import_replay(rep, players, int(stride), stats, sink, queues=queues)
         except ReplayError as e:
             if not skip_bad:
                 raise
@@ -761,6 +888,68 @@ def engine_check(replay, max_turns=None, log=None):
     return res
 
 
+def sticky_check(replay, max_turns=None):
+    """Test the ``queues=sticky`` labels against the engine: each main-phase turn, branch one
+    engine step in which every robot holds the one-action queue our agent would hold
+    (:class:`StickyQueues`) and our agent sends exactly what those labels say (nothing on keep), then
+    compare every unit's position with the recorded next observation.
+
+    Returns:
+        dict: ``turns``, ``unit_turns``, ``unit_positions_agree``, ``positions_agree`` (turns with
+        every position right), ``keep`` / ``new`` (robot-turns labelled keep / a new queue).
+
+    Raises:
+        ReplayError: no seed in the replay.
+    """
+    from luxai_s2.actions import format_action_vec
+
+    from wrappers.engine import quiet_engine
+
+    if isinstance(replay, str):
+        replay = load_replay(replay)
+    if replay.seed is None:
+        raise ReplayError(f"{replay.path}: no map seed recorded; cannot replay it in the engine")
+    env = make_engine(replay.env_cfg)
+    res = dict(turns=0, positions_agree=0, unit_turns=0, unit_positions_agree=0, keep=0, new=0)
+    ours = {p: StickyQueues() for p in PLAYERS}
+    with quiet_engine():
+        env.reset(seed=int(replay.seed))
+    for t, states, acts in iter_states(replay):
+        nxt = replay.observations[t + 1]
+        nxt = json.loads(nxt) if isinstance(nxt, str) else nxt
+        rec_units, _ = _units_of_obs(nxt)
+        if states["player_0"].real_env_steps >= 0:
+            before = {p: {uid: h.copy() for uid, h in ours[p].heads.items()} for p in PLAYERS}
+            sent = {p: ours[p].step(states[p], acts[p]) for p in PLAYERS}
+            if max_turns is None or res["turns"] < max_turns:
+                saved, agents = copy.deepcopy(env.state), list(env.agents)
+                for p in PLAYERS:
+                    for uid, unit in env.state.units[p].items():
+                        h = before[p].get(uid)
+                        unit.action_queue = [] if h is None else [format_action_vec(np.asarray(h))]
+                    n_new = sum(1 for uid in env.state.units[p] if uid in sent[p])
+                    res["new"] += n_new
+                    res["keep"] += len(env.state.units[p]) - n_new
+                    sent[p].update({k: v for k, v in acts[p].items() if k.startswith("factory_")})
+                with quiet_engine():
+                    env.step(sent)
+                units, _ = _units_of(env.state)
+                env.set_state(saved)
+                env.agents = agents
+                res["turns"] += 1
+                pos_ok = True
+                for p in PLAYERS:
+                    for uid, v in rec_units[p].items():
+                        res["unit_turns"] += 1
+                        good = uid in units[p] and units[p][uid][:2] == v[:2]
+                        res["unit_positions_agree"] += good
+                        pos_ok &= good
+                res["positions_agree"] += pos_ok
+        with quiet_engine():
+            env.step({p: acts[p] for p in PLAYERS})
+    return res
+
+
 # ---------------------------------------------------------------------------------------- CLI
 USAGE = __doc__.split("\n\n")[1]
 
@@ -793,7 +982,7 @@ def main(argv=None):
             print(command(argv[0], files, kw))
             return 0
         if argv[0] == "import":
-            allowed = {"out", "shard_dir", "player", "stride", "max_episode_length", "skip_bad"}
+            allowed = {"out", "shard_dir", "player", "stride", "max_episode_length", "skip_bad", "queues"}
             unknown = set(kw) - allowed
             if unknown or ("out" in kw) == ("shard_dir" in kw):
                 raise ValueError(f"unknown keys {sorted(unknown)}" if unknown else
@@ -801,6 +990,7 @@ def main(argv=None):
             opts = dict(player=kw.get("player", "both"), stride=int(kw.get("stride", 1)),
                         max_episode_length=int(kw.get("max_episode_length", 1000)),
                         skip_bad=kw.get("skip_bad", "false").lower() in ("1", "true", "yes"),
+                        queues=kw.get("queues", "recorded"),
                         log=lambda s: print(f"replays: {s}", file=sys.stderr))
             if "shard_dir" in kw:
                 stats = import_shards(files, kw["shard_dir"], **opts)
