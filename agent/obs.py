@@ -28,7 +28,6 @@ PLAYERS = ("player_0", "player_1")
 UNIT_TYPES = ("LIGHT", "HEAVY")
 CARGO = ("ice", "ore", "water", "metal")
 BOARD_INT_LAYERS = ("rubble", "ice", "ore", "lichen", "lichen_strains")
-DELTA_LAYERS = ("rubble", "lichen", "lichen_strains")
 
 # Robot constants used by features and masks, as a (2,) array per name indexed by
 # 0 = LIGHT, 1 = HEAVY (EnvConfig.ROBOTS in luxai_s2/config.py).

@@ -9,13 +9,14 @@ of a game in one process (module state is shared).
 Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read once at start-up:
 
 * ``agent/weights/agent.json`` if present, e.g. ``{"agent": "net", "weights": "model.pt",
-  "greedy": true, "sample_factories": true, "water_guard": true, "power_guard": true,
-  "park_guard": true, "frontier_guard": true, "ice_guard": true}``; ``weights`` is relative to the
-  folder holding ``agent.json``; ``greedy`` plays the most likely legal choices,
+  "greedy": true, "sample_factories": true, "water_guard": true, "power_guard": true, ...}``;
+  ``weights`` is relative to the folder holding ``agent.json``; ``greedy`` plays the most likely
+  legal choices,
   ``sample_factories`` still samples the factory head (builds and watering) when ``greedy`` is set,
-  and each decoding guard (a key of ``agent.masks.GUARDS``, where each is defined once with what it
-  forbids; :func:`agent.masks.guarded_masks` applies them) narrows the choices, e.g. ``water_guard``
-  never waters lichen below the water the factory needs to live to the last turn.
+  and each decoding guard (a key of :data:`agent.guards.GUARDS`; the guards, what each does and the
+  order :func:`agent.guards.guarded_masks` applies them in are :data:`agent.guards.REGISTRY`)
+  narrows the choices, e.g. ``water_guard`` never waters lichen below the water the factory needs
+  to live to the last turn.
 * environment variables (local runs), which win over the file: ``LUXKIT_AGENT``
   (``net``, ``random``, ``scripted``) and ``LUXKIT_WEIGHTS`` (a path, relative to the working
   directory).
@@ -48,7 +49,9 @@ import torch
 from agent.actions import C_FACTORY, F_HEAVY, F_LIGHT, F_NONE, F_WATER, NUM_LOGITS, component_slice, decode
 from agent.early import early_action
 from agent.features import NUM_GLOBALS, NUM_PLANES, encode
-from agent.masks import GUARDS, action_masks, guard_options, guarded_masks, water_reserve_ok
+from agent.guards import GUARDS, guard_options, guarded_masks
+from agent.guards.water import water_reserve_ok
+from agent.masks import action_masks
 from agent.net import CheckpointError, load_checkpoint
 from agent.obs import GameState, ObservationError
 from agent.policy import RandomMaskedPolicy, component_greedy, sample_masked
@@ -108,11 +111,10 @@ class NetPolicy:
         seed (int): sampling seed.
         sample_factories (bool): sample the factory head even when ``greedy``
             (:func:`agent.policy.component_greedy`).
-        **guards (bool): the decoding guards, keys of ``agent.masks.GUARDS`` (``water_guard``,
-            ``power_guard``, ``park_guard``, ``frontier_guard``, ``ice_guard``; all off by default),
-            applied by :func:`agent.masks.guarded_masks`.
+        **guards (bool): the decoding guards, keys of :data:`agent.guards.GUARDS` (all off by
+            default), applied by :func:`agent.guards.guarded_masks`.
 
-    The guards (keys of ``agent.masks.GUARDS``) are also attributes of the same names.
+    The guards are also attributes of the same names.
 
     Raises:
         TypeError: an unknown guard keyword.
@@ -186,7 +188,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
 
     Returns:
         dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
-        ``sample_factories`` (bool), one bool per guard of ``agent.masks.GUARDS``, ``source`` (str,
+        ``sample_factories`` (bool), one bool per guard of :data:`agent.guards.GUARDS`, ``source`` (str,
         where the choice came from), ``note`` (str or None: a message for the log, e.g. "no weights").
 
     Raises:
@@ -258,8 +260,8 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
         greedy (bool): a net plays its most likely legal choices instead of sampling.
         net (GridNet | None): an already loaded net for a weights spec (shared between players).
         sample_factories (bool): a greedy net still samples its factory head.
-        **guards (bool): a net's decoding guards, keys of ``agent.masks.GUARDS`` (``water_guard``,
-            ``power_guard``, ``park_guard``, ``frontier_guard``; :func:`agent.masks.guarded_masks`).
+        **guards (bool): a net's decoding guards, keys of :data:`agent.guards.GUARDS`
+            (:func:`agent.guards.guarded_masks`).
 
     Returns:
         callable: ``policy(state) -> int64 (S, S, 7)`` cell actions (:mod:`agent.actions`); decode

@@ -36,7 +36,7 @@ move to the nearest one.
   never counted on, so nights are safe. A heavy whose ice tile touches the factory transfers
   from the tile and only steps in for power.
 * **Water.** A factory waters lichen only when ``water - cost >= remaining_turns x
-  FACTORY_WATER_CONSUMPTION + WATER_GUARD_MARGIN`` (30; :func:`agent.masks.water_reserve_ok`).
+  FACTORY_WATER_CONSUMPTION + WATER_GUARD_MARGIN`` (30; :func:`agent.guards.water.water_reserve_ok`).
   Here ``cost`` is the mask's upper bound of the watering cost, so watering never endangers
   survival, even with no more ice. Below :data:`URGENT_WATER`, a heavy hands its ice in at once.
 * **Moves.** Greedy steps that reduce the distance to the goal, cheapest rubble first: down the
@@ -65,7 +65,8 @@ from agent.actions import (
     component_slice,
 )
 from agent.early import placement_action
-from agent.masks import action_masks, water_cost_bound, water_reserve_ok
+from agent.guards.water import water_reserve_ok
+from agent.masks import action_masks, water_cost_bound
 from agent.paths import INF, cost_to, dilate4, step_cost
 
 LIGHT_CAP = 4          # lights per factory
@@ -709,7 +710,7 @@ class ScriptedPolicy:
         cfg = self.cfg
         r = cfg.robot
         costs = water_cost_bound(self.state, self.occ)
-        reserve_ok = water_reserve_ok(self.state, costs)  # the rule of agent.masks.guard_water
+        reserve_ok = water_reserve_ok(self.state, costs)  # the rule of agent.guards.water.guard_water
         heavy_metal = r["METAL_COST"][1]
         for m in self._fac_mem.values():  # a gift not collected the next turn is void
             if "gift" in m and self.state.real_env_steps - m["gift"][1] > 1:

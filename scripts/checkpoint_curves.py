@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None):
-    from training.evaluate import add_game_arguments, evaluate, game_kwargs
+    from training.evaluate import add_game_arguments, evaluate, game_kwargs, guard_kwargs
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+")
@@ -27,6 +27,7 @@ def main(argv=None):
     ap.add_argument("--out", default="notes/checkpoint_curve.png")
     args = ap.parse_args(argv)
     kwargs = game_kwargs(args)
+    guards = guard_kwargs(args)  # every guard of agent.guards.REGISTRY, on or off
 
     from agent.net import CheckpointError, load_checkpoint
     from training.config import ConfigError, parse_seed_range
@@ -75,15 +76,13 @@ def main(argv=None):
         a.grid(alpha=0.3)
     fig.suptitle(f"{len(seeds)} held-out seeds x 2 sides, {args.rules}" + (", greedy" if args.greedy else "")
                  + (", factories sampled" if args.sample_factories else "")
-                 + (", water guard" if args.water_guard else "")
-                 + (", power guard" if args.power_guard else ""))
+                 + "".join(", " + k.replace("_", " ") for k, on in guards.items() if on))
     fig.tight_layout()
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     fig.savefig(args.out, dpi=110)
     with open(os.path.splitext(args.out)[0] + ".json", "w") as f:
         json.dump(dict(opponent=args.opponent, seeds=args.seeds, rules=args.rules, greedy=args.greedy,
-                       sample_factories=args.sample_factories, water_guard=args.water_guard,
-                       power_guard=args.power_guard, rows=rows), f, indent=1)
+                       sample_factories=args.sample_factories, **guards, rows=rows), f, indent=1)
     print(f"wrote {args.out}")
 
 

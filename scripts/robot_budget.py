@@ -4,7 +4,7 @@
         [--power-guard] [--park-guard] [--frontier-guard]
 
 Plays one 64x64 game of the weights (robots greedy, factory head sampled, water guard; the other
-guards of ``agent.masks.GUARDS`` with their flags, e.g. ``--park-guard``) against the scripted baseline
+guards of ``agent.guards.REGISTRY`` with their flags, e.g. ``--park-guard``) against the scripted baseline
 and sorts every robot-turn of both sides, per robot class, by what changed since the robot's
 previous turn:
 
@@ -30,20 +30,15 @@ cells is held back by the rubble its lights did not clear.
 """
 
 import argparse
-import sys
 from collections import Counter
 
 import numpy as np
-from pathlib import Path
 
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agent.actions import A_RECHARGE, decode  # noqa: E402
-from agent.masks import GUARDS  # noqa: E402
-from agent.player import NetPolicy  # noqa: E402
-from agent.scripted import ScriptedPolicy  # noqa: E402
-from wrappers.engine import make_env, run_game  # noqa: E402
+from agent.actions import A_RECHARGE, decode
+from agent.guards import REGISTRY
+from agent.player import NetPolicy
+from agent.scripted import ScriptedPolicy
+from wrappers.engine import make_env, run_game
 
 KINDS = ("dug ice", "dug ore", "delivered", "dug rubble", "moved", "idle on factory", "idle off factory")
 EXTRA = ("low power off factory", "parked on a recharge")  # counted beside KINDS, not in the total
@@ -71,14 +66,14 @@ def main(argv=None):
     ap.add_argument("weights", help="a checkpoint (agent/net.py)")
     ap.add_argument("--seed", type=int, default=1000112, help="map seed (default: a validation seed)")
     ap.add_argument("--side", default="player_0", choices=("player_0", "player_1"))
-    for key, what in GUARDS.items():
-        if key != "water_guard":  # always on
-            ap.add_argument("--" + key.replace("_", "-"), action="store_true", help=f"play the net with the {key}: {what}")
+    for g in REGISTRY:
+        if g.key != "water_guard":  # always on
+            ap.add_argument(g.flag, action="store_true", help=f"play the net with the {g.key}: {g.help}")
     ap.add_argument("--rules", default="neurips", help="a wrappers.engine.RULES preset (default neurips, 64x64)")
     ap.add_argument("--turns", type=int, default=1000, help="main-phase turns (default 1000)")
     args = ap.parse_args(argv)
     try:
-        guards = {k: k == "water_guard" or getattr(args, k) for k in GUARDS}
+        guards = {g.key: g.key == "water_guard" or getattr(args, g.key) for g in REGISTRY}
         net = NetPolicy.from_file(args.weights, greedy=True, sample_factories=True, **guards)
     except Exception as e:  # CheckpointError: missing or unfit weights
         raise SystemExit(f"cannot load {args.weights}: {e}") from None
@@ -124,7 +119,7 @@ def main(argv=None):
     env = make_env(args.rules, max_episode_length=args.turns)
     rewards, _ = run_game(env, args.seed, act)
     print(f"seed {args.seed}, net as {args.side}"
-          + "".join(f" with the {k.replace('_', ' ')}" for k in GUARDS if k != "water_guard" and getattr(args, k))
+          + "".join(f" with the {g.key.replace('_', ' ')}" for g in REGISTRY if g.key != "water_guard" and getattr(args, g.key))
           + f"; final rewards (lichen) net {rewards[args.side]}, scripted {rewards[other]}")
     for p, name in ((args.side, "net"), (other, "scripted")):
         for cls in ("heavy", "light"):

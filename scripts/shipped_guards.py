@@ -2,7 +2,7 @@
 
     python scripts/shipped_guards.py     # water_guard=true power_guard=true ... (one per line)
 
-One line per ``agent.masks.GUARDS`` key, read from ``agent/weights/agent.json`` (a guard it does
+One line per guard of ``agent.guards.REGISTRY`` (in its order), read from ``agent/weights/agent.json`` (a guard it does
 not name is off), so run.sh and train_agent.sh train, test and package with exactly the shipped
 decoding and a new guard needs no edit there. ``--weights-dir DIR`` reads another folder's
 agent.json. Exits with 2 and a one-line message when that agent.json is missing or unreadable
@@ -10,13 +10,10 @@ agent.json. Exits with 2 and a one-line message when that agent.json is missing 
 """
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agent.masks import GUARDS  # noqa: E402
-from agent.player import CONFIG_NAME, WEIGHTS_DIR, resolve_agent_config  # noqa: E402
+from agent.guards import REGISTRY
+from agent.player import CONFIG_NAME, WEIGHTS_DIR, resolve_agent_config
 
 
 def main(argv=None):
@@ -29,7 +26,7 @@ def main(argv=None):
         conf = resolve_agent_config(args.weights_dir, environ={})
     except ValueError as e:
         ap.exit(2, f"shipped_guards: {e}\n")
-    print("\n".join(f"{k}={'true' if conf[k] else 'false'}" for k in GUARDS))
+    print("\n".join(f"{g.key}={'true' if conf[g.key] else 'false'}" for g in REGISTRY))
 
 
 if __name__ == "__main__":

@@ -9,15 +9,11 @@ cell, per robot state: on one of our factory tiles or not, carrying ice/ore or e
 """
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from agent.actions import DIRECTION_DELTAS, MOVE, MOVE_DIR_TO_ENGINE  # noqa: E402
-from agent.features import NUM_PLANES, P  # noqa: E402
+from agent.actions import DIRECTION_DELTAS, MOVE, MOVE_DIR_TO_ENGINE
+from agent.features import NUM_PLANES, P
 
 PLANES = ("dist_ice", "dist_factory_ours", "dist_ice_target", "dist_ore_target", "home_cost")
 

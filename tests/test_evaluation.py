@@ -123,8 +123,8 @@ def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_chec
 
 def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpoint):
     """student_guards=true: the DAgger student is a NetPolicy with the shipped decoding (agent.json's
-    sample_factories and guards of agent.masks.GUARDS); the default stays plain greedy."""
-    from agent.masks import GUARDS
+    sample_factories and guards of agent.guards.GUARDS); the default stays plain greedy."""
+    from agent.guards import GUARDS
     from agent.player import NetPolicy, resolve_agent_config
     from training import bc
 
@@ -287,7 +287,7 @@ def _side_a_is_built_with_the_guards_asked_for(tmp_path, bc_checkpoint, monkeypa
     and sample_factories (policy_from_spec spied on in this process, test_workers=1), the opponent with
     none; results.json records them."""
     import agent.player
-    from agent.masks import GUARDS
+    from agent.guards import GUARDS
     from training.config import parse_overrides
     from training.evaluate import main_test
 

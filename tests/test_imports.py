@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ALLOWED_THIRD_PARTY = {"numpy", "torch"}
-GAME_TIME_FILES = sorted((ROOT / "agent").glob("*.py")) + [ROOT / "main.py"]
+GAME_TIME_FILES = sorted((ROOT / "agent").rglob("*.py")) + [ROOT / "main.py"]  # agent/guards/ too
 
 
 def _top_imports(path):
@@ -26,7 +26,7 @@ def test_game_time_code_imports_only_stdlib_numpy_torch():
         for mod in _top_imports(path):
             if mod in ("agent",) or mod in sys.stdlib_module_names or mod in ALLOWED_THIRD_PARTY:
                 continue
-            bad.setdefault(path.name, []).append(mod)
+            bad.setdefault(str(path.relative_to(ROOT)), []).append(mod)
     assert not bad, f"game-time code imports modules Kaggle lacks: {bad}"
 
 
@@ -45,8 +45,8 @@ sys.meta_path.insert(0, Block())
 def test_agent_and_main_import_with_training_libraries_blocked():
     code = BLOCKER + (
         "import importlib, pkgutil, agent\n"
-        "for m in pkgutil.iter_modules(agent.__path__):\n"
-        "    importlib.import_module('agent.' + m.name)\n"
+        "for m in pkgutil.walk_packages(agent.__path__, 'agent.'):\n"
+        "    importlib.import_module(m.name)\n"
         "import runpy; g = runpy.run_path('main.py', run_name='not_main'); assert callable(g['agent_fn'])\n"
         "print('ok')\n"
     )

@@ -1,4 +1,5 @@
-"""One focused test per rule of :func:`agent.masks.action_masks`, plus :func:`agent.actions.decode`.
+"""One focused test per rule of :func:`agent.masks.action_masks`, plus :func:`agent.actions.decode`,
+and one or more per decoding guard of :data:`agent.guards.REGISTRY`.
 
 Every rule test builds a :class:`agent.obs.GameState` from a hand-made full observation on a
 16x16 map (rules of ``luxai_s2.config.EnvConfig(map_size=16)``) with our factory ``factory_0``
@@ -31,13 +32,22 @@ from agent.actions import (
 )
 from agent.early import early_action
 from agent.features import P as PLANE, encode, home_cost_map
-from agent.masks import (
-    HEAVY_RUBBLE_FILL, HEAVY_RUBBLE_MARGIN, HEAVY_RUBBLE_RESERVE, HEAVY_RUBBLE_WATER, ICE_GUARD_LOAD, ICE_GUARD_WATER,
-    LIGHT_HOME_COST_DIVISOR, LIGHT_POWER_FILL, LIGHT_POWER_MARGIN, LIGHT_POWER_RESERVE, ORE_GUARD_BUILD_POWER,
-    ORE_GUARD_LOAD, PARK_GUARD_FRACTION, RAID_DIGS, RAID_TURNS, RAID_WATER, RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS,
-    WATER_GUARD_MARGIN, action_masks, guard_frontier, guard_heavy_rubble, guard_ice, guard_light_power, guard_ore,
-    guard_park, guard_power, guard_raid, guard_rubble, guard_water, guarded_masks, water_cost_bound, water_reserve_ok,
+from agent.guards import guarded_masks
+from agent.guards.frontier import guard_frontier
+from agent.guards.heavy_rubble import (
+    HEAVY_RUBBLE_FILL, HEAVY_RUBBLE_MARGIN, HEAVY_RUBBLE_RESERVE, HEAVY_RUBBLE_WATER, guard_heavy_rubble,
 )
+from agent.guards.ice import ICE_GUARD_LOAD, ICE_GUARD_WATER, guard_ice
+from agent.guards.light_power import (
+    LIGHT_HOME_COST_DIVISOR, LIGHT_POWER_FILL, LIGHT_POWER_MARGIN, LIGHT_POWER_RESERVE, guard_light_power,
+)
+from agent.guards.ore import ORE_GUARD_BUILD_POWER, ORE_GUARD_LOAD, guard_ore
+from agent.guards.park import PARK_GUARD_FRACTION, guard_park
+from agent.guards.power import guard_power
+from agent.guards.raid import RAID_DIGS, RAID_TURNS, RAID_WATER, guard_raid
+from agent.guards.rubble import RUBBLE_GUARD_POWER, RUBBLE_GUARD_STEPS, guard_rubble
+from agent.guards.water import WATER_GUARD_MARGIN, guard_water, water_reserve_ok
+from agent.masks import action_masks, water_cost_bound
 from agent.obs import GameState
 from agent.policy import sample_masked
 from wrappers.engine import make_env
@@ -369,7 +379,7 @@ def test_net_policy_with_water_guard_never_waters_below_the_reserve(monkeypatch)
 
 
 def test_rubble_guard_walks_an_idle_light_to_the_rubble_frontier():
-    """agent.masks.guard_rubble: a LIGHT robot with no ice or ore, RUBBLE_GUARD_POWER power or more,
+    """agent.guards.rubble.guard_rubble: a LIGHT robot with no ice or ore, RUBBLE_GUARD_POWER power or more,
     off the rubble frontier and at most RUBBLE_GUARD_STEPS steps from it may only move closer to it
     (keep too when its queued move is one of those); otherwise it keeps its choices."""
     frontier = (12, 7)
@@ -412,7 +422,7 @@ def home_costs(st):
 
 
 def test_power_guard_keeps_a_heavy_the_power_to_walk_home():
-    """agent.masks.guard_power on a HEAVY at (9, 4), four steps east of our factory's tile (5, 4) on
+    """agent.guards.power.guard_power on a HEAVY at (9, 4), four steps east of our factory's tile (5, 4) on
     open ground: each step in costs MOVE_COST + Q = 30, so h = 120 (the home_cost plane)."""
     q, dig, step = HEAVY.ACTION_QUEUE_POWER_COST, HEAVY.DIG_COST, HEAVY.MOVE_COST + HEAVY.ACTION_QUEUE_POWER_COST
     board = dict(ice={(9, 4): 1})
@@ -474,7 +484,7 @@ def test_net_policy_with_power_guard_walks_home_instead_of_digging(monkeypatch):
 
 
 def test_park_guard_forbids_standing_still_off_the_factory_with_power_to_spare():
-    """agent.masks.guard_park: keep and recharge are forbidden exactly for our robots off our
+    """agent.guards.park.guard_park: keep and recharge are forbidden exactly for our robots off our
     factory tiles whose queue does nothing (empty, a recharge, a move to the center) while they hold
     at least PARK_GUARD_FRACTION of their battery; nothing else in the masks changes."""
     sticky_recharge, center, sticky_dig = [5, 0, 0, 30, 1, 1], [0, 0, 0, 0, 1, 1], [3, 0, 0, 0, 1, 1]
@@ -517,7 +527,7 @@ def test_net_policy_with_park_guard_moves_a_parked_robot(monkeypatch):
 
 
 def test_frontier_guard_holds_a_light_on_the_rubble_frontier_to_digging():
-    """agent.masks.guard_frontier: a LIGHT robot with no ice or ore on a rubble_frontier cell may
+    """agent.guards.frontier.guard_frontier: a LIGHT robot with no ice or ore on a rubble_frontier cell may
     only dig, or keep a dig head; a HEAVY, a robot with cargo, a cell off the frontier (rubble on
     ice) or a robot too short of power to dig keep their choices."""
     sticky_dig = [3, 0, 0, 0, 1, 1]
@@ -558,7 +568,7 @@ def test_net_policy_with_frontier_guard_digs_the_frontier(monkeypatch):
 
 
 def test_ice_guard_holds_the_heavies_of_a_thirsty_factory_to_bringing_it_ice():
-    """agent.masks.guard_ice: our factory (centre (4, 4), tiles 3..5) below ICE_GUARD_WATER water;
+    """agent.guards.ice.guard_ice: our factory (centre (4, 4), tiles 3..5) below ICE_GUARD_WATER water;
     ice at (6, 4), next to its tile (5, 4). Its HEAVY digs the ice, carries a load home, walks to the
     ice, fetches power; a LIGHT, a factory with water enough, or a robot whose masks forbid the
     choice keep their choices."""
@@ -614,7 +624,7 @@ def test_ice_guard_holds_the_heavies_of_a_thirsty_factory_to_bringing_it_ice():
 
 
 def test_ore_guard_sends_the_first_light_for_ore_and_builds_the_second_heavy():
-    """agent.masks.guard_ore: our factory (centre (4, 4), tiles 3..5) with one HEAVY (unit_2 at
+    """agent.guards.ore.guard_ore: our factory (centre (4, 4), tiles 3..5) with one HEAVY (unit_2 at
     (2, 4)); ore at (8, 4), three moves from its tile (5, 4). Its LIGHT with the lowest unit_id walks
     to the ore, digs it, carries a load home and fetches power when short; its other lights, a
     factory without or with two heavies, or ore too far keep their choices. With a HEAVY's metal
@@ -1027,7 +1037,7 @@ def test_decode_avoids_own_collisions_and_builds_under_robots():
 
 
 def test_light_power_guard_sends_a_light_home_before_it_runs_short_and_fills_it_there():
-    """agent.masks.guard_light_power: our factory (centre (4, 4), tiles 3..5), a LIGHT at (8, 4),
+    """agent.guards.light_power.guard_light_power: our factory (centre (4, 4), tiles 3..5), a LIGHT at (8, 4),
     three moves from its tile (5, 4), on rubble it may dig. With the power for a dig, the walk home
     (at most ceil(home_cost / LIGHT_HOME_COST_DIVISOR)) and LIGHT_POWER_MARGIN it keeps its choices; below that it may
     only move left, home. On the factory below LIGHT_POWER_FILL it may only pick up its whole free
@@ -1071,7 +1081,7 @@ def test_light_power_guard_sends_a_light_home_before_it_runs_short_and_fills_it_
 
 
 def test_raid_guard_digs_the_opponents_lichen_in_the_last_turns():
-    """agent.masks.guard_raid: the opponent's lichen (strain 1) on (9, 11), left of its factory
+    """agent.guards.raid.guard_raid: the opponent's lichen (strain 1) on (9, 11), left of its factory
     (tiles 10..12), ours (strain 0) on (6, 4). In the last RAID_TURNS turns a LIGHT on the
     opponent's lichen digs it, one two moves up walks down to it (or home first when it has too
     little power for RAID_DIGS digs and the time to fill up), one on our factory fills its battery;
@@ -1135,7 +1145,7 @@ def test_raid_guard_digs_the_opponents_lichen_in_the_last_turns():
 
 
 def test_heavy_rubble_guard_sends_a_spare_heavy_to_dig_the_rubble_frontier():
-    """agent.masks.guard_heavy_rubble: our factory (centre (4, 4), tiles 3..5) with two HEAVY robots
+    """agent.guards.heavy_rubble.guard_heavy_rubble: our factory (centre (4, 4), tiles 3..5) with two HEAVY robots
     and the water to live to the last turn plus HEAVY_RUBBLE_WATER; rubble at (12, 7), the frontier.
     The heavy with the highest unit_id walks to it, digs it, goes home below its walk home plus a dig
     and HEAVY_RUBBLE_MARGIN, and fills up on the factory; the first heavy, a heavy with ice, a

@@ -76,7 +76,8 @@ def test_main_py_loads_the_shipped_weights_by_default_and_plays_cleanly():
     (such cells exist whenever agent.json sets a guard)."""
     import dataclasses
 
-    from agent.masks import GUARDS, action_masks, guarded_masks
+    from agent.guards import GUARDS, guarded_masks
+    from agent.masks import action_masks
     from agent.player import NetPolicy, load_registry
     from wrappers.engine import RejectionAudit, make_env, queue_updates_skipped
 
@@ -121,13 +122,13 @@ def test_main_py_loads_the_shipped_weights_by_default_and_plays_cleanly():
 
 
 def test_shipped_guards_prints_agent_json_guards_for_the_shell_scripts(tmp_path):
-    """scripts/shipped_guards.py: one train.py key=value word per guard of agent.masks.GUARDS, read
+    """scripts/shipped_guards.py: one train.py key=value word per guard of agent.guards.REGISTRY, read
     from agent.json (what run.sh and train_agent.sh train, test and package with); a folder without
     agent.json is refused in one line."""
     import subprocess
     import sys
 
-    from agent.masks import GUARDS
+    from agent.guards import GUARDS
 
     script = str(ROOT / "scripts" / "shipped_guards.py")
     out = subprocess.run([sys.executable, script], capture_output=True, text=True, check=True).stdout.split()

@@ -54,12 +54,13 @@ def ckpt(tmp_path_factory):
 
 
 def make_bot(folder, weights=None, conf=None):
-    """A copy of main.py + agent/*.py in ``folder``, with optional weights and agent.json."""
+    """A copy of main.py + the agent package's .py files in ``folder``, with optional weights and agent.json."""
     folder = Path(folder)
     (folder / "agent" / "weights").mkdir(parents=True)
     shutil.copy2(ROOT / "main.py", folder / "main.py")
-    for src in (ROOT / "agent").glob("*.py"):
-        shutil.copy2(src, folder / "agent" / src.name)
+    for rel in package.agent_sources():
+        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, folder / rel)
     if weights is not None:
         shutil.copy2(weights, folder / "agent" / "weights" / "model.pt")
     if conf is not None:
@@ -408,8 +409,10 @@ def test_package_builds_archive_and_proves_it(tmp_path, ckpt):
     assert "KiB" in proc.stdout and "submission.tar.gz" in proc.stdout
     with tarfile.open(tmp_path / "submission.tar.gz") as tar:
         names = set(tar.getnames())
-    agent_py = {f"agent/{p.name}" for p in (ROOT / "agent").glob("*.py")}
-    assert names == {"main.py", "agent", "agent/weights", "agent/weights/model.pt", "agent/weights/agent.json"} | agent_py
+    agent_py = {p.as_posix() for p in package.agent_sources()}
+    assert "agent/guards/__init__.py" in agent_py
+    folders = {p.parent.as_posix() for p in package.agent_sources()}  # agent, agent/guards
+    assert names == {"main.py", "agent/weights", "agent/weights/model.pt", "agent/weights/agent.json"} | agent_py | folders
     assert json.loads((out / "agent" / "weights" / "agent.json").read_text()) == {
         "agent": "net", "weights": "model.pt", "greedy": False}
     payload = torch.load(out / "agent" / "weights" / "model.pt", map_location="cpu", weights_only=True)
@@ -542,7 +545,7 @@ def test_game_time_code_passes_vermin_for_python_37():
     exe = BIN / "vermin"
     if not exe.is_file():
         pytest.skip("vermin is not installed")
-    files = [str(ROOT / "main.py")] + sorted(str(p) for p in (ROOT / "agent").glob("*.py"))
+    files = [str(ROOT / "main.py")] + [str(ROOT / p) for p in package.agent_sources()]
     proc = subprocess.run([str(exe), "-t=3.7-", "--no-tips", "--violations", "--eval-annotations"] + files,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -263,41 +263,27 @@ def test_normalize_reward_scales_what_ppo_sees_and_resumes_its_statistics(tmp_pa
 
 
 def _guard_chain(state, plain, planes, skip=None):
-    """The shipped decoding spelled out: ``[(guard, masks after it)]`` in the order of
-    agent.masks.GUARDS, from ``plain`` (action_masks), each guard applied by its own function;
+    """The shipped decoding spelled out: ``[(guard key, masks after it)]`` in the order of
+    agent.guards.REGISTRY, from ``plain`` (action_masks), each guard's function given what it needs
+    (the ``home_cost`` map, ``planes``, ``plain`` as the unguarded masks), computed here;
     the guard ``skip`` is left out (its entry repeats the masks before it)."""
     from agent.features import home_cost_map
-    from agent.masks import (GUARDS, guard_frontier, guard_heavy_rubble, guard_ice, guard_light_power, guard_ore,
-                             guard_park, guard_power, guard_raid, guard_rubble, guard_water)
+    from agent.guards import REGISTRY
 
-    home = home_cost_map(planes)
-    steps = {
-        "water_guard": lambda m: guard_water(state, m),
-        "power_guard": lambda m: guard_power(state, m, home),
-        "park_guard": lambda m: guard_park(state, m),
-        "frontier_guard": lambda m: guard_frontier(state, m, planes),
-        "rubble_guard": lambda m: guard_rubble(state, m, planes),
-        "light_power_guard": lambda m: guard_light_power(state, m, home),
-        "heavy_rubble_guard": lambda m: guard_heavy_rubble(state, m, planes, home),
-        "ice_guard": lambda m: guard_ice(state, m),
-        "ore_guard": lambda m: guard_ore(state, m),
-        "raid_guard": lambda m: guard_raid(state, m, planes, plain),
-    }
-    assert list(steps) == list(GUARDS)
+    inputs = dict(planes=planes, home_cost=home_cost_map(planes), base=plain)
     out, masks = [], plain
-    for guard, apply in steps.items():
-        if guard != skip:
-            masks = apply(masks)
-        out.append((guard, masks))
+    for guard in REGISTRY:
+        if guard.key != skip:
+            masks = guard.apply(state, masks, **{n: inputs[n] for n in guard.needs})
+        out.append((guard.key, masks))
     return out
 
 
 def test_env_masks_apply_the_shipped_guards_when_asked():
-    """Every guard of agent.masks.GUARDS on (config keys, LuxGridEnv arguments): the learner's masks
-    are the shipped decoding's (action_masks, then guard_water, guard_power, guard_park,
-    guard_frontier, guard_rubble, guard_light_power, guard_heavy_rubble, guard_ice, guard_ore and
-    guard_raid), each guard is shown to change them (on some turn the chain without it gives other
-    masks), and a choice only a guard forbids is a masked choice in step.
+    """Every guard of agent.guards.REGISTRY on (config keys, LuxGridEnv arguments): the learner's masks
+    are the shipped decoding's (action_masks, then each guard in registry order), each guard is
+    shown to change them (on some turn the chain without it gives other masks), and a choice only a
+    guard forbids is a masked choice in step.
 
     Tiny 200-turn games (the raid window, the last RAID_TURNS turns, opens at turn 50) of the
     scripted baseline's choices, where the masks allow them, against the scripted baseline. On turn 3
@@ -306,7 +292,9 @@ def test_env_masks_apply_the_shipped_guards_when_asked():
     guard). Map seeds are played until every guard has changed the masks (the first does it today)."""
     from agent.actions import C_FACTORY, F_WATER, NUM_LOGITS, OFFSETS, component_slice, decode
     from agent.features import encode
-    from agent.masks import GUARDS, ICE_GUARD_WATER, action_masks
+    from agent.guards import GUARDS
+    from agent.guards.ice import ICE_GUARD_WATER
+    from agent.masks import action_masks
     from agent.policy import sample_masked
     from agent.scripted import ScriptedPolicy
     from wrappers.lux_env import LuxGridEnv

@@ -7,7 +7,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from agent.masks import GUARDS
+from agent.guards import GUARDS
 from agent.player import resolve_agent_config
 
 ROOT = Path(__file__).resolve().parents[1]

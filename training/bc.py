@@ -187,7 +187,7 @@ def dagger_student(path, seed, guards=False):
         agent.net.CheckpointError: ``path`` is not a loadable weights file.
         ValueError: ``guards`` and agent/weights/agent.json is unreadable.
     """
-    from agent.masks import GUARDS
+    from agent.guards import GUARDS
     from agent.player import NetPolicy, resolve_agent_config
 
     if not guards:

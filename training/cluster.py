@@ -35,8 +35,6 @@ import sys
 
 import numpy as np
 
-BACKENDS = ("local", "ray")
-
 
 class ClusterError(RuntimeError):
     """Ray cannot be reached at the given ``ray_address``; the message names it."""

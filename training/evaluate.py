@@ -54,7 +54,7 @@ def agent_folder_config(spec):
         if os.path.isfile(os.path.join(wdir, "agent.json")):
             conf = resolve_agent_config(wdir, environ={})
             agent = conf["agent"] or ("net" if conf["weights"] else "random")
-            from agent.masks import GUARDS
+            from agent.guards import GUARDS
 
             return dict(spec=conf["weights"] if agent == "net" else agent, greedy=conf["greedy"],
                         sample_factories=conf["sample_factories"], **{k: conf[k] for k in GUARDS})
@@ -249,7 +249,7 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
     cluster, on the node that played the game). A game whose Ray worker died twice is left out and
     counted in ``worker_failures``.
     """
-    from agent.masks import guard_options
+    from agent.guards import guard_options
     from training.cluster import absolute_spec
 
     guards = guard_options(**guards)  # TypeError now, not in a worker
@@ -310,7 +310,7 @@ def add_decoding_flags(ap):
     for ``water_guard`` and so on: the agent.json keys, agent/player.py) to an argparse parser: the
     game-time decoding of a net, shared by the evaluation scripts (:func:`add_game_arguments`) and
     the packager (training/submission.py)."""
-    from agent.masks import GUARDS
+    from agent.guards import GUARDS
 
     ap.add_argument("--sample-factories", action="store_true",
                     help="robots take their most likely legal choices, the factory head (builds, watering) samples "
@@ -322,7 +322,7 @@ def add_decoding_flags(ap):
 def guard_kwargs(values):
     """``{guard: bool}`` for every key of ``agent.masks.GUARDS``, read as attributes of ``values``
     (parsed :func:`add_decoding_flags` arguments, or a ``TrainConfig``)."""
-    from agent.masks import GUARDS
+    from agent.guards import GUARDS
 
     return {k: bool(getattr(values, k)) for k in GUARDS}
 

@@ -11,7 +11,8 @@ Steps (any failure prints one ``package.py: ...`` line and exits non-zero):
    wrong shape fail here, naming the file. The weights are re-saved as a plain
    ``{"state_dict", "net_config", "step", "map_size"}`` dict, and the file is checked to use only
    pickle globals that torch 1.11 (Kaggle) can load.
-2. **Build** ``<out>/``: ``main.py``, ``agent/*.py``, ``agent/weights/model.pt`` (net only) and
+2. **Build** ``<out>/``: ``main.py``, the ``agent/`` package (:func:`agent_sources`: ``agent/*.py``,
+   ``agent/guards/*.py``), ``agent/weights/model.pt`` (net only) and
    ``agent/weights/agent.json``. Nothing from training/, wrappers/ or tests/. Then
    ``<out>.tar.gz`` with ``main.py`` at the archive root; its size is printed.
 3. **Python 3.7 floor**: ``vermin -t=3.7- --violations`` on the built files (when vermin is
@@ -173,16 +174,23 @@ def _default_weights_hint():
     return f" (newest run: {runs[-1].relative_to(ROOT)})" if runs else ""
 
 
+def agent_sources(root=ROOT):
+    """The game-time code a submission carries: the ``.py`` files of the ``agent`` package and its
+    subpackages (``agent/guards/``), as paths relative to ``root``, sorted."""
+    root = Path(root)
+    return sorted(p.relative_to(root) for p in (root / "agent").rglob("*.py") if "__pycache__" not in p.parts)
+
+
 def build(out, agent="net", weights=None, greedy=True, sample_factories=False, **guards):
     """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
 
-    ``greedy``, ``sample_factories`` and the ``guards`` that are on (keys of ``agent.masks.GUARDS``)
+    ``greedy``, ``sample_factories`` and the ``guards`` that are on (keys of ``agent.guards.GUARDS``)
     go to the bot's ``agent.json`` (:mod:`agent.player`).
 
     Raises:
         PackageError: bad weights, an unknown guard or a non-submission folder in the way.
     """
-    from agent.masks import guard_options
+    from agent.guards import guard_options
     from agent.player import AGENTS, load_registry
 
     try:
@@ -221,8 +229,9 @@ def build(out, agent="net", weights=None, greedy=True, sample_factories=False, *
         if agent == "net":
             shutil.copy2(staged, out / "agent" / "weights" / "model.pt")
     shutil.copy2(ROOT / "main.py", out / "main.py")
-    for src in sorted((ROOT / "agent").glob("*.py")):
-        shutil.copy2(src, out / "agent" / src.name)
+    for rel in agent_sources():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, out / rel)
     conf = {"agent": agent}
     if agent == "net":
         conf.update(weights="model.pt", greedy=bool(greedy))

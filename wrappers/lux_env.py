@@ -9,9 +9,10 @@
 * ``action_masks()``: bool (S * S * 34,), the flattened (S, S, 34) masks of
   :func:`agent.masks.action_masks` (sb3-contrib's ``MaskablePPO`` convention: one flag per
   choice, components in ``nvec`` order, cells in C order). An all-False component marks an
-  absent robot/factory. With the guards of ``agent.masks.GUARDS`` (``water_guard`` ...
-  ``ice_guard``) the masks also apply the playing agent's guards (:func:`agent.masks.guarded_masks`),
-  so a policy trains on the choices the shipped decoding lets it make.
+  absent robot/factory. With decoding guards on (keys of :data:`agent.guards.GUARDS`, the
+  registry :data:`agent.guards.REGISTRY`) the masks also apply the playing agent's guards
+  (:func:`agent.guards.guarded_masks`), so a policy trains on the choices the shipped decoding
+  lets it make.
 * Bidding and placement happen inside ``reset`` for both players (heuristic placement of
   :mod:`agent.early`, bid from config): the learner acts from the first main-phase turn.
 * The opponent is any callable ``opponent(state: GameState) -> action dict`` (default: the
@@ -41,7 +42,7 @@ from agent.actions import (
 )
 from agent.early import early_action
 from agent.features import NUM_GLOBALS, NUM_PLANES, encode
-from agent.masks import guard_options, guarded_masks
+from agent.guards import guard_options, guarded_masks
 from agent.obs import GameState
 from agent.policy import RandomMaskedPolicy
 from wrappers.engine import make_env
@@ -129,10 +130,9 @@ class LuxGridEnv(gym.Env):
             keeping its factory counts (e.g. ``rules="small", map_size=64``).
         invalid_penalty (float): reward subtracted per masked choice turned into a no-op (the
             "penalty" arm of the masking ablation, notes/masking.md).
-        **guards (bool): the learner's masks apply the shipped decoding guards, keys of
-            ``agent.masks.GUARDS`` (``water_guard``, ``power_guard``, ``park_guard``,
-            ``frontier_guard``, ``ice_guard``; agent.json keys of the same names), by
-            :func:`agent.masks.guarded_masks`.
+        **guards (bool): the learner's masks apply these decoding guards, keys of
+            :data:`agent.guards.GUARDS` (agent.json keys of the same names), by
+            :func:`agent.guards.guarded_masks`.
 
     The guards (all off by default) are also attributes of the same names. A choice a guard forbids
     counts as a masked choice in ``step``.
