@@ -155,12 +155,21 @@ class CheckpointCallback(BaseCallback):
 class EvalCallback(BaseCallback):
     """Every ``interval`` steps, play the current weights against ``opponent`` on held-out seeds
     (both sides) and log ``eval/win_rate``, ``eval/lichen``, ``eval/factories_alive`` and
-    ``eval/game_length`` (training/evaluate.py)."""
+    ``eval/game_length`` (training/evaluate.py).
 
-    def __init__(self, run_dir, interval, opponent, seeds, rules, max_turns, extra=None):
+    The weights play as they would be packaged: ``greedy`` (robots take their most likely legal
+    choice), ``sample_factories`` and the decoding ``guards`` of the run (its agent.json keys),
+    games of ``max_turns`` main-phase turns (the run passes its ``max_episode_length``, full games,
+    unless ``eval_max_turns`` says otherwise), so ``eval/win_rate`` means what test mode's and the
+    league's win rates mean. Before, the weights sampled every choice without guards in 300-turn
+    games: another agent and another game."""
+
+    def __init__(self, run_dir, interval, opponent, seeds, rules, max_turns, extra=None, greedy=True,
+                 sample_factories=False, guards=None):
         super().__init__()
         self.run_dir, self.interval, self.opponent = run_dir, int(interval), opponent
         self.seeds, self.rules, self.max_turns = seeds, rules, int(max_turns)
+        self.greedy, self.sample_factories, self.guards = bool(greedy), bool(sample_factories), dict(guards or {})
         self.extra = extra or {}
         self._next = None
 
@@ -179,7 +188,8 @@ class EvalCallback(BaseCallback):
         path = os.path.join(self.run_dir, "checkpoints", "eval_current.pt")
         save_checkpoint(path, self.model.policy.net, step=self.model.num_timesteps, **self.extra)
         report = evaluate(path, [self.opponent], self.seeds, rules=self.rules, max_episode_length=self.max_turns,
-                          workers=1, progress=False)[self.opponent]
+                          workers=1, progress=False, greedy=self.greedy, sample_factories=self.sample_factories,
+                          **self.guards)[self.opponent]
         for k in ("win_rate", "lichen", "factories_alive", "game_length", "opp_lichen"):
             self.logger.record(f"eval/{k}", report[k])
         self.logger.record("eval/opponent", self.opponent, exclude="tensorboard")

@@ -11,6 +11,7 @@ import os
 import typing
 from dataclasses import dataclass, field
 
+from agent.guards import REGISTRY
 from training.policy import MASKING_MODES
 from wrappers.engine import RULES
 from wrappers.lux_env import DEFAULT_REWARD_WEIGHTS, REWARD_TERMS
@@ -24,7 +25,17 @@ class ConfigError(ValueError):
 SHIPPED_WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agent", "weights", "model.pt")
 
 
+def _with_guard_fields(cls):
+    """Give ``cls`` one ``bool`` field per decoding guard of :data:`agent.guards.REGISTRY`, off by
+    default (``water_guard`` ...): a new guard needs no line here. Applied before ``@dataclass``."""
+    for guard in REGISTRY:
+        cls.__annotations__[guard.key] = bool
+        setattr(cls, guard.key, False)
+    return cls
+
+
 @dataclass
+@_with_guard_fields
 class TrainConfig:
     # run
     name: str = "default"                 # runs/<name>/<date>-<time>/
@@ -84,22 +95,14 @@ class TrainConfig:
     test_workers: int = 2
     greedy: bool = False                  # test mode: play the checkpoint's most likely legal choices, no sampling
     sample_factories: bool = False        # test mode with greedy: still sample the factory head (agent.json key)
-    water_guard: bool = False             # training masks and test mode: never water below the factory's reserve (agent.json key)
-    power_guard: bool = False             # training masks and test mode: HEAVY robots keep the power to go home (agent.json key)
-    park_guard: bool = False              # training masks and test mode: no robot parked with power to spare (agent.json key)
-    frontier_guard: bool = False          # training masks and test mode: LIGHT robots dig the rubble frontier they stand on
-    ice_guard: bool = False               # training masks and test mode: HEAVY robots of a thirsty factory bring it ice
-    rubble_guard: bool = False            # training masks and test mode: idle LIGHT robots walk to the rubble frontier
-    ore_guard: bool = False               # training masks and test mode: a first LIGHT mines ore, a second HEAVY is built
-    light_power_guard: bool = False       # training masks and test mode: LIGHT robots go home for power and fill up
-    heavy_rubble_guard: bool = False      # training masks and test mode: a second HEAVY with water to spare digs rubble
-    raid_guard: bool = False              # training masks and test mode: robots dig the opponent's lichen in the last turns
+    # + one bool per decoding guard of agent.guards.REGISTRY (water_guard=true ...; agent.json keys), off by
+    #   default: training masks and test mode (_with_guard_fields; README's table of guards)
     replays: bool = True                  # write one replay JSON per test game
     baseline: str = ""                    # test mode: an earlier results.json (or list of games) to pair each game with
-    eval_interval: int = 4096             # steps between evaluations during training (0 = off)
+    eval_interval: int = 8192             # steps between evaluations during training (0 = off)
     eval_opponent: str = "scripted"       # scripted (random if agent/scripted.py is absent) | random | path
-    eval_seeds: str = "1000000:1000002"   # held-out seeds of the periodic evaluation (both sides each)
-    eval_max_turns: int = 300             # main-phase turns of an evaluation game
+    eval_seeds: str = "1000110:1000111"   # validation seeds of the periodic evaluation (both sides each; not the test seeds)
+    eval_max_turns: int = 0               # main-phase turns of an evaluation game (0 = full games: max_episode_length)
     # logging / checkpoints
     checkpoint_interval: int = 4096       # steps between checkpoints
     progress_bar: bool = True

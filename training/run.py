@@ -249,8 +249,13 @@ def train(cfg, argv_overrides=()):
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         if opp == "scripted" and not os.path.isfile(os.path.join(root, "agent", "scripted.py")):
             opp = "random"
+        from training.evaluate import guard_kwargs
+
+        # the agent as it would be packaged (greedy, the run's sample_factories and guards), on full games
+        # (max_episode_length) unless eval_max_turns > 0 asks for shorter ones
         cbs.append(EvalCallback(run_dir, cfg.eval_interval, opp, parse_seed_range(cfg.eval_seeds, "eval_seeds"),
-                                cfg.rules, cfg.eval_max_turns, extra=extra))
+                                cfg.rules, cfg.eval_max_turns or cfg.max_episode_length, extra=extra, greedy=True,
+                                sample_factories=cfg.sample_factories, guards=guard_kwargs(cfg)))
     callbacks = CallbackList(cbs)
     mem = model.rollout_buffer.bytes_per_step()
     print(f"run folder: {run_dir} (device {model.device}" + (f", amp {cfg.amp})" if cfg.amp != "none" else ")"))

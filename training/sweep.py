@@ -96,7 +96,8 @@ def run_index(path, index, extra_overrides=()):
 
     report = evaluate(os.path.join(run_dir, "checkpoints", "latest.pt"), ["random"],
                       parse_seed_range(cfg.eval_seeds, "eval_seeds"), rules=cfg.rules,
-                      max_episode_length=cfg.eval_max_turns, workers=1, progress=False)["random"]
+                      max_episode_length=cfg.eval_max_turns or cfg.max_episode_length, workers=1,
+                      progress=False)["random"]  # eval_max_turns=0: full games
     results["eval_vs_random"] = {k: v for k, v in report.items() if k != "per_game"}
     out = dict(index=index, setting=setting, seed=seed, overrides=args, run_dir=run_dir, results=results)
     os.makedirs(os.path.join(root, "results"), exist_ok=True)
