@@ -24,6 +24,7 @@ STRIDE="${STRIDE:-2}"; NET="${NET:-cone}"; EPOCHS="${EPOCHS:-4}"; BATCH="${BATCH
 NONKEEP_WEIGHT="${NONKEEP_WEIGHT:-1}"; THREADS="${THREADS:-2}"
 VAL_SEEDS="${VAL_SEEDS:-1000110:1000116}"; RULES="${RULES:-neurips}"; MAX_TURNS="${MAX_TURNS:-1000}"
 WORKERS="${WORKERS:-2}"; IMPORT_JOBS="${IMPORT_JOBS:-2}"
+INSTALL_DIR="${INSTALL_DIR:-$ROOT/agent/weights}"  # the shipped agent folder: the reference, and where --install writes
 INSTALL=0
 case "${1:-}" in
   "") ;;
@@ -103,14 +104,14 @@ echo "clone: $OUT/clone_ep$BEST.pt"
 
 # 4. install only if it beats the shipped agent (both as packaged) on the validation seeds
 if [[ "$INSTALL" == 1 ]]; then
-  [[ -d "$OUT/vs_shipped" ]] || python train.py mode=test checkpoint="$OUT/agent_ep$BEST" opponents="$ROOT/agent/weights" \
+  [[ -d "$OUT/vs_shipped" ]] || python train.py mode=test checkpoint="$OUT/agent_ep$BEST" opponents="$INSTALL_DIR" \
     test_seeds="$VAL_SEEDS" rules="$RULES" max_episode_length="$MAX_TURNS" test_workers="$WORKERS" replays=false \
     progress_bar=false run_dir="$OUT/vs_shipped"
   wins="$(python -c 'import json,sys; g=list(json.load(open(sys.argv[1]))["report"].values())[0]; print(g["wins"], g["losses"])' "$OUT/vs_shipped/results.json")"
   read -r w l <<< "$wins"
   if (( w > l )) || [[ "${FORCE_INSTALL:-0}" == 1 ]]; then
-    cp "$OUT/agent_ep$BEST/model.pt" agent/weights/model.pt
-    cp "$OUT/agent_ep$BEST/agent.json" agent/weights/agent.json
+    cp "$OUT/agent_ep$BEST/model.pt" "$INSTALL_DIR/model.pt"
+    cp "$OUT/agent_ep$BEST/agent.json" "$INSTALL_DIR/agent.json"
     echo "installed: the clone won $w and lost $l against the shipped agent on $VAL_SEEDS"
   else
     echo "not installed: the clone won $w and lost $l against the shipped agent on $VAL_SEEDS (FORCE_INSTALL=1 installs it)"
