@@ -167,3 +167,34 @@ def test_bad_input_is_one_line_and_exit_2(game, tmp_path, kind):
     assert len(lines) == 1 and "Traceback" not in p.stderr, p.stderr
     assert (str(bad) in lines[0]) if kind in ("truncated_json", "truncated_xz", "foreign") else True
     assert not list(tmp_path.glob("o.*"))
+
+
+def test_test_mode_writes_a_timeline_beside_each_replay_when_asked(tmp_path):
+    """train.py mode=test replay_plots=true: one timeline PNG per replay, and its final lichen is the
+    game's (the plot's numbers are the replay's)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from PIL import Image
+
+    from training.render import timeline
+    from training.replays import load_replay
+
+    root = Path(__file__).resolve().parents[1]
+    p = subprocess.run([sys.executable, str(root / "train.py"), "mode=test", "checkpoint=scripted", "opponents=random",
+                        "rules=tiny", "max_episode_length=30", "test_seeds=1000110:1000111", "test_workers=1",
+                        "progress_bar=false", "replay_plots=true", f"run_dir={tmp_path}"],
+                       cwd=root, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    replays = sorted((tmp_path / "replays").glob("*.json"))
+    pngs = sorted((tmp_path / "replays").glob("*.png"))
+    assert len(replays) == 2 and [x.with_suffix(".json") for x in pngs] == replays
+    assert Image.open(pngs[0]).size[0] > 300
+    games = json.loads((tmp_path / "results.json").read_text())["report"]["random"]["per_game"]
+    for g in games:
+        rep = [r for r in replays if f"seed{g['map_seed']}_{g['side']}" in r.name][0]
+        s = timeline(load_replay(str(rep)))
+        col = 0 if g["side"] == "player_0" else 1
+        assert s["lichen"][-1, col] == g["lichen"] and s["lichen"][-1, 1 - col] == g["opp_lichen"]

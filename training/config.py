@@ -98,6 +98,7 @@ class TrainConfig:
     # + one bool per decoding guard of agent.guards.REGISTRY (water_guard=true ...; agent.json keys), off by
     #   default: training masks and test mode (_with_guard_fields; README's table of guards)
     replays: bool = True                  # write one replay JSON per test game
+    replay_plots: bool = False            # test mode: also the timeline PNG of each replay beside it (training/render.py)
     baseline: str = ""                    # test mode: an earlier results.json (or list of games) to pair each game with
     eval_interval: int = 8192             # steps between evaluations during training (0 = off)
     eval_opponent: str = "scripted"       # scripted (random if agent/scripted.py is absent) | random | path

@@ -439,6 +439,28 @@ def format_table(report):
     return "\n".join(lines)
 
 
+def write_replay_plots(replay_dir):
+    """Write ``<replay>.png``, the timeline of :func:`training.render.plot_timeline`, beside every
+    ``*.json`` replay in ``replay_dir``; returns the PNG paths. A replay that cannot be read is
+    reported in one line and skipped."""
+    from training.render import plot_timeline, timeline
+    from training.replays import ReplayError, load_replay
+
+    out = []
+    for name in sorted(os.listdir(replay_dir)) if os.path.isdir(replay_dir) else []:
+        if not name.endswith(".json"):
+            continue
+        path = os.path.join(replay_dir, name)
+        try:
+            rep = load_replay(path)
+            png = path[:-5] + ".png"
+            plot_timeline(timeline(rep), png, title=name[:-5])
+            out.append(png)
+        except (ReplayError, ValueError) as e:
+            print(f"train.py: no timeline for {path}: {e}")
+    return out
+
+
 def main_test(cfg):
     """``train.py mode=test``: evaluate ``cfg.checkpoint`` and write results.json (+ replays)."""
     from training.config import check_disjoint, parse_seed_range
@@ -480,6 +502,8 @@ def main_test(cfg):
                       workers=cfg.test_workers, replay_dir=os.path.join(out_dir, "replays") if cfg.replays else None,
                       progress=cfg.progress_bar, greedy=cfg.greedy, ray=ray, sample_factories=cfg.sample_factories,
                       **guard_kwargs(cfg))
+    if cfg.replays and cfg.replay_plots:
+        write_replay_plots(os.path.join(out_dir, "replays"))
     paired_lines = []
     for opp, r in (report.items() if baseline else ()):
         base = baseline.get(opp, baseline.get(None))
