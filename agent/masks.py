@@ -88,7 +88,6 @@ Strategy is not here: the decoding guards (:mod:`agent.guards`, e.g. never water
 water a factory needs to live) narrow these masks further for the playing agent.
 """
 
-import importlib
 
 import numpy as np
 
@@ -363,15 +362,3 @@ def action_masks(state):
             fm[:, F_WATER] = water >= np.maximum(water_cost_bound(state, occ), 1)
         masks[fx, fy, component_slice(C_FACTORY)] = fm
     return masks
-
-
-# Names that moved to agent.guards, still importable from here for callers not yet moved
-# (``from agent.masks import GUARDS``); new code imports agent.guards. Resolved on first use
-# (PEP 562), so agent.guards, which imports this module, is never imported in a circle.
-_MOVED_TO_GUARDS = ("GUARDS", "guard_options", "guarded_masks")
-
-
-def __getattr__(name):
-    if name in _MOVED_TO_GUARDS:
-        return getattr(importlib.import_module("agent.guards"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 #   1. set up .venv (fast when already done),
 #   2. train a masked PPO policy:  python train.py [key=value ...]   (defaults: ~9 minutes on 2 cores with the periodic evaluations;
 #      it continues from the shipped weights agent/weights/model.pt with a KL term toward them,
-#      init_weights=none trains from scratch; its masks apply the shipped bot's guards (agent.masks.GUARDS), and
+#      init_weights=none trains from scratch; its masks apply the shipped bot's guards (agent.guards.GUARDS), and
 #      rewards are normalised (normalize_reward=true)); its periodic evaluation plays the agent as it would be
 #      packaged (greedy, the shipped sample_factories and guards) on full games of the run's rules against the
 #      scripted baseline, one validation seed both sides every 8192 steps,

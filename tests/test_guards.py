@@ -40,14 +40,19 @@ def test_guard_options_and_guarded_masks_refuse_unknown_keys():
         guarded_masks(None, ice_gaurd=True)  # refused before the state is read
 
 
-def test_old_names_stay_importable_from_agent_masks():
+def test_agent_masks_does_not_import_the_guards():
+    """The exact engine masks stand apart from strategy: agent.masks neither imports nor forwards
+    agent.guards (no import circle; the guards import the masks, not the other way)."""
+    import ast
+
     import agent.masks
 
-    assert agent.masks.GUARDS is GUARDS and agent.masks.guarded_masks is guarded_masks
-    assert agent.masks.guard_options is guard_options
-    with pytest.raises(AttributeError):
-        agent.masks.guard_water  # only the three names above are forwarded
-
+    tree = ast.parse(open(agent.masks.__file__).read())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m and m.startswith("agent.guards") for m in imported), imported
+    for name in ("GUARDS", "guard_options", "guarded_masks"):
+        assert not hasattr(agent.masks, name)
 
 def test_config_keys_flags_and_agent_json_follow_the_registry():
     import argparse

@@ -138,6 +138,8 @@ def _collect_game(item):
     torch.set_num_threads(item["threads"])
     student_policy = None
     if item["student"]:
+        from training.botproc import dagger_student
+
         student_policy = dagger_student(item["student"], seed0 + g, item.get("student_guards", False))
     planes, globs, masks, actions = [], [], [], []
     rng = np.random.default_rng([seed0, g])
@@ -175,26 +177,6 @@ def _collect_game(item):
                     turns=int(env.state.real_env_steps), kind=kind)
     return dict(planes=np.stack(planes), globals=np.stack(globs), masks=np.stack(masks), actions=np.stack(actions),
                 turns=int(env.state.real_env_steps), kind=kind)
-
-
-def dagger_student(path, seed, guards=False):
-    """The DAgger student of :func:`collect` (and of a bot teacher's shadow games,
-    :func:`training.botproc.collect_from_bot`): an :class:`agent.player.NetPolicy` of the weights
-    at ``path``, robots greedy; with ``guards`` the shipped decoding: the ``sample_factories`` and
-    guards (keys of ``agent.masks.GUARDS``) of agent/weights/agent.json.
-
-    Raises:
-        agent.net.CheckpointError: ``path`` is not a loadable weights file.
-        ValueError: ``guards`` and agent/weights/agent.json is unreadable.
-    """
-    from agent.guards import GUARDS
-    from agent.player import NetPolicy, resolve_agent_config
-
-    if not guards:
-        return NetPolicy.from_file(path, greedy=True, seed=seed)
-    conf = resolve_agent_config(environ={})
-    return NetPolicy.from_file(path, greedy=True, seed=seed, sample_factories=conf["sample_factories"],
-                               **{k: conf[k] for k in GUARDS})
 
 
 def _teacher_cells(spec, seed):

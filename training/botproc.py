@@ -358,8 +358,6 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     if student:
         import torch
 
-        from training.bc import dagger_student
-
         torch.set_num_threads(1)
         student_policy = dagger_student(student, seed0, student_guards)
     rdir = (out[:-4] if out.endswith(".npz") else out) + "_replays"
@@ -407,3 +405,23 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
         raise ValueError(f"no game with bot {folder} finished ({failed} failed)")
     log(stats.line())
     return write_dataset(sink, out)
+
+
+def dagger_student(path, seed, guards=False):
+    """The DAgger student of :func:`training.bc.collect` (and of a bot teacher's shadow games,
+    :func:`collect_from_bot`): an :class:`agent.player.NetPolicy` of the weights
+    at ``path``, robots greedy; with ``guards`` the shipped decoding: the ``sample_factories`` and
+    guards (keys of ``agent.guards.GUARDS``) of agent/weights/agent.json.
+
+    Raises:
+        agent.net.CheckpointError: ``path`` is not a loadable weights file.
+        ValueError: ``guards`` and agent/weights/agent.json is unreadable.
+    """
+    from agent.guards import GUARDS
+    from agent.player import NetPolicy, resolve_agent_config
+
+    if not guards:
+        return NetPolicy.from_file(path, greedy=True, seed=seed)
+    conf = resolve_agent_config(environ={})
+    return NetPolicy.from_file(path, greedy=True, seed=seed, sample_factories=conf["sample_factories"],
+                               **{k: conf[k] for k in GUARDS})

@@ -66,7 +66,7 @@ def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
     (random | scripted | path to weights), an agent folder (:func:`agent_folder_config`: played as
     its agent.json says, whatever the other arguments), or a stand-in that names the folder of a
     ``bot:PATH`` (the protocol driver plays those). ``guards``: the decoding guards of a net (keys
-    of ``agent.masks.GUARDS``).
+    of ``agent.guards.GUARDS``).
 
     Raises:
         ValueError: unknown spec, or a bot folder without main.py; agent.net.CheckpointError for a
@@ -110,7 +110,7 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
 
     ``greedy`` plays policy A (when it is a weights file) by its most likely legal choices;
     ``sample_factories`` then still samples A's factory head (agent.json ``sample_factories``);
-    ``guards`` are A's decoding guards (the keys of ``agent.masks.GUARDS``, agent.json's names).
+    ``guards`` are A's decoding guards (the keys of ``agent.guards.GUARDS``, agent.json's names).
 
     Returns:
         dict: ``result`` (+1 / 0 / -1 for A), ``lichen``, ``opp_lichen``, ``factories_alive``,
@@ -241,7 +241,7 @@ def evaluate(policy, opponents, seeds, rules="neurips", max_episode_length=1000,
 
     ``greedy`` plays ``policy`` by its most likely legal choices (opponents always sample);
     ``sample_factories`` then still samples its factory head; ``guards`` are its decoding guards
-    (the keys of ``agent.masks.GUARDS``, :func:`agent.masks.guarded_masks`).
+    (the keys of ``agent.guards.GUARDS``, :func:`agent.guards.guarded_masks`).
     ``survival_rate`` in a summary is the fraction of games that reached ``max_episode_length``
     with at least one of the policy's factories alive. ``ray`` (the module of
     :func:`training.cluster.connect`) plays one Ray task per game instead of ``workers`` local
@@ -306,7 +306,7 @@ def add_game_arguments(ap, seeds):
 
 
 def add_decoding_flags(ap):
-    """Add ``--sample-factories`` and one flag per guard of ``agent.masks.GUARDS`` (``--water-guard``
+    """Add ``--sample-factories`` and one flag per guard of ``agent.guards.GUARDS`` (``--water-guard``
     for ``water_guard`` and so on: the agent.json keys, agent/player.py) to an argparse parser: the
     game-time decoding of a net, shared by the evaluation scripts (:func:`add_game_arguments`) and
     the packager (training/submission.py)."""
@@ -320,7 +320,7 @@ def add_decoding_flags(ap):
 
 
 def guard_kwargs(values):
-    """``{guard: bool}`` for every key of ``agent.masks.GUARDS``, read as attributes of ``values``
+    """``{guard: bool}`` for every key of ``agent.guards.GUARDS``, read as attributes of ``values``
     (parsed :func:`add_decoding_flags` arguments, or a ``TrainConfig``)."""
     from agent.guards import GUARDS
 
@@ -444,7 +444,7 @@ def write_replay_plots(replay_dir):
     ``*.json`` replay in ``replay_dir``; returns the PNG paths. A replay that cannot be read is
     reported in one line and skipped."""
     from training.render import plot_timeline, timeline
-    from training.replays import ReplayError, load_replay
+    from training.replay_io import ReplayError, load_replay
 
     out = []
     for name in sorted(os.listdir(replay_dir)) if os.path.isdir(replay_dir) else []:

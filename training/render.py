@@ -96,7 +96,7 @@ def iter_observed_states(replay, player="player_0"):
     Raises:
         training.replays.ReplayError: an observation the GameState refuses (names file and step).
     """
-    from training.replays import ReplayError
+    from training.replay_io import ReplayError
 
     state = GameState(replay.env_cfg, player)
     for i, obs in enumerate(replay.observations):
@@ -499,7 +499,7 @@ def command(name, files, kw):
         ValueError: unknown keys, bad values, not exactly one file, or the errors of :func:`render`
             and :func:`plot_timeline`; ``training.replays.ReplayError`` (a ValueError) for bad input.
     """
-    from training.replays import load_replay
+    from training.replay_io import load_replay
 
     allowed = {"render": {"out", "every", "start", "end", "fps", "cell", "max_episode_length"},
                "plot": {"out", "max_episode_length"}}[name]
