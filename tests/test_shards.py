@@ -239,3 +239,22 @@ def test_sticky_queues_relabel_a_long_queue_bot_and_reproduce_its_moves(tmp_path
     a, b = np.load(tmp_path / "recorded.npz"), np.load(tmp_path / "sticky.npz")
     assert not np.array_equal(a["actions"], b["actions"])  # labels differ ...
     assert not np.array_equal(a["planes"], b["planes"])    # ... and so do the queue planes our agent sees
+
+
+def test_fit_writes_tensorboard_curves_that_plot_fit_draws(shard_dir, tmp_path):
+    """The fit's per-epoch held-out NLL and agreement land in <out>_tb; scripts/plot_fit.py draws them
+    (and says in one line when a folder holds none)."""
+    from training.tblog import read_scalars
+
+    _fit(shard_dir, tmp_path / "tb.pt", tb=True)
+    steps, nll = read_scalars(str(tmp_path / "tb_tb"), "bc/val_nll")
+    assert len(steps) == 2 and steps[0] < steps[1] and np.isfinite(nll).all()
+    assert len(read_scalars(str(tmp_path / "tb_tb"), "bc/agreement_non_keep")[0]) == 2
+    png = tmp_path / "fit.png"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "plot_fit.py"), str(tmp_path / "tb_tb"), "--out", str(png)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and png.stat().st_size > 10_000, p.stderr
+    (tmp_path / "empty").mkdir()
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "plot_fit.py"), str(tmp_path / "empty"), "--out",
+                        str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()

@@ -9,7 +9,10 @@ import numpy as np
 
 
 def _event_files(run_dir):
-    return tuple(sorted(glob.glob(os.path.join(run_dir, "tb", "**", "events.out.tfevents.*"), recursive=True),
+    """Event files under ``run_dir/tb`` (a train.py run), else anywhere under ``run_dir`` (e.g. the
+    ``<out>_tb`` folder of ``training.bc fit``)."""
+    base = os.path.join(run_dir, "tb") if os.path.isdir(os.path.join(run_dir, "tb")) else run_dir
+    return tuple(sorted(glob.glob(os.path.join(base, "**", "events.out.tfevents.*"), recursive=True),
                         key=os.path.getmtime))
 
 
@@ -29,7 +32,8 @@ def _load_run(files_and_stats):
 
 
 def read_scalars(run_dir, tag):
-    """(steps int64 (N,), values float64 (N,)) of ``tag`` over all event files under ``run_dir/tb``,
+    """(steps int64 (N,), values float64 (N,)) of ``tag`` over all event files under ``run_dir/tb``
+    (or ``run_dir`` itself when it has no ``tb``),
     sorted by step (later files win on equal steps, e.g. after a resume). Empty arrays if absent.
     Each run's event files are parsed once for all its tags."""
     key = tuple((f, os.path.getmtime(f), os.path.getsize(f)) for f in _event_files(run_dir))
