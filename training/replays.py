@@ -657,6 +657,53 @@ def _units_of_obs(obs):
     return units, facs
 
 
+def _replay_engine(replay):
+    """(replay, env): the replay loaded (a path is read) and a ``luxai_s2`` engine reset to its seed.
+
+    Raises:
+        ReplayError: no seed in the replay.
+    """
+    from wrappers.engine import quiet_engine
+
+    if isinstance(replay, str):
+        replay = load_replay(replay)
+    if replay.seed is None:
+        raise ReplayError(f"{replay.path}: no map seed recorded; cannot replay it in the engine")
+    env = make_engine(replay.env_cfg)
+    with quiet_engine():
+        env.reset(seed=int(replay.seed))
+    return replay, env
+
+
+def _branch(env, actions):
+    """Units and factories (:func:`_units_of`) after one engine step with ``actions`` from the
+    current state, which is then put back (the engine itself is not advanced)."""
+    from wrappers.engine import quiet_engine
+
+    saved, agents = copy.deepcopy(env.state), list(env.agents)
+    with quiet_engine():
+        env.step(actions)
+    out = _units_of(env.state)
+    env.set_state(saved)
+    env.agents = agents  # a last-turn branch ends the game and empties env.agents
+    return out
+
+
+def _count_positions(res, units, rec_units):
+    """Count into ``res`` each recorded unit whose branched position agrees; True when all do (and
+    the sets of units are equal)."""
+    ok = True
+    for p in PLAYERS:
+        if set(units[p]) != set(rec_units[p]):
+            ok = False
+        for uid, v in rec_units[p].items():
+            res["unit_turns"] += 1
+            good = uid in units[p] and units[p][uid][:2] == v[:2]
+            res["unit_positions_agree"] += good
+            ok &= good
+    return ok
+
+
 def engine_check(replay, max_turns=None, log=None):
     """Replay a game in ``luxai_s2`` and test the labels against it (see module docstring).
 
@@ -679,16 +726,10 @@ def engine_check(replay, max_turns=None, log=None):
     from agent.masks import action_masks
     from wrappers.engine import quiet_engine
 
-    if isinstance(replay, str):
-        replay = load_replay(replay)
-    if replay.seed is None:
-        raise ReplayError(f"{replay.path}: no map seed recorded; cannot replay it in the engine")
-    env = make_engine(replay.env_cfg)
+    replay, env = _replay_engine(replay)
     res = dict(turns=0, positions_agree=0, exact_turns=0, state_agree=0, unit_turns=0, unit_positions_agree=0,
                steps=0, recorded_agree=0)
     shown = 0
-    with quiet_engine():
-        env.reset(seed=int(replay.seed))
     for t, states, acts in iter_states(replay):
         nxt = replay.observations[t + 1]
         nxt = json.loads(nxt) if isinstance(nxt, str) else nxt
@@ -700,22 +741,9 @@ def engine_check(replay, max_turns=None, log=None):
                 cells, info = label_turn(st, acts[p], m)
                 all_exact &= bool(info["exact"].all())
                 label_acts[p] = label_actions(st, cells)
-            saved, agents = copy.deepcopy(env.state), list(env.agents)
-            with quiet_engine():
-                env.step(label_acts)
-            units, facs = _units_of(env.state)
-            env.set_state(saved)
-            env.agents = agents  # a last-turn branch ends the game and empties env.agents
+            units, facs = _branch(env, label_acts)
             res["turns"] += 1
-            pos_ok = True
-            for p in PLAYERS:
-                if set(units[p]) != set(rec_units[p]):
-                    pos_ok = False
-                for uid, v in rec_units[p].items():
-                    res["unit_turns"] += 1
-                    good = uid in units[p] and units[p][uid][:2] == v[:2]
-                    res["unit_positions_agree"] += good
-                    pos_ok &= good
+            pos_ok = _count_positions(res, units, rec_units)
             res["positions_agree"] += pos_ok
             if all_exact:
                 res["exact_turns"] += 1
@@ -748,15 +776,9 @@ def sticky_check(replay, max_turns=None):
 
     from wrappers.engine import quiet_engine
 
-    if isinstance(replay, str):
-        replay = load_replay(replay)
-    if replay.seed is None:
-        raise ReplayError(f"{replay.path}: no map seed recorded; cannot replay it in the engine")
-    env = make_engine(replay.env_cfg)
+    replay, env = _replay_engine(replay)
     res = dict(turns=0, positions_agree=0, unit_turns=0, unit_positions_agree=0, keep=0, new=0)
     ours = {p: StickyQueues() for p in PLAYERS}
-    with quiet_engine():
-        env.reset(seed=int(replay.seed))
     for t, states, acts in iter_states(replay):
         nxt = replay.observations[t + 1]
         nxt = json.loads(nxt) if isinstance(nxt, str) else nxt
@@ -765,7 +787,7 @@ def sticky_check(replay, max_turns=None):
             before = {p: {uid: h.copy() for uid, h in ours[p].heads.items()} for p in PLAYERS}
             sent = {p: ours[p].step(states[p], acts[p]) for p in PLAYERS}
             if max_turns is None or res["turns"] < max_turns:
-                saved, agents = copy.deepcopy(env.state), list(env.agents)
+                recorded = {(p, uid): unit.action_queue for p in PLAYERS for uid, unit in env.state.units[p].items()}
                 for p in PLAYERS:
                     for uid, unit in env.state.units[p].items():
                         h = before[p].get(uid)
@@ -774,20 +796,11 @@ def sticky_check(replay, max_turns=None):
                     res["new"] += n_new
                     res["keep"] += len(env.state.units[p]) - n_new
                     sent[p].update({k: v for k, v in acts[p].items() if k.startswith("factory_")})
-                with quiet_engine():
-                    env.step(sent)
-                units, _ = _units_of(env.state)
-                env.set_state(saved)
-                env.agents = agents
+                units, _ = _branch(env, sent)
+                for (p, uid), queue in recorded.items():  # the recorded game goes on with the bot's queues
+                    env.state.units[p][uid].action_queue = queue
                 res["turns"] += 1
-                pos_ok = True
-                for p in PLAYERS:
-                    for uid, v in rec_units[p].items():
-                        res["unit_turns"] += 1
-                        good = uid in units[p] and units[p][uid][:2] == v[:2]
-                        res["unit_positions_agree"] += good
-                        pos_ok &= good
-                res["positions_agree"] += pos_ok
+                res["positions_agree"] += _count_positions(res, units, rec_units)
         with quiet_engine():
             env.step({p: acts[p] for p in PLAYERS})
     return res
