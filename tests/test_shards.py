@@ -258,3 +258,38 @@ def test_fit_writes_tensorboard_curves_that_plot_fit_draws(shard_dir, tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "plot_fit.py"), str(tmp_path / "empty"), "--out",
                         str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.png").exists()
+
+
+def test_plot_validation_curve_orders_results_by_grad_steps(tmp_path):
+    """scripts/plot_validation_curve.py: one point per test-mode results.json at the grad_steps of
+    the weights it played (a weights file or an agent folder); a foreign file is one line, exit 2."""
+    import json
+
+    from agent.net import build_net, save_checkpoint
+
+    paths = []
+    for i, (steps, ice) in enumerate(((500, 10.0), (100, 0.0))):
+        w = tmp_path / f"w{i}.pt"
+        save_checkpoint(str(w), build_net("small"), grad_steps=steps)
+        policy = str(w)
+        if i == 1:  # an agent folder
+            d = tmp_path / "agent1"
+            d.mkdir()
+            w.rename(d / "model.pt")
+            (d / "agent.json").write_text(json.dumps({"agent": "net", "weights": "model.pt"}))
+            policy = str(d)
+        rep = dict(games=2, win_rate=0.5, lichen=3.0, opp_lichen=1.0, ice_dug=ice, game_length=100.0)
+        r = tmp_path / f"r{i}.json"
+        r.write_text(json.dumps({"policy": policy, "test_seeds": "1:2", "report": {"scripted": rep}}))
+        paths.append(str(r))
+    out, js = tmp_path / "c.png", tmp_path / "c.json"
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "plot_validation_curve.py"), *paths, "--out", str(out),
+                        "--json", str(js)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(js.read_text())
+    assert [r["grad_steps"] for r in rows] == [100, 500] and [r["ice_dug"] for r in rows] == [0.0, 10.0]
+    assert out.stat().st_size > 10_000
+    (tmp_path / "bad.json").write_text("{}")
+    p = subprocess.run([sys.executable, str(ROOT / "scripts" / "plot_validation_curve.py"), str(tmp_path / "bad.json"),
+                        "--out", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
