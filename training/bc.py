@@ -377,20 +377,21 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     rng = np.random.default_rng(seed)
     trn_src, val_src = _sources(data, val, rng)
     infos = {f: shard_info(f) for f, _ in trn_src + val_src}
-    sizes = {i[1] for i in infos.values()}
-    if len(sizes) != 1:
-        raise ValueError(f"data files mix map sizes {sorted(sizes)}; fit one size at a time"
+    sides = {i[1] for i in infos.values()}
+    if len(sides) != 1:
+        raise ValueError(f"data files mix map sizes {sorted(sides)}; fit one size at a time"
                          + (f" (val={val} differs from data)" if val else ""))
-    S = sizes.pop()
+    S = sides.pop()
     bad = sorted({f for f, i in infos.items() if i[2] != model.config["in_planes"]})
     if bad:
         raise ValueError(f"{bad[0]} has {infos[bad[0]][2]} feature planes, the net reads {model.config['in_planes']} "
                          f"(data of an older kit? its planes cannot all be derived again: collect it again with "
                          f"python -m training.bc collect)")
-    stream = ShardStream(trn_src, batch_size, buffer, seed, S, NUM_LOGITS)
+    sizes = {f: info[0] for f, info in infos.items()}  # samples per file, read once
+    stream = ShardStream(trn_src, batch_size, buffer, seed, S, NUM_LOGITS, sizes=sizes)
     n = stream.samples
-    held = load_held_out(val_src, val_samples, S, NUM_LOGITS)
-    total = sum(infos[f][0] for f in expand_data(data))
+    held = load_held_out(val_src, val_samples, sizes)
+    total = sum(sizes[f] for f in expand_data(data))
     print(f"{total} samples of {S}x{S} from {data} ({len(trn_src)} file(s); {n} for training; {len(held['actions'])} "
           f"held-out samples of {len(val_src)} file(s) evaluated), device {dev}"
           + (f", amp {amp}" if amp != "none" else ""), flush=True)

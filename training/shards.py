@@ -97,12 +97,13 @@ class ShardStream:
         seed (int): the order of shards and samples is a function of ``(seed, epoch)``.
         S (int), num_logits (int): map side and head width (to unpack the masks).
         prefetch (int): prepared batches queued ahead by the reader thread.
+        sizes (dict | None): samples per file, when the caller has read them (:func:`shard_info`).
     """
 
-    def __init__(self, sources, batch_size, buffer, seed, S, num_logits, prefetch=6):
+    def __init__(self, sources, batch_size, buffer, seed, S, num_logits, prefetch=6, sizes=None):
         self.sources, self.batch_size, self.buffer = list(sources), int(batch_size), max(1, int(buffer))
         self.seed, self.S, self.num_logits, self.prefetch = int(seed), int(S), int(num_logits), int(prefetch)
-        self.counts = [shard_info(f)[0] if idx is None else len(idx) for f, idx in self.sources]
+        self.counts = [source_size(src, sizes) for src in self.sources]
 
     @property
     def samples(self):
@@ -161,15 +162,23 @@ class ShardStream:
                     t.join(0.05)
 
 
-def load_held_out(sources, max_samples, S, num_logits):
+def source_size(source, sizes=None):
+    """Samples of one source ``(file, indices or None)``; a file's size from ``sizes`` (file ->
+    samples) when given, else read with :func:`shard_info`."""
+    f, idx = source
+    if idx is not None:
+        return len(idx)
+    return sizes[f] if sizes and f in sizes else shard_info(f)[0]
+
+
+def load_held_out(sources, max_samples, sizes=None):
     """Up to ``max_samples`` held-out samples spread evenly over ``sources`` (every k-th sample of
-    each), as one dict of arrays (``KEYS``, still packed)."""
-    total = sum(shard_info(f)[0] if idx is None else len(idx) for f, idx in sources)
+    each), as one dict of arrays (``KEYS``, still packed). ``sizes``: as for :class:`ShardStream`."""
+    total = sum(source_size(src, sizes) for src in sources)
     step = max(1, -(-total // max(1, int(max_samples))))
     parts = []
     for f, idx in sources:
-        n = shard_info(f)[0]
-        take = (np.arange(n) if idx is None else np.sort(np.asarray(idx)))[::step]
+        take = (np.arange(source_size((f, None), sizes)) if idx is None else np.sort(np.asarray(idx)))[::step]
         if len(take):
             parts.append(load_shard(f, take))
     return {k: np.concatenate([p[k] for p in parts])[:max_samples] for k in KEYS}
