@@ -245,6 +245,32 @@ def resolve_agent_config(weights_dir=None, environ=None):
                 sample_factories=sample_factories, source=" + ".join(sources) or "defaults", note=note, **guards)
 
 
+def agent_folder_config(spec):
+    """The decoding of an *agent folder* spec, or None when ``spec`` is not one.
+
+    An agent folder is a folder holding ``agent.json`` (e.g. ``agent/weights``) or a packaged
+    submission holding ``agent/weights/agent.json`` (e.g. ``submission``); it is played exactly as
+    its ``agent.json`` says (:func:`resolve_agent_config`, environment ignored):
+    weights, greedy, sample_factories and guards.
+
+    Returns:
+        dict | None: ``spec`` (the policy spec: weights path, ``random`` or ``scripted``),
+        ``greedy``, ``sample_factories`` and the guard keys.
+
+    Raises:
+        ValueError: an unreadable ``agent.json``.
+    """
+    if not os.path.isdir(str(spec)):
+        return None
+    for wdir in (str(spec), os.path.join(str(spec), "agent", "weights")):
+        if os.path.isfile(os.path.join(wdir, "agent.json")):
+            conf = resolve_agent_config(wdir, environ={})
+            agent = conf["agent"] or ("net" if conf["weights"] else "random")
+            return dict(spec=conf["weights"] if agent == "net" else agent, greedy=conf["greedy"],
+                        sample_factories=conf["sample_factories"], **{k: conf[k] for k in GUARDS})
+    return None
+
+
 BOT_PREFIX = "bot:"
 
 

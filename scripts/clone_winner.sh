@@ -9,7 +9,14 @@
 #   3. validation games: each epoch's net, played as it would be packaged *without guards*
 #      (greedy robots, sampled factories), against the scripted baseline on VAL_SEEDS (both sides;
 #      never the test seeds) (train.py mode=test), and the best by wins then lichen margin goes on,
-#   4. with --install: agent/weights/model.pt and an agent.json without guards, only when the clone
+#   4. DAgger with the teacher bot as shadow (DAGGER_ROUNDS rounds, TEACHER=bot:PATH, e.g. the C++ bot of
+#      scripts/build_cpp_bot.sh): round r's student (the chosen epoch, then round r-1's net) plays
+#      DAGGER_GAMES games against the bot on training seeds DAGGER_SEED0 + ... while the bot labels
+#      every state it reaches (python -m training.bc collect ... student=); the chosen epoch is then
+#      fine-tuned for one epoch on the first FT_SHARDS teacher shards (the same each round) plus every
+#      round's DAgger file so far, DAGGER_REPEAT times (the aggregate of DAgger), and validated like the
+#      epochs; the best of all epochs and rounds (wins, then lichen margin) is chosen,
+#   5. with --install: agent/weights/model.pt and an agent.json without guards, only when the clone
 #      beats the shipped agent (played as packaged: the folder agent/weights) on VAL_SEEDS
 #      (FORCE_INSTALL=1 installs it anyway).
 # Each stage is skipped when its output exists, so a stopped run resumes; the wall time of each
@@ -24,6 +31,9 @@ STRIDE="${STRIDE:-2}"; NET="${NET:-cone}"; EPOCHS="${EPOCHS:-4}"; BATCH="${BATCH
 NONKEEP_WEIGHT="${NONKEEP_WEIGHT:-1}"; THREADS="${THREADS:-2}"
 VAL_SEEDS="${VAL_SEEDS:-1000110:1000116}"; RULES="${RULES:-neurips}"; MAX_TURNS="${MAX_TURNS:-1000}"
 WORKERS="${WORKERS:-2}"; IMPORT_JOBS="${IMPORT_JOBS:-2}"
+TEACHER="${TEACHER:-}"; DAGGER_ROUNDS="${DAGGER_ROUNDS:-0}"; DAGGER_GAMES="${DAGGER_GAMES:-4}"
+DAGGER_SEED0="${DAGGER_SEED0:-6000}"; DAGGER_MAX_TURNS="${DAGGER_MAX_TURNS:-500}"; DAGGER_REPEAT="${DAGGER_REPEAT:-3}"
+FT_SHARDS="${FT_SHARDS:-10}"; FT_LR="${FT_LR:-0.0003}"
 INSTALL_DIR="${INSTALL_DIR:-$ROOT/agent/weights}"  # the shipped agent folder: the reference, and where --install writes
 INSTALL=0
 case "${1:-}" in
@@ -32,6 +42,9 @@ case "${1:-}" in
   *) echo "usage: bash scripts/clone_winner.sh [--install]  (unknown argument: $1)"; exit 2 ;;
 esac
 [[ -d "$REPLAYS" ]] || { echo "clone_winner.sh: REPLAYS=$REPLAYS is not a folder of replays"; exit 2; }
+if (( DAGGER_ROUNDS > 0 )) && [[ "$TEACHER" != bot:* ]]; then
+  echo "clone_winner.sh: DAGGER_ROUNDS=$DAGGER_ROUNDS needs TEACHER=bot:PATH (the teacher as a protocol bot)"; exit 2
+fi
 bash "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 export PATH="$ROOT/.venv/bin:$PATH"
@@ -75,43 +88,72 @@ agent_folder() {  # agent_folder WEIGHTS DIR: DIR/agent.json plays WEIGHTS as pa
   mkdir -p "$2"; cp "$1" "$2/model.pt"
   printf '{"agent": "net", "weights": "model.pt", "greedy": true, "sample_factories": true}\n' > "$2/agent.json"
 }
-validate() {
-  for e in $(seq 1 "$EPOCHS"); do
-    local d="$OUT/val_ep$e"
-    [[ -f "$d/results.json" ]] && continue
-    agent_folder "$OUT/clone_ep$e.pt" "$OUT/agent_ep$e"
-    python train.py mode=test checkpoint="$OUT/agent_ep$e" opponents=scripted test_seeds="$VAL_SEEDS" rules="$RULES" \
-      max_episode_length="$MAX_TURNS" test_workers="$WORKERS" replays=false progress_bar=false run_dir="$d"
-  done
-  python - "$OUT" "$EPOCHS" <<'PY'
+validate_one() {  # validate_one NAME WEIGHTS: $OUT/agent_NAME played against scripted into $OUT/val_NAME
+  [[ -f "$OUT/val_$1/results.json" ]] && return 0
+  agent_folder "$2" "$OUT/agent_$1"
+  python train.py mode=test checkpoint="$OUT/agent_$1" opponents=scripted test_seeds="$VAL_SEEDS" rules="$RULES" \
+    max_episode_length="$MAX_TURNS" test_workers="$WORKERS" replays=false progress_bar=false run_dir="$OUT/val_$1"
+}
+select_best() {  # select_best NAME...: the best validated agent (wins, then lichen margin) into $OUT/select.json
+  python - "$OUT" "$@" <<'PY'
 import json, sys
-out, epochs = sys.argv[1], int(sys.argv[2])
+out, names = sys.argv[1], sys.argv[2:]
 rows = []
-for e in range(1, epochs + 1):
-    g = json.load(open(f"{out}/val_ep{e}/results.json"))["report"]["scripted"]
-    margin = g["lichen"] - g["opp_lichen"]
-    rows.append((g["wins"], margin, e))
-    print(f"epoch {e}: {g['wins']}/{g['games']} wins against scripted, mean lichen {g['lichen']:.0f} vs "
-          f"{g['opp_lichen']:.0f}, own factories alive {g['factories_alive']:.2f}")
+for name in names:
+    g = json.load(open(f"{out}/val_{name}/results.json"))["report"]["scripted"]
+    rows.append((g["wins"], g["lichen"] - g["opp_lichen"], name))
+    print(f"{name}: {g['wins']}/{g['games']} wins against scripted, mean lichen {g['lichen']:.0f} vs "
+          f"{g['opp_lichen']:.0f}, ice dug {g.get('ice_dug', 0):.0f}, game length {g.get('game_length', 0):.0f}, "
+          f"own factories alive {g['factories_alive']:.2f}")
 best = max(rows)[2]
-print(f"chosen: epoch {best}")
-json.dump({"epoch": best, "rows": rows}, open(f"{out}/select.json", "w"))
+print(f"chosen: {best}")
+json.dump({"agent": best, "rows": rows}, open(f"{out}/select.json", "w"))
 PY
 }
+validate() {
+  local names=()
+  for e in $(seq 1 "$EPOCHS"); do validate_one "ep$e" "$OUT/clone_ep$e.pt"; names+=("ep$e"); done
+  select_best "${names[@]}"
+}
 stage validate validate
-BEST="$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["epoch"])' "$OUT/select.json")"
-echo "clone: $OUT/clone_ep$BEST.pt"
+chosen() { python -c 'import json,sys; print(json.load(open(sys.argv[1]))["agent"])' "$OUT/select.json"; }
+BASE="$(chosen)"
+echo "clone: $OUT/agent_$BASE/model.pt"
 
-# 4. install only if it beats the shipped agent (both as packaged) on the validation seeds
+# 4. DAgger rounds with the teacher bot as shadow (aggregated data, each round fine-tuned from the clone)
+if (( DAGGER_ROUNDS > 0 )); then
+  [[ -f "$OUT/dagger_base" ]] || echo "$BASE" > "$OUT/dagger_base"  # the clone every round starts from
+  BASE="$(cat "$OUT/dagger_base")"
+  mapfile -t teacher_shards < <(find "$OUT/shards" -maxdepth 1 -name '*.npz' | sort | head -n "$FT_SHARDS")
+  student="$OUT/agent_$BASE"; dagger_files=(); names=("$BASE")  # played as packaged (its agent.json)
+  for r in $(seq 1 "$DAGGER_ROUNDS"); do
+    stage "dagger${r}_collect" python -m training.bc collect teacher="$TEACHER" student="$student" rules="$RULES" \
+      games="$DAGGER_GAMES" seed0=$((DAGGER_SEED0 + (r - 1) * DAGGER_GAMES)) opponent_mix=0 beta=0 stride=1 \
+      max_turns="$DAGGER_MAX_TURNS" out="$OUT/dagger$r.npz"
+    dagger_files+=("$OUT/dagger$r.npz")
+    data="$(IFS=,; echo "${teacher_shards[*]}")"
+    for _ in $(seq 1 "$DAGGER_REPEAT"); do data+=",$(IFS=,; echo "${dagger_files[*]}")"; done
+    stage "dagger${r}_fit" python -m training.bc fit data="$data" val="$OUT/val_shards" init="$OUT/agent_$BASE/model.pt" \
+      epochs=1 batch_size="$BATCH" lr="$FT_LR" nonkeep_weight="$NONKEEP_WEIGHT" threads="$THREADS" progress=false \
+      out="$OUT/dagger$r.pt"
+    stage "dagger${r}_validate" validate_one "dagger$r" "$OUT/dagger$r.pt"
+    student="$OUT/agent_dagger$r"; names+=("dagger$r")
+  done
+  select_best "${names[@]}"
+fi
+BEST="$(chosen)"
+echo "chosen agent: $OUT/agent_$BEST (no guards)"
+
+# 5. install only if it beats the shipped agent (both as packaged) on the validation seeds
 if [[ "$INSTALL" == 1 ]]; then
-  [[ -d "$OUT/vs_shipped" ]] || python train.py mode=test checkpoint="$OUT/agent_ep$BEST" opponents="$INSTALL_DIR" \
+  [[ -d "$OUT/vs_shipped" ]] || python train.py mode=test checkpoint="$OUT/agent_$BEST" opponents="$INSTALL_DIR" \
     test_seeds="$VAL_SEEDS" rules="$RULES" max_episode_length="$MAX_TURNS" test_workers="$WORKERS" replays=false \
     progress_bar=false run_dir="$OUT/vs_shipped"
   wins="$(python -c 'import json,sys; g=list(json.load(open(sys.argv[1]))["report"].values())[0]; print(g["wins"], g["losses"])' "$OUT/vs_shipped/results.json")"
   read -r w l <<< "$wins"
   if (( w > l )) || [[ "${FORCE_INSTALL:-0}" == 1 ]]; then
-    cp "$OUT/agent_ep$BEST/model.pt" "$INSTALL_DIR/model.pt"
-    cp "$OUT/agent_ep$BEST/agent.json" "$INSTALL_DIR/agent.json"
+    cp "$OUT/agent_$BEST/model.pt" "$INSTALL_DIR/model.pt"
+    cp "$OUT/agent_$BEST/agent.json" "$INSTALL_DIR/agent.json"
     echo "installed: the clone won $w and lost $l against the shipped agent on $VAL_SEEDS"
   else
     echo "not installed: the clone won $w and lost $l against the shipped agent on $VAL_SEEDS (FORCE_INSTALL=1 installs it)"

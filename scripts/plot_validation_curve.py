@@ -17,7 +17,7 @@ import sys
 def _grad_steps(policy):
     import torch
 
-    from training.evaluate import agent_folder_config
+    from agent.player import agent_folder_config
 
     folder = agent_folder_config(policy)
     path = folder["spec"] if folder else policy

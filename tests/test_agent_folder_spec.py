@@ -37,8 +37,8 @@ def _play(check, seed=2, turns=25):
 
 def test_agent_folder_plays_as_its_agent_json(tmp_path):
     from agent.actions import decode
-    from agent.player import policy_from_spec
-    from training.evaluate import agent_folder_config, make_policy
+    from agent.player import agent_folder_config, policy_from_spec
+    from training.evaluate import make_policy
 
     d = _folder(tmp_path, {"agent": "net", "weights": "model.pt", "greedy": True, "water_guard": True,
                            "power_guard": True})
@@ -68,10 +68,44 @@ def test_agent_folder_plays_as_its_agent_json(tmp_path):
 
 
 def test_agent_folder_of_a_scripted_agent(tmp_path):
-    from training.evaluate import agent_folder_config
+    from agent.player import agent_folder_config
 
     d = tmp_path / "s"
     d.mkdir()
     (d / "agent.json").write_text(json.dumps({"agent": "scripted"}))
     assert agent_folder_config(str(d))["spec"] == "scripted"
     np.testing.assert_equal(agent_folder_config(str(d))["greedy"], True)
+
+
+def test_dagger_student_of_an_agent_folder_plays_as_packaged(tmp_path):
+    """DAgger takes the same specs: a student folder plays as its agent.json says (sampled
+    factories, guards), so the states it visits are those of the packaged agent."""
+    from agent.actions import decode
+    from agent.player import policy_from_spec
+    from training.botproc import dagger_student
+
+    d = _folder(tmp_path, {"agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True,
+                           "water_guard": True})
+    student = dagger_student(str(d), seed=4)
+    ref = policy_from_spec(str(d / "model.pt"), seed=4, greedy=True, sample_factories=True, water_guard=True)
+    plain = dagger_student(str(d / "model.pt"), seed=4)  # a weights file: greedy everywhere, no guards
+    seen = {"turns": 0, "differs": 0}
+
+    def check(st):
+        a = decode(st, student(st))
+        assert a == decode(st, ref(st))
+        seen["turns"] += 1
+        seen["differs"] += a != decode(st, plain(st))
+
+    _play(check)
+    assert seen["turns"] > 10 and seen["differs"] > 0
+    scripted = tmp_path / "s"
+    scripted.mkdir()
+    (scripted / "agent.json").write_text(json.dumps({"agent": "scripted"}))
+    for bad, guards, msg in ((scripted, False, "not a net"), (d, True, "says its guards")):
+        try:
+            dagger_student(str(bad), seed=0, guards=guards)
+        except ValueError as e:
+            assert msg in str(e)
+        else:
+            raise AssertionError(f"{bad} was taken as a student")

@@ -8,6 +8,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
+import torch
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -21,7 +24,10 @@ def test_clone_script_runs_every_stage_and_resumes(tmp_path):
                   replay_path=str(replays / f"teacher_seed{seed}.json"))
     out = tmp_path / "clone"
     env = dict(os.environ, OUT=str(out), REPLAYS=str(replays), VAL_FILE_SEEDS="9", EPOCHS="1", NET="small",
-               THREADS="1", RULES="tiny", MAX_TURNS="30", VAL_SEEDS="1000110:1000111", WORKERS="1", IMPORT_JOBS="2")
+               THREADS="1", RULES="tiny", MAX_TURNS="30", VAL_SEEDS="1000110:1000111", WORKERS="1", IMPORT_JOBS="2",
+               # one DAgger round with this repository's main.py (the scripted agent) as the teacher bot
+               TEACHER=f"bot:{ROOT}", DAGGER_ROUNDS="1", DAGGER_GAMES="1", DAGGER_MAX_TURNS="30", FT_SHARDS="1",
+               LUXKIT_AGENT="scripted")
     env.pop("PYTHONPATH", None)
     shipped = tmp_path / "shipped"  # a copy of the shipped agent folder: the reference and the install target
     shutil.copytree(ROOT / "agent" / "weights", shipped)
@@ -39,12 +45,23 @@ def test_clone_script_runs_every_stage_and_resumes(tmp_path):
     assert conf["greedy"] and not any(k.endswith("_guard") for k in conf)  # played without guards
     res = json.loads((out / "val_ep1" / "results.json").read_text())
     assert res["rules"] == "tiny" and res["report"]["scripted"]["games"] == 2
-    assert [line.split("\t")[0] for line in (out / "stages.tsv").read_text().splitlines()] == ["import", "fit", "validate"]
-    assert "chosen: epoch 1" in proc.stdout
+    stages = ["import", "fit", "validate", "dagger1_collect", "dagger1_fit", "dagger1_validate"]
+    assert [line.split("\t")[0] for line in (out / "stages.tsv").read_text().splitlines()] == stages
+    assert "chosen: ep1" in proc.stdout
+    # the DAgger round: the clone played, the bot labelled, the clone fine-tuned on the aggregate, validated
+    dagger = np.load(out / "dagger1.npz")
+    assert len(dagger["actions"]) > 0 and int(dagger["map_size"]) == 16
+    fitted = torch.load(out / "dagger1.pt", weights_only=True)
+    assert fitted["grad_steps"] > torch.load(out / "agent_ep1" / "model.pt", weights_only=True)["grad_steps"]
+    res = json.loads((out / "val_dagger1" / "results.json").read_text())
+    assert res["report"]["scripted"]["games"] == 2
+    chosen = json.loads((out / "select.json").read_text())
+    assert [r[2] for r in chosen["rows"]] == ["ep1", "dagger1"] and chosen["agent"] in ("ep1", "dagger1")
+    conf = json.loads((out / f"agent_{chosen['agent']}" / "agent.json").read_text())
     # a second run resumes: every stage is done, nothing is played again
     again = subprocess.run(["bash", str(ROOT / "scripts" / "clone_winner.sh")], cwd=tmp_path, env=env,
                            capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0 and len((out / "stages.tsv").read_text().splitlines()) == 3
+    assert again.returncode == 0 and len((out / "stages.tsv").read_text().splitlines()) == len(stages)
     # --install plays the clone against the shipped agent folder and installs only a winner
     inst = subprocess.run(["bash", str(ROOT / "scripts" / "clone_winner.sh"), "--install"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
@@ -61,3 +78,6 @@ def test_clone_script_runs_every_stage_and_resumes(tmp_path):
     bad = subprocess.run(["bash", str(ROOT / "scripts" / "clone_winner.sh"), "--nope"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "unknown argument" in bad.stdout
+    no_teacher = subprocess.run(["bash", str(ROOT / "scripts" / "clone_winner.sh")], cwd=tmp_path,
+                                env=dict(env, TEACHER=""), capture_output=True, text=True, timeout=60)
+    assert no_teacher.returncode == 2 and "needs TEACHER=bot:PATH" in no_teacher.stdout

@@ -266,7 +266,8 @@ def test_periodic_evaluation_plays_the_agent_as_packaged(tmp_path):
 
     from agent.net import load_checkpoint
     from training.callbacks import EvalCallback
-    from training.evaluate import agent_folder_config, evaluate
+    from agent.player import agent_folder_config
+    from training.evaluate import evaluate
 
     conf = agent_folder_config(str(ROOT / "agent" / "weights"))
     net, _ = load_checkpoint(conf["spec"])

@@ -393,3 +393,28 @@ def test_a_protocol_bot_in_the_training_opponent_pool(tmp_path, monkeypatch, cap
     with pytest.raises(ConfigError, match="pool_bots"):
         parse_overrides([f"pool_bots={tmp_path}"])
     assert parse_overrides([f"pool_bots=bot:{ROOT}", "init_weights=none"]).pool_bots == f"bot:{ROOT}"
+
+
+def test_shadow_labels_keep_where_the_students_queue_runs_the_bots_action():
+    """A bot shadow re-plans every robot every turn; its labels of the student's states are taken
+    against the student's sticky queues, as the teacher's games are with queues=sticky: a robot whose
+    queue already runs the bot's action is KEEP, the others get the bot's action as a new queue."""
+    from agent.actions import C_MOVE, C_TYPE, KEEP, MOVE
+    from agent.masks import action_masks
+    from tests.test_masks_rules import make_state, unit
+    from training.replays import label_turn, shadow_labels
+
+    right, up, down = [0, 2, 0, 0, 1, 1], [0, 1, 0, 0, 1, 1], [0, 3, 0, 0, 1, 1]
+    st = make_state(my_units=[unit("unit_5", 4, 4, heavy=True, power=500, queue=[right]),
+                              unit("unit_6", 4, 8, heavy=True, power=500, queue=[right]),
+                              unit("unit_7", 2, 2, power=50)])
+    bot = {"unit_5": [right, [3, 0, 0, 0, 1, 1]], "unit_6": [up], "unit_7": [down], "factory_0": 1}
+    m = action_masks(st)
+    raw, _ = label_turn(st, bot, m)
+    sent = shadow_labels(st, bot)
+    cells, info = label_turn(st, sent, m)
+    assert raw[4, 4, C_TYPE] == MOVE  # taken as sent: a new queue although the student already moves right
+    assert cells[4, 4, C_TYPE] == KEEP and "unit_5" not in sent
+    assert cells[4, 8, C_TYPE] == MOVE and cells[4, 8, C_MOVE] == 0  # up: a new queue
+    assert cells[2, 2, C_TYPE] == MOVE and cells[2, 2, C_MOVE] == 2  # empty queue, the bot moves down
+    assert sent["factory_0"] == 1 and info["legal"].all()

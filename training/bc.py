@@ -55,7 +55,9 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
             (N, G), masks bit-packed uint8 (N, ceil(S*S*34/8)), actions int8 (N, S, S, 7),
             map_size), games in order.
         opponent_mix (float): probability that a game is against the random-masked policy.
-        student (str): weights file of the student for DAgger ("" = plain teacher games).
+        student (str): the DAgger student ("" = plain teacher games): a weights file (robots greedy)
+            or an agent folder with ``agent.json``, played as it would be packaged
+            (:func:`training.botproc.dagger_student`).
         beta (float): DAgger only: probability that a turn plays the teacher's action.
         student_guards (bool): DAgger only: the student plays the shipped decoding
             (greedy robots, and the factory sampling and guards of agent/weights/agent.json:
@@ -91,9 +93,9 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
                                 out=out, opponent_mix=opponent_mix, student=student, beta=beta,
                                 student_guards=student_guards)
     if student:
-        from agent.net import load_checkpoint
+        from training.botproc import dagger_student
 
-        load_checkpoint(student)  # a bad student fails here, before any game (CheckpointError is a ValueError)
+        dagger_student(student, seed0, student_guards)  # a bad student fails here, before any game
     _teacher_cells(teacher, seed0)  # ValueError for an unknown teacher
     from training.cluster import absolute_spec, connect
 

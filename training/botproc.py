@@ -263,7 +263,9 @@ class ShadowAgent:
     The bot gets this side's observation stream as if it played (and sees the queues the
     student's actions left); each main-phase turn its answer is turned into labels of the
     student's state with :func:`training.replays.label_turn` (what the engine would execute had the
-    bot's actions been sent), recorded every ``stride`` turns, and then the student's own action is
+    bot's actions been sent, against the student's sticky queues: :func:`training.replays.shadow_labels`,
+    so a robot whose queue already runs the bot's action is labelled ``keep``, as in the teacher's own
+    games imported with ``queues=sticky``), recorded every ``stride`` turns, and then the student's own action is
     played (the bot's with probability ``beta``). The bot plays the early phase (bid, placement).
     Caveat: a bot that trusts its memory of its own past actions more than the observation may
     label worse in states it did not steer into.
@@ -281,7 +283,7 @@ class ShadowAgent:
         from agent.features import encode
         from agent.masks import action_masks
         from agent.obs import GameState
-        from training.replays import label_turn
+        from training.replays import label_turn, shadow_labels
 
         bot_action = self.bot.act(msg)
         if self.state is None:
@@ -291,7 +293,7 @@ class ShadowAgent:
             return bot_action
         if st.real_env_steps % self.stride == 0 and (len(st.my_units) or len(st.my_factories)):
             m = action_masks(st)
-            cells, info = label_turn(st, bot_action, m)
+            cells, info = label_turn(st, shadow_labels(st, bot_action), m)
             keep = info["legal"] & info["labelled"]
             s = self.stats
             s.robot_turns += len(st.my_units)
@@ -409,17 +411,30 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
 
 def dagger_student(path, seed, guards=False):
     """The DAgger student of :func:`training.bc.collect` (and of a bot teacher's shadow games,
-    :func:`collect_from_bot`): an :class:`agent.player.NetPolicy` of the weights
-    at ``path``, robots greedy; with ``guards`` the shipped decoding: the ``sample_factories`` and
-    guards (keys of ``agent.guards.GUARDS``) of agent/weights/agent.json.
+    :func:`collect_from_bot`), a cell-action policy (:class:`agent.player.NetPolicy`).
+
+    ``path`` is a weights file, played with robots greedy (with ``guards``: the shipped decoding,
+    the ``sample_factories`` and guards of agent/weights/agent.json), or an agent folder (a folder
+    with ``agent.json``, :func:`agent.player.agent_folder_config`), played exactly as its agent.json
+    says, so DAgger visits the states of the agent as it would be packaged.
 
     Raises:
         agent.net.CheckpointError: ``path`` is not a loadable weights file.
-        ValueError: ``guards`` and agent/weights/agent.json is unreadable.
+        ValueError: an unreadable agent.json, an agent folder that plays no net, or ``guards`` with
+            an agent folder (the folder says its own guards).
     """
     from agent.guards import GUARDS
-    from agent.player import NetPolicy, resolve_agent_config
+    from agent.player import NetPolicy, agent_folder_config, resolve_agent_config
 
+    folder = agent_folder_config(path)
+    if folder is not None:
+        if guards:
+            raise ValueError(f"student={path} is an agent folder: its agent.json says its guards "
+                             "(student_guards=true is for a weights file)")
+        if folder["spec"] in ("random", "scripted"):
+            raise ValueError(f"student={path}: its agent.json plays {folder['spec']!r}, not a net")
+        return NetPolicy.from_file(folder["spec"], greedy=folder["greedy"], seed=seed,
+                                   sample_factories=folder["sample_factories"], **{k: folder[k] for k in GUARDS})
     if not guards:
         return NetPolicy.from_file(path, greedy=True, seed=seed)
     conf = resolve_agent_config(environ={})

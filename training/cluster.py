@@ -52,7 +52,7 @@ def _first_line(e):
 def absolute_spec(spec):
     """A policy spec with its path made absolute: a weights file or ``bot:PATH`` (Ray workers need
     not share the driver's working directory); ``random``, ``scripted``, "" and anything that is not
-    an existing file or folder (an agent folder, training.evaluate.agent_folder_config) are returned unchanged."""
+    an existing file or folder (an agent folder, agent.player.agent_folder_config) are returned unchanged."""
     if spec.startswith("bot:"):
         return "bot:" + os.path.abspath(spec[4:])
     return os.path.abspath(spec) if spec and (os.path.isfile(spec) or os.path.isdir(spec)) else spec

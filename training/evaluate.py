@@ -31,36 +31,6 @@ import numpy as np
 PLAYERS = ("player_0", "player_1")
 
 
-def agent_folder_config(spec):
-    """The decoding of an *agent folder* spec, or None when ``spec`` is not one.
-
-    An agent folder is a folder holding ``agent.json`` (e.g. ``agent/weights``) or a packaged
-    submission holding ``agent/weights/agent.json`` (e.g. ``submission``); it is played exactly as
-    its ``agent.json`` says (:func:`agent.player.resolve_agent_config`, environment ignored):
-    weights, greedy, sample_factories and guards.
-
-    Returns:
-        dict | None: ``spec`` (the policy spec: weights path, ``random`` or ``scripted``),
-        ``greedy``, ``sample_factories`` and the guard keys.
-
-    Raises:
-        ValueError: an unreadable ``agent.json``.
-    """
-    from agent.player import resolve_agent_config
-
-    if not os.path.isdir(str(spec)):
-        return None
-    for wdir in (str(spec), os.path.join(str(spec), "agent", "weights")):
-        if os.path.isfile(os.path.join(wdir, "agent.json")):
-            conf = resolve_agent_config(wdir, environ={})
-            agent = conf["agent"] or ("net" if conf["weights"] else "random")
-            from agent.guards import GUARDS
-
-            return dict(spec=conf["weights"] if agent == "net" else agent, greedy=conf["greedy"],
-                        sample_factories=conf["sample_factories"], **{k: conf[k] for k in GUARDS})
-    return None
-
-
 def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
     """A ``policy(state) -> action dict`` for a spec of :func:`agent.player.policy_from_spec`
     (random | scripted | path to weights), an agent folder (:func:`agent_folder_config`: played as
@@ -73,7 +43,7 @@ def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
             bad weights file; TypeError for an unknown guard keyword.
     """
     from agent.actions import decode
-    from agent.player import policy_from_spec
+    from agent.player import agent_folder_config, policy_from_spec
     from training.botproc import bot_folder, is_bot_spec
 
     folder = None if is_bot_spec(spec) else agent_folder_config(spec)

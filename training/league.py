@@ -154,7 +154,7 @@ def spec_files(spec):
         LeagueError: an unknown spec or a missing file (one line).
     """
     from training.botproc import bot_folder, is_bot_spec
-    from training.evaluate import agent_folder_config
+    from agent.player import agent_folder_config
 
     if spec in ("random", "scripted"):
         return []
@@ -192,7 +192,7 @@ def spec_sha256(spec):
 
 def _weights_step(spec):
     """The training step the weights of a spec record (``grad_steps``, else ``step``), or None."""
-    from training.evaluate import agent_folder_config
+    from agent.player import agent_folder_config
 
     path = spec
     if os.path.isdir(spec):

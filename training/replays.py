@@ -343,6 +343,35 @@ class StickyQueues:
         u.derived.clear()
 
 
+def shadow_labels(state, actions):
+    """The bot's action dict as our agent would send it, for the labels of a DAgger shadow
+    (:class:`training.botproc.ShadowAgent`); returns the dict to give :func:`label_turn`.
+
+    The student plays our one-action sticky queues, so ``state.my_units`` holds *its* queues. A bot
+    shadow re-plans every robot every turn (a new queue for each). Sent as is, every label would be
+    a new queue and a DAgger fit would learn never to keep, where the teacher's own games (imported
+    with ``queues=sticky``) label ``keep`` whenever our queue already runs the teacher's action. So
+    the shadow's answer goes through :meth:`StickyQueues.step` with the student's queues as
+    ours: a robot whose queue head runs what the bot would execute (:func:`executed_action`) gets
+    no entry (``keep``), the others get that action as a one-action queue. Factory actions pass.
+
+    Args:
+        state (agent.obs.GameState): the student's main-phase state before the step.
+        actions (dict): the bot's action dict (``{"unit_3": [[...], ...], "factory_1": 2}``).
+
+    Returns:
+        dict: ``{unit_id: [int (6,)]}`` for robots that need a new queue, and the factory actions.
+    """
+    ours = StickyQueues()
+    u = state.my_units
+    for i, uid in enumerate(u.ids):
+        if int(u.queue_len[i]) > 0:
+            ours.heads[uid] = np.asarray(u.head[i], np.int64).copy()
+    sent = ours.step(state, actions)
+    sent.update({k: v for k, v in actions.items() if str(k).startswith("factory_")})
+    return sent
+
+
 def executed_action(state, actions, i):
     """The engine action vector (int64 (6,)) robot ``i`` of ``state.my_units`` runs this turn, or
     None when it stays idle (empty queue, move to the center).
