@@ -14,7 +14,7 @@ Two trunks (``arch`` in the net_config):
   dilated blocks to a trained net without changing its output).
 * ``cone`` (:class:`ConeNet`, U-Net / "DoubleCone"): a short full-resolution stem, most blocks at
   1/4 resolution, skip connections back up; its receptive field covers a 64x64 map and it costs
-  less per sample than ``small`` (notes/training.md has the measurements).
+  less per sample than ``small`` (notes/log/training_log.md has the measurements).
 
 Policy: a 1x1 conv to A logits per cell. Value: mean- and max-pooled trunk features (plus the
 globals) through a small MLP to one scalar per sample.

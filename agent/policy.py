@@ -57,7 +57,7 @@ def component_greedy(greedy, sample_factories=False):
 
     ``sample_factories`` samples the factory head (build LIGHT / HEAVY, water, nothing) even when
     the robots play greedily: a cloned net that gives the teacher's occasional LIGHT build a
-    probability of 0.2 never builds one by argmax, but does when sampled (notes/training.md).
+    probability of 0.2 never builds one by argmax, but does when sampled (notes/log/training_log.md).
     """
     flags = np.full(NUM_COMPONENTS, bool(greedy))
     if sample_factories:

@@ -5,7 +5,7 @@
 
 One row per guard, in the order the guards apply: its agent.json / train.py key, its flag (the
 evaluation, packaging and robot_budget scripts), what it does and the module that defines it.
-tests/test_masks_rules.py checks that README.md holds exactly this table, so a new guard (or a
+tests/test_guards.py checks that README.md holds exactly this table, so a new guard (or a
 changed help line) fails the tests until ``--write`` is run.
 """
 

@@ -2,7 +2,7 @@
 gradient steps of the weights each ``results.json`` played (``python train.py mode=test ...``).
 
     python scripts/plot_validation_curve.py runs/val/a/results.json runs/val/b/results.json ...
-        --opponent scripted --out notes/img/curve.png [--json notes/curve.json]
+        --opponent scripted --out notes/img/curve.png [--json notes/results/curve.json]
 
 The weights are the results' ``policy``: a weights file or an agent folder (its agent.json's
 weights); their ``grad_steps`` is the x axis. Bad input is one line and exit 2.

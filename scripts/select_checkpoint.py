@@ -11,9 +11,9 @@ rank by the mean lichen margin (own minus opponent lichen at the end of a game, 
 S2 game, spec "Win Conditions"), then by wins; a tie keeps the earlier candidate. The margin comes
 first because a dozen seeds cannot tell one win from luck: on the validation seeds, the earlier
 rule (wins first) chose a PPO net with 1 win in 24 games and a margin of -39,574 over a fit with
-0 wins, a margin of -31,265 and more lichen in 18 of the 24 paired games (notes/training.md,
+0 wins, a margin of -31,265 and more lichen in 18 of the 24 paired games (notes/log/training_log.md,
 issue #14). Why a choice at all: the closed loop of a DAgger round does not
-improve monotonically (notes/training.md: the 62-plane recipe's round 2 validates above rounds 3
+improve monotonically (notes/log/training_log.md: the 62-plane recipe's round 2 validates above rounds 3
 and 4, and the 53-plane recipe's round 4 below round 3), so the last round is not always the one
 to ship.
 

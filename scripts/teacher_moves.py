@@ -1,4 +1,4 @@
-"""Which distance plane do a data file's HEAVY move labels step down? (notes/training.md, path planes)
+"""Which distance plane do a data file's HEAVY move labels step down? (notes/log/training_log.md, path planes)
 
     python scripts/teacher_moves.py runs/agent/data_100.npz [--every 3]
 

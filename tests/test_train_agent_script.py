@@ -36,7 +36,7 @@ def test_train_agent_script_runs_every_stage(tmp_path):
     assert bc1["heavy_weight"] == 2.0 and torch.load(out / "bc0.pt", weights_only=False)["heavy_weight"] == 1.0
     assert ppo["step"] == 64 and ppo["grad_steps"] == bc1["grad_steps"] + 2  # 2 rollouts x 1 epoch x 1 minibatch
     assert ppo["config"]["reward_anneal_steps"] == 64
-    # the stage trains on the shipped decoding's masks with normalised rewards (notes/training.md: raw 64x64
+    # the stage trains on the shipped decoding's masks with normalised rewards (notes/log/training_log.md: raw 64x64
     # returns are out of the cloned critic's reach)
     # (the guards: agent/weights/agent.json's, read by scripts/shipped_guards.py)
     shipped = resolve_agent_config(environ={})

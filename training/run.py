@@ -94,7 +94,7 @@ def normalize_rewards(venv, cfg, resume_dir=""):
     reward divided by the running standard deviation of the discounted return (``gamma``), so the
     returns the critic must fit stay of order 1 whatever the reward weights. A critic that starts
     untrained (a cloned policy's) can then reach them in a few hundred gradient steps; with raw
-    64x64 returns of several hundred it could not (notes/training.md). The statistics are saved
+    64x64 returns of several hundred it could not (notes/log/training_log.md). The statistics are saved
     with every checkpoint (``checkpoints/vecnormalize.pkl``) and reloaded from ``resume_dir``.
     Episode statistics (``info["lux"]``, ``rollout/ep_rew_mean``) stay in raw reward units."""
     from stable_baselines3.common.vec_env import VecNormalize

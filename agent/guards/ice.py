@@ -44,7 +44,7 @@ def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
     Every rule applies only when the choices it keeps are allowed by ``masks`` (the engine rules and
     the guards applied before, the power guard's walk-home reserve among them); else the robot keeps
     its choices, so no cell is left without one. LIGHT robots are left alone. In the held-out games
-    of the frontier guard (notes/frontier_guard_test.json) the net ended 26 of 50 games against the
+    of the frontier guard (notes/results/frontier_guard_test.json) the net ended 26 of 50 games against the
     scripted baseline with fewer factories than it (43 factories lost); in the games followed turn by
     turn a HEAVY stood idle on its factory, or on an ice cell next to it, while the factory ran dry.
 

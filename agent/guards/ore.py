@@ -30,7 +30,7 @@ def guard_ore(state, masks, load=ORE_GUARD_LOAD, steps=ORE_GUARD_STEPS, build_po
     The shipped net's heavies and lights dig almost no ore, so it keeps one HEAVY a factory while the
     scripted baseline builds a second (seed 1000111: 9 heavies against 18; its lights dug 4,328 of
     its 7,368 ore in seed 1000112, ``scripts/robot_budget.py``); with one heavy a factory the net
-    cannot bring the water a larger lichen area costs (``notes/training.md``). Lights mine the ore
+    cannot bring the water a larger lichen area costs (``notes/log/training_log.md``). Lights mine the ore
     here, so the heavies' ice is never spent on metal.
 
     Not part of :func:`action_masks` (the engine accepts the other choices): a decoding option of the

@@ -20,7 +20,7 @@ def guard_park(state, masks, fraction=PARK_GUARD_FRACTION):
     (:func:`agent.actions.avoid_own_collisions`) sends a sticky recharge, and the shipped net
     learned to keep it: measured with ``scripts/robot_budget.py``, its LIGHT robots spent 18 % of
     their turns parked (the scripted baseline 2.5 %), and a scripted shadow teacher labels these
-    robots ``move`` four times as often as ``keep`` (notes/training.md). A robot whose masks allow
+    robots ``move`` four times as often as ``keep`` (notes/log/training_log.md). A robot whose masks allow
     neither move nor dig keeps its choices.
 
     Not part of :func:`action_masks` (the engine accepts standing still): a decoding option of the
