@@ -124,7 +124,8 @@ echo "clone: $OUT/agent_$BASE/model.pt"
 if (( DAGGER_ROUNDS > 0 )); then
   [[ -f "$OUT/dagger_base" ]] || echo "$BASE" > "$OUT/dagger_base"  # the clone every round starts from
   BASE="$(cat "$OUT/dagger_base")"
-  mapfile -t teacher_shards < <(find "$OUT/shards" -maxdepth 1 -name '*.npz' | sort | head -n "$FT_SHARDS")
+  mapfile -t teacher_shards < <(find -L "$OUT/shards" -maxdepth 1 -name '*.npz' | sort | head -n "$FT_SHARDS")
+  (( ${#teacher_shards[@]} )) || { echo "clone_winner.sh: no teacher shards in $OUT/shards for the DAgger fits"; exit 2; }
   student="$OUT/agent_$BASE"; dagger_files=(); names=("$BASE")  # played as packaged (its agent.json)
   for r in $(seq 1 "$DAGGER_ROUNDS"); do
     stage "dagger${r}_collect" python -m training.bc collect teacher="$TEACHER" student="$student" rules="$RULES" \

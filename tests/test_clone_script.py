@@ -49,6 +49,8 @@ def test_clone_script_runs_every_stage_and_resumes(tmp_path):
     assert [line.split("\t")[0] for line in (out / "stages.tsv").read_text().splitlines()] == stages
     assert "chosen: ep1" in proc.stdout
     # the DAgger round: the clone played, the bot labelled, the clone fine-tuned on the aggregate, validated
+    fit_line = [x for x in proc.stdout.splitlines() if "samples of 16x16 from" in x and "dagger1.npz" in x]
+    assert len(fit_line) == 1 and "teacher_seed7.npz" in fit_line[0]  # the aggregate: teacher shards + DAgger
     dagger = np.load(out / "dagger1.npz")
     assert len(dagger["actions"]) > 0 and int(dagger["map_size"]) == 16
     fitted = torch.load(out / "dagger1.pt", weights_only=True)
