@@ -122,7 +122,7 @@ import numpy as np
 from agent.action_queue import A_DIG, A_MOVE, A_PICKUP, A_RECHARGE, A_TRANSFER
 from agent.early import manhattan_distance_map
 from agent.obs import isin_int
-from agent.paths import INF, cheapest_cells, cost_to, dilate4, step_cost
+from agent.paths import INF, cheapest_cells, cost_to, cost_to_update, dilate4, step_cost
 
 PLANE_NAMES = (
     "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
@@ -269,7 +269,7 @@ def _distance_plane(state, name, target):
     return plane
 
 
-def path_planes(planes, cfg):
+def path_planes(planes, cfg, cache=None):
     """Write the path planes (``ice_target`` .. ``dist_rubble_frontier``, 53-59) of ``planes`` in
     place, from its other planes only (``ice``, ``ore``, ``rubble``, ``lichen``, ``factory_*``).
 
@@ -279,13 +279,21 @@ def path_planes(planes, cfg):
     its plane as ``rint(plane * MAX_RUBBLE)``, which is exact for float32 and float16 planes, so
     planes stored as float16 (``training.bc collect``) get the same path planes as ``encode``.
 
+    With a ``cache`` (a dict kept from one turn of a game to the next: :func:`encode` keeps one
+    on the state) the planes are *updated* from the previous turn's rather than recomputed: the
+    cost maps restart from the previous ones (:func:`agent.paths.cost_to_update`), a factory's
+    ice / ore target is kept while no step cost changed within reach of its cheapest path, and the
+    open ground of the frontier grows from the previous one. The planes are the same either way
+    (tests/test_path_cache.py compares both over whole games).
+
     Args:
         planes (np.ndarray): float32 or float16 (C, S, S), C = NUM_PLANES.
         cfg (agent.obs.GameConfig): ``robot`` constants and ``MAX_RUBBLE``.
+        cache (dict | None): the previous turn's intermediate results (filled here), or None.
 
     Returns:
-        np.ndarray: ``planes`` (about 5 ms of CPU at 64x64 with 7 factories before the frontier planes,
-        which add a third: a quarter of the total, measured on 20 stored 64x64 samples).
+        np.ndarray: ``planes`` (about 6.5 ms of CPU at 64x64 mid-game from scratch; about 1 ms a
+        turn updated with a cache, ``benchmarks/env_step.py``).
 
     Raises:
         ValueError: ``planes`` is not (NUM_PLANES, S, S).
@@ -297,55 +305,134 @@ def path_planes(planes, cfg):
     ours = planes[P["factory_ours"]] > 0
     theirs = planes[P["factory_theirs"]] > 0
     r = cfg.robot
-    step = np.where(theirs, INF, step_cost(r, rubble, 1))
-    walk = np.where(theirs, INF, 1)
+    step = np.minimum(np.where(theirs, INF, step_cost(r, rubble, 1)), INF).astype(np.int32)
+    walk = np.where(theirs, INF, 1).astype(np.int32)
+    if cache is None:
+        memo = {}
+    else:
+        memo = cache
+        frame = memo.get("frame")
+        if (frame is None or frame[0] is not cfg or frame[1].shape != ours.shape
+                or not np.array_equal(frame[1], ours) or not np.array_equal(frame[2], theirs)):
+            memo.clear()  # a factory appeared or was destroyed: start again
+        memo["frame"] = (cfg, ours, theirs)
     for ch in PATH_PLANES:
         planes[ch] = 0.0
     centers = np.argwhere(planes[P["factory_center_ours"]] > 0)  # (F, 2)
     F = len(centers)
-    home = np.full((S, S), INF, np.int64)
     if F:
-        x, y, owner = _tiles_3x3(centers, S)
-        goals = np.zeros((F, S, S), bool)
-        goals[owner, x, y] = True
         free = ~ours & ~theirs
-        best = cheapest_cells(goals, step, [(planes[P["ice"]] > 0) & free, (planes[P["ore"]] > 0) & free])
+        cands = [(planes[P["ice"]] > 0) & free, (planes[P["ore"]] > 0) & free]
+        best = _targets(centers, step, cands, memo if cache is not None else None)
         for name, k in zip(("ice_target", "ore_target"), best):
             k = k[k >= 0]
             planes[P[name], k // S, k % S] = 1.0
-        home = cost_to(ours, step)
+        # Exact costs equal cost_to's 400 sweeps once clipped: a path of more than 400 steps costs
+        # more than HOME_COST_CLIP (each step costs at least m).
+        m = int(step[step < INF].min()) if (step < INF).any() else INF
+        prev = memo.get("home") if m * 400 > HOME_COST_CLIP else None
+        home, memo["home"] = cost_to_update(ours, step, prev)
+    else:
+        home = np.full((S, S), INF, np.int64)
     for name, target in (("dist_ice_target", "ice_target"), ("dist_ore_target", "ore_target")):
         goal = planes[P[target]] > 0
         # DIST_CLIP sweeps: exact up to DIST_CLIP steps, and farther cells read DIST_CLIP anyway
-        d = cost_to(goal, walk, max_iter=DIST_CLIP) if goal.any() else np.full((S, S), INF)
+        d, memo[name] = cost_to_update(goal, walk, memo.get(name), max_iter=DIST_CLIP)
         planes[P[name]] = np.minimum(d, DIST_CLIP) * (1.0 / DIST_SCALE)
     planes[P["home_cost"]] = np.minimum(home, HOME_COST_CLIP) * (1.0 / HOME_COST_SCALE)
     if F:
-        frontier = _rubble_frontier(planes, rubble, ours, theirs, step_cost(r, rubble, 0))
+        frontier = _rubble_frontier(planes, rubble, ours, theirs, step_cost(r, rubble, 0), memo)
         planes[P["rubble_frontier"]] = frontier
-        d = cost_to(frontier, walk, max_iter=DIST_CLIP) if frontier.any() else np.full((S, S), INF)
+        d, memo["dist_rubble_frontier"] = cost_to_update(frontier, walk, memo.get("dist_rubble_frontier"),
+                                                         max_iter=DIST_CLIP)
     else:
         d = np.full((S, S), INF)
     planes[P["dist_rubble_frontier"]] = np.minimum(d, DIST_CLIP) * (1.0 / DIST_SCALE)
     return planes
 
 
-def _rubble_frontier(planes, rubble, ours, theirs, light_step):
+def _targets(centers, step, cands, memo):
+    """int64 (2, F): the flat index of each factory's cheapest ice and ore cell (``cands``), -1
+    for none (:func:`agent.paths.cheapest_cells` to the factory's 3x3; ``centers`` int64 (F, 2),
+    ``step`` int32 (S, S) capped at INF).
+
+    With ``memo`` (a dict, or None) a factory keeps last turn's answer when no step cost changed
+    close enough to matter: a path through a cell ``z`` costs at least ``m * L1(z, factory)``
+    (``m``: the cheapest step before and after), so when that is above the factory's cheapest cost
+    for both resources, no path through a changed cell can reach or tie it."""
+    S = step.shape[-1]
+    F = len(centers)
+    redo = np.ones(F, bool)
+    prev = None if memo is None else memo.get("targets")
+    if prev is not None and np.array_equal(prev[0], centers) and all(
+            np.array_equal(a, b) for a, b in zip(prev[1], cands)):
+        p_step, p_best, p_costs = prev[2], prev[3], prev[4]
+        changed = step != p_step
+        if not changed.any():
+            redo[:] = False
+        else:
+            zx, zy = np.nonzero(changed)
+            passable = np.concatenate([step[step < INF], p_step[p_step < INF]])
+            m = int(passable.min()) if passable.size else INF
+            l1 = (np.maximum(np.abs(zx[None, :] - centers[:, :1]) - 1, 0)
+                  + np.maximum(np.abs(zy[None, :] - centers[:, 1:]) - 1, 0))  # (F, Z)
+            has = np.array([c.any() for c in cands])  # a resource with no cell at all has no target
+            bound = p_costs[has].max(axis=0) if has.any() else np.full(F, -1, np.int64)
+            redo = m * l1.min(axis=1) <= bound
+    if prev is not None and not redo.all():
+        best, costs = p_best.copy(), p_costs.copy()
+    else:
+        best = np.full((len(cands), F), -1, np.int64)
+        costs = np.full((len(cands), F), INF, np.int64)
+    if redo.any():
+        x, y, owner = _tiles_3x3(centers[redo], S)
+        goals = np.zeros((int(redo.sum()), S, S), bool)
+        goals[owner, x, y] = True
+        best[:, redo], costs[:, redo] = cheapest_cells(goals, step, cands, return_costs=True)
+    if memo is not None:
+        memo["targets"] = (centers, [c.copy() for c in cands], step, best, costs)
+    return best
+
+
+def _rubble_frontier(planes, rubble, ours, theirs, light_step, memo=None):
     """bool (S, S): the ``rubble_frontier`` plane (module table) from the ice, ore and lichen planes,
     ``rubble`` (int, (S, S)), the factory tiles ``ours`` / ``theirs`` (bool (S, S)) and a LIGHT's
     step cost ``light_step`` (int (S, S), :func:`agent.paths.step_cost`). Lichen spreads to
     rubble-free cells 4-adjacent to lichen of its strain (Lux S2 specs, "Lichen"); the open ground
     reachable from our factories' border is where it can spread, and the rubble around it is
-    what a LIGHT should clear."""
+    what a LIGHT should clear. ``memo`` (dict | None): the previous turn's open ground, from which
+    the flood fill grows while the open ground only grew."""
     factory = ours | theirs
     resource = (planes[P["ice"]] > 0) | (planes[P["ore"]] > 0)
     open_ = (rubble == 0) & ~resource & ~factory
     ring = dilate4(ours) & ~ours
-    # flood fill: open cells connected to the ring through open cells (unit steps, walls elsewhere)
-    reach = (cost_to(ring & open_, np.where(open_, 1, INF)) < INF) & open_
-    light_home = cost_to(ours, np.where(theirs, INF, light_step), max_iter=FRONTIER_REACH + 1)
+    # flood fill: open cells connected to the ring through open cells
+    prev = None if memo is None else memo.get("reach")
+    seed = ring & open_
+    if prev is not None and not (prev[0] & ~open_).any():
+        seed = seed | prev[1]  # the open ground only grew: what was reached still is
+    reach = _flood(seed, open_)
+    if memo is not None:
+        memo["reach"] = (open_, reach)
+    # A path of cost <= FRONTIER_REACH has at most FRONTIER_REACH // m steps (m: the cheapest
+    # LIGHT step), so that many sweeps decide `<= FRONTIER_REACH` as cost_to's FRONTIER_REACH + 1 do.
+    c = np.where(theirs, INF, light_step)
+    m = max(int(c.min()), 1)
+    light_home = cost_to(ours, c, max_iter=min(FRONTIER_REACH // m + 1, FRONTIER_REACH + 1))
     return ((dilate4(reach) | ring) & (rubble > 0) & ~resource & ~factory & (planes[P["lichen"]] == 0)
             & (light_home <= FRONTIER_REACH))
+
+
+def _flood(seed, open_):
+    """bool (S, S): the cells of ``open_`` 4-connected through ``open_`` to ``seed & open_``."""
+    reach = seed & open_
+    n = int(reach.sum())
+    while True:
+        reach = dilate4(reach) & open_
+        k = int(reach.sum())
+        if k == n:
+            return reach
+        n = k
 
 
 def home_cost_map(planes):
@@ -464,7 +551,7 @@ def encode(state, out=None):
                          ("dist_factory_theirs", planes[P["factory_theirs"]] > 0),
                          ("dist_ice", b["ice"] > 0), ("dist_ore", b["ore"] > 0)):
         planes[P[name]] = _distance_plane(state, name, target)
-    path_planes(planes, cfg)
+    path_planes(planes, cfg, state.__dict__.setdefault("_path_cache", {}))
     for u, prev in ((state.my_units, state.prev_my_units), (state.opp_units, state.prev_opp_units)):
         _last_turn_planes(planes, u, prev, cfg)
     lichen = b["lichen"]

@@ -16,11 +16,18 @@ wall clock also counts time the process spent descheduled):
 * ``engine``: the raw ``LuxAI_S2.step`` call, and
 * the wrapper's own work for the learner (``player_0``): ``GameState.update`` of the new
   observation, ``features.encode`` (into a reused buffer), ``masks.action_masks`` and
-  ``actions.decode``.
+  ``actions.decode``, and
+* the guarded masks as the shipped bot computes them: ``agent.guards.guarded_masks`` with this
+  turn's planes and the guards that ``agent/weights/agent.json`` turns on (it calls
+  ``action_masks`` itself; ``agent.player.NetPolicy`` and ``wrappers.lux_env.LuxGridEnv`` with
+  guards do the same).
 
 The action stream itself (the scripted policy, and everything the opponent does) is not timed:
-it stands in for the policy network and the opponent. The ratio reported is
-``(engine + wrapper work) / engine`` (goal <= 1.3).
+it stands in for the policy network and the opponent; it chooses from the exact masks, so both
+paths are timed on the same turns of the same game. Two ratios are reported:
+``(engine + update + encode + action_masks + decode) / engine`` (the exact-mask path, goal <= 1.3)
+and ``(engine + update + encode + guarded_masks + decode) / engine`` (the guarded path: what the
+shipped bot and a guarded training env pay; goal <= 1.4, the guards' own work on top of 1.3).
 
 Then the same seeds and the same action stream are replayed through
 ``wrappers.lux_env.LuxGridEnv`` (``cell_masks()`` + ``step()``), timing the full call and,
@@ -47,6 +54,7 @@ import argparse
 import cProfile
 import dataclasses
 import io
+import json
 import os
 import pstats
 import sys
@@ -64,6 +72,7 @@ from agent.actions import (  # noqa: E402
 )
 from agent.early import early_action, manhattan_distance_map  # noqa: E402
 from agent.features import NUM_PLANES, encode  # noqa: E402
+from agent.guards import GUARDS, guarded_masks  # noqa: E402
 from agent.masks import action_masks  # noqa: E402
 from agent.obs import GameState  # noqa: E402
 from wrappers.engine import RULES, make_env  # noqa: E402
@@ -77,6 +86,12 @@ LEARNER, OPPONENT = PLAYERS
 SL_TYPE, SL_MOVE, SL_TDIR, SL_TRES, SL_PRES, SL_FACTORY = (
     component_slice(k) for k in (C_TYPE, C_MOVE, C_TDIR, C_TRES, C_PRES, C_FACTORY))
 WATER_THRESHOLD = 400  # factories water lichen only above this much water
+
+
+def shipped_guards():
+    """The decoding guards agent/weights/agent.json turns on, as guarded_masks keywords."""
+    conf = json.loads((ROOT / "agent" / "weights" / "agent.json").read_text())
+    return {k: True for k in GUARDS if conf.get(k, False)}
 
 
 # ---------------------------------------------------------------------- the action stream
@@ -242,7 +257,8 @@ def run_manual(rules, map_seed, turns, warmup_units, profiler=None):
     rng_l, rng_o = (np.random.default_rng(s) for s in stream_seeds(map_seed))
     buf = np.zeros((NUM_PLANES, S, S), np.float32)
     encode(learner, out=buf)
-    keys = ("engine", "update", "encode", "masks", "decode")
+    keys = ("engine", "update", "encode", "masks", "decode", "guarded")
+    guards = shipped_guards()
     rec = {k: [] for k in keys}
     counts, measured_counts = [], []
     measuring = False
@@ -258,6 +274,10 @@ def run_manual(rules, map_seed, turns, warmup_units, profiler=None):
         m = action_masks(learner)
         prof_off()
         t1 = pc()
+        prof_on()
+        guarded_masks(learner, planes=buf, **guards)  # the shipped bot's masks (planes: this turn's)
+        prof_off()
+        tg = pc()
         cell = scripted_cell_actions(learner, m, rng_l)  # the "policy": not timed
         t2 = pc()
         prof_on()
@@ -278,7 +298,7 @@ def run_manual(rules, map_seed, turns, warmup_units, profiler=None):
         t7 = pc()
         opp_state.update(raw[OPPONENT], step=env.env_steps)  # the opponent's own work
         if measuring:
-            for k, (a, b) in zip(keys, ((t4, t5), (t5, t6), (t6, t7), (t0, t1), (t2, t3))):
+            for k, (a, b) in zip(keys, ((t4, t5), (t5, t6), (t6, t7), (t0, t1), (t2, t3), (t1, tg))):
                 rec[k].append((b[0] - a[0], b[1] - a[1]))
             measured_counts.append(n_units)
         if any(term.values()) or any(trunc.values()):
@@ -331,13 +351,15 @@ def run_lux_env(rules, map_seed, turns):
                 invalid=invalid)
 
 
-def _ratio(ms):
-    return (ms["engine"] + sum(ms[k] for k in WRAPPER_KEYS)) / ms["engine"]
+def _ratio(ms, keys=None):
+    return (ms["engine"] + sum(ms[k] for k in (keys or WRAPPER_KEYS))) / ms["engine"]
 
 
 WRAPPER_KEYS = ("update", "encode", "masks", "decode")
+GUARDED_KEYS = ("update", "encode", "guarded", "decode")
 LABELS = {"engine": "raw engine LuxAI_S2.step", "update": "GameState.update (learner)",
-          "encode": "features.encode", "masks": "masks.action_masks", "decode": "actions.decode"}
+          "encode": "features.encode", "masks": "masks.action_masks", "decode": "actions.decode",
+          "guarded": "guards.guarded_masks (shipped)"}
 
 
 def main(argv=None):
@@ -356,7 +378,7 @@ def main(argv=None):
     print(f"rules={args.rules} ({S}x{S}), seeds 0..{args.seeds - 1}, up to {args.turns} turns each, "
           f"measuring once both sides have >= {warmup} robots")
     load0 = os.getloadavg()
-    keys = ("engine",) + WRAPPER_KEYS
+    keys = ("engine",) + WRAPPER_KEYS + ("guarded",)
     allrec = {k: [] for k in keys}
     all_counts = []
     env_rec = {"full": [], "engine": [], "opp": []}
@@ -404,9 +426,16 @@ def main(argv=None):
     tot = {d: sum(v[k] for k in WRAPPER_KEYS) for d, v in (("wall", wall), ("med", med), ("cpu", cpu))}
     print(f"  {'wrapper work total':<34}  {tot['wall']:8.3f}  {100 * tot['wall'] / wall['engine']:8.1f}  "
           f"{tot['med']:12.3f}  {tot['cpu']:9.3f}")
+    print(f"  (the guarded path replaces action_masks by guarded_masks, which calls it: "
+          f"guards {cpu['guarded'] - cpu['masks']:.3f} ms CPU on top)")
     ratio = _ratio(wall)
     print(f"\nratio (raw + wrapper work) / raw = {ratio:.3f}   goal <= 1.3: {'met' if ratio <= 1.3 else 'NOT met'}")
     print(f"  same ratio from per-turn medians {_ratio(med):.3f}, from CPU time {_ratio(cpu):.3f}")
+    g_ratio = _ratio(wall, GUARDED_KEYS)
+    print(f"guarded path (engine + update + encode + guarded_masks + decode) / raw = {g_ratio:.3f}   "
+          f"goal <= 1.4: {'met' if g_ratio <= 1.4 else 'NOT met'}")
+    print(f"  same ratio from per-turn medians {_ratio(med, GUARDED_KEYS):.3f}, "
+          f"from CPU time {_ratio(cpu, GUARDED_KEYS):.3f}   (guards: {', '.join(shipped_guards())})")
     dominant = max(WRAPPER_KEYS, key=lambda k: wall[k])
     print(f"  dominant wrapper part: {dominant} ({100 * wall[dominant] / tot['wall']:.0f}% of the wrapper work)")
 
@@ -422,11 +451,12 @@ def main(argv=None):
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(15)
         print("\ncProfile of the wrapper work (seed 0, all turns; profiler on only around "
-              "update/encode/masks/decode), top 15 by own time:")
+              "update/encode/masks/decode and guarded_masks), top 15 by own time:")
         print("\n".join(line for line in s.getvalue().splitlines()[4:] if line.strip()))
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(
-            r"\((update|encode|action_masks|decode|water_cost_bound|_robot_choice_masks|_arrays)\)")
+            r"\((update|encode|action_masks|guarded_masks|decode|water_cost_bound|_robot_choice_masks|"
+            r"path_planes|_targets|cost_to_update|_rubble_frontier|guard_\w+)\)")
         print("\ncumulative time of the entry points:")
         print("\n".join(line for line in s.getvalue().splitlines()[4:] if line.strip()))
     return 0
