@@ -17,7 +17,8 @@
 #      new weights only when they beat the shipped agent; otherwise one line says so and the shipped agent is
 #      packaged. PACKAGE=new|shipped|auto (env, or package=... among the arguments; default auto) forces either.
 #      package.py proves the archive plays with the training libraries blocked,
-#   5. watch it play itself: luxai-s2 on the packaged bot, replays/trained_selfplay.{json,html}.
+#   5. watch it play itself: luxai-s2 on the packaged bot, replays/trained_selfplay.{json,html}, and one line
+#      naming them with the seconds each game took.
 # Usage: bash scripts/run.sh [package=new|shipped|auto] [train.py key=value overrides...]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -75,9 +76,17 @@ fi
 if [[ "$PACKAGE" == new ]]; then WEIGHTS="$RUN_DIR/checkpoints/latest.pt"; else WEIGHTS="agent/weights/$WEIGHTS_NAME"; fi
 echo "run.sh: packaging the $PACKAGE agent ($WEIGHTS)"
 python scripts/package.py --weights "$WEIGHTS" ${SF_FLAG[@]+"${SF_FLAG[@]}"} ${GUARD_FLAGS[@]+"${GUARD_FLAGS[@]}"}
+# luxai-s2 ends by printing the game's wall time as a bare float: it goes into one labelled line
+# below; the runner's other output goes to stderr
+selfplay() {  # selfplay VERBOSITY OUT: the packaged bot against itself, seed 42; prints the seconds taken
+  (cd submission && luxai-s2 main.py main.py -s 42 -v "$1" -o "../$2") |
+    awk '/^[0-9]+(\.[0-9]+)?([eE]-?[0-9]+)?$/ { printf "%.0f", $0; next } { print > "/dev/stderr" }'
+}
 mkdir -p replays
-(cd submission && luxai-s2 main.py main.py -s 42 -v 1 -o ../replays/trained_selfplay.json \
-  && luxai-s2 main.py main.py -s 42 -v 0 -o ../replays/trained_selfplay.html)
+T_JSON="$(selfplay 1 replays/trained_selfplay.json)"
+T_HTML="$(selfplay 0 replays/trained_selfplay.html)"
+echo "run.sh: the packaged bot played itself (luxai-s2, seed 42): replays/trained_selfplay.json (${T_JSON} s)," \
+  "replays/trained_selfplay.html (${T_HTML} s)"
 python scripts/plot_run.py --run "$RUN_DIR"
 echo "run: $RUN_DIR  (tensorboard --logdir $RUN_DIR/tb; league: python -m training.league table db=$RUN_DIR/league.sqlite)"
 echo "submission ($PACKAGE agent): submission/ and submission.tar.gz; replays: replays/trained_selfplay.html"

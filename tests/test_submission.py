@@ -24,6 +24,7 @@ import torch
 
 from training import kaggle_api as submit
 from training import submission as package
+from training.botproc import to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -92,7 +93,7 @@ def _recorded_lines(rules="tiny", seed=1, main_steps=6):
     cfg = dataclasses.asdict(env.env_cfg)
     players = {p: LuxPlayer(p, cfg) for p in PLAYERS}
     state_obs = env.state.get_compressed_obs()
-    obs = package.to_json(state_obs)
+    obs = to_json(state_obs)
     lines, main_index = [], None
     while True:
         lines.append(dict(obs=obs, step=int(env.env_steps), remainingOverageTime=60.0, player="player_0",
@@ -104,7 +105,7 @@ def _recorded_lines(rules="tiny", seed=1, main_steps=6):
         acts = {p: players[p].act(int(env.env_steps), copy.deepcopy(obs)) for p in PLAYERS}
         new, _, term, trunc, _ = env.step(acts)
         assert not (term["player_0"] or trunc["player_0"])
-        obs = package.to_json(env.state.get_change_obs(state_obs))
+        obs = to_json(env.state.get_change_obs(state_obs))
         state_obs = new["player_0"]
 
 
@@ -242,7 +243,7 @@ def test_kaggle_exec_finds_weights_without_main_file(tmp_path, ckpt):
     env = make_env("tiny")
     env.reset(seed=3)
     data = tmp_path / "first.json"
-    data.write_text(json.dumps({"obs": package.to_json(env.state.get_compressed_obs()),
+    data.write_text(json.dumps({"obs": to_json(env.state.get_compressed_obs()),
                                 "cfg": dataclasses.asdict(env.env_cfg)}))
     code = (
         "import json, sys\n"

@@ -566,21 +566,15 @@ def replan(data, out):
     return out
 
 
-def _kv(argv):
-    out = {}
-    for a in argv:
-        if "=" not in a:
-            raise SystemExit(f"argument {a!r} is not key=value")
-        k, v = a.split("=", 1)
-        out[k] = v
-    return out
-
-
 def main(argv):
     if not argv or argv[0] not in ("collect", "fit", "replan"):
         raise SystemExit(__doc__)
-    kw = _kv(argv[1:])
-    from training.config import ConfigError, convert_value
+    from training.kv import ConfigError, convert_value, split_kv
+
+    try:
+        kw = split_kv(argv[1:])[1]
+    except ConfigError as e:
+        raise SystemExit(str(e)) from None
 
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
                  lr=float, seed=int, threads=int, beta=float, keep_epochs=bool, heavy_weight=float,

@@ -12,13 +12,10 @@ import typing
 from dataclasses import dataclass, field
 
 from agent.guards import REGISTRY
+from training.kv import ConfigError, convert_value, split_kv
 from training.policy import MASKING_MODES
 from wrappers.engine import RULES
 from wrappers.lux_env import DEFAULT_REWARD_WEIGHTS, REWARD_TERMS
-
-
-class ConfigError(ValueError):
-    """A bad command-line override or config value; the message says which and what is allowed."""
 
 
 # the weights the kit ships, which the default run continues from (init_weights=shipped)
@@ -154,31 +151,6 @@ class TrainConfig:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
 
-def convert_value(name, typ, text):
-    """``text`` of a ``name=text`` argument as ``typ`` (bool: 1/true/yes/on or 0/false/no/off).
-
-    Raises:
-        ConfigError: naming the argument and the expected type.
-    """
-    try:
-        if typ is bool:
-            low = text.lower()
-            if low in ("1", "true", "yes", "on"):
-                return True
-            if low in ("0", "false", "no", "off"):
-                return False
-            raise ValueError
-        if typ is int:
-            return int(float(text)) if "e" in text.lower() else int(text)
-        if typ is float:
-            return float(text)
-        if typ is dict:
-            return json.loads(text)
-        return str(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a valid {typ.__name__}") from None
-
-
 def validate(cfg):
     """Check values; raises ConfigError naming the key."""
     if cfg.rules not in RULES:
@@ -279,10 +251,7 @@ def parse_overrides(args, base=None):
     cfg.reward = dict(cfg.reward)
     hints = typing.get_type_hints(TrainConfig)
     valid = sorted(hints)
-    for arg in args:
-        if "=" not in arg:
-            raise ConfigError(f"argument {arg!r} is not key=value; valid keys: {', '.join(valid)}")
-        key, value = arg.split("=", 1)
+    for key, value in split_kv(args, keys=valid)[1].items():
         if key.startswith("reward."):
             term = key[len("reward."):]
             if term not in REWARD_TERMS:

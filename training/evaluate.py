@@ -20,7 +20,6 @@ through the protocol driver, and a game whose bot crashes or times out is report
 left out of the results, counted as ``bot_errors``).
 """
 
-import dataclasses
 import json
 import math
 import os
@@ -96,44 +95,25 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
     pols = {a_side: make_policy(spec_a, seed=policy_seed, greedy=greedy, sample_factories=sample_factories, **guards),
             b_side: make_policy(spec_b, seed=policy_seed + 1)}
     self_destructs = {p: 0 for p in PLAYERS}
-    replay = dict(observations=[], actions=[]) if replay_path else None
 
     def act(p, st):
         a = pols[p](st)
         self_destructs[p] += sum(1 for k, v in a.items() if k.startswith("unit_") and v[0][0] == ENGINE_TYPE[SELF_DESTRUCT])
         return a
 
-    def start_replay(env):  # the luxai-s2 runner's format: a full first observation, then changes
-        from luxai_runner.utils import to_json
+    from training.botproc import InProcessAgent, ProtocolBot, ReplayRecorder, is_bot_spec, run_protocol_game
 
-        replay["observations"].append(to_json(env.state.get_compressed_obs()))
-        replay["prev"] = env.state.get_obs()
-
-    def record(env, acts, obs):
-        from luxai_runner.utils import to_json
-
-        replay["actions"].append(to_json(acts))
-        replay["observations"].append(to_json(env.state.get_change_obs(replay["prev"])))
-        replay["prev"] = obs["player_0"]
-
-    hooks = dict(on_reset=start_replay, on_step=record) if replay is not None else {}
-    from training.botproc import InProcessAgent, ProtocolBot, is_bot_spec, run_protocol_game
-
+    rec = ReplayRecorder() if replay_path else None  # the luxai-s2 runner's format, plus env_cfg
+    hooks = dict(on_reset=rec.on_reset, on_step=rec.on_step) if rec is not None else {}
     specs = {a_side: spec_a, b_side: spec_b}
     if any(is_bot_spec(s) for s in specs.values()):  # raises BotError when a bot fails
-        agents = {p: ProtocolBot(s[4:]) if is_bot_spec(s) else InProcessAgent(lambda st, p=p: act(p, st), p)
+        agents = {p: ProtocolBot(s) if is_bot_spec(s) else InProcessAgent(lambda st, p=p: act(p, st), p)
                   for p, s in specs.items()}
         rewards = run_protocol_game(env, map_seed, agents, **hooks)
     else:
         rewards, _ = run_game(env, map_seed, act, **hooks)
-    if replay is not None:
-        del replay["prev"]
-        replay["metadata"] = {"seed": map_seed, "players": {a_side: spec_a, b_side: spec_b}}
-        replay["env_cfg"] = dataclasses.asdict(env.env_cfg)  # extra key: the rules (training.replays reads it)
-        replay["default_seed"] = map_seed
-        os.makedirs(os.path.dirname(replay_path) or ".", exist_ok=True)
-        with open(replay_path, "w") as f:
-            json.dump(replay, f)
+    if rec is not None:
+        rec.save(replay_path, env, map_seed, specs)
     st = env.state
 
     def lichen(p):
@@ -319,7 +299,7 @@ def load_baseline(path):
 
     Args:
         path (str): a ``results.json`` of test mode (``{"report": {opponent: {"per_game": [...]}}}``)
-            or a JSON list of :func:`play_game` results (as in ``notes/*_validation_*.json``; their
+            or a JSON list of :func:`play_game` results (as in ``notes/results/*_validation*.json``; their
             opponent is not recorded, so they pair with every opponent of this run).
 
     Returns:

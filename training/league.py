@@ -765,15 +765,17 @@ def plot(con, out):
 # ----------------------------------------------------------------------------- command line
 
 def _parse(argv):
-    pos, kw = [], {}
-    for a in argv:
-        key, sep, value = a.partition("=")
-        if sep and key in KEYS:
-            kw[key] = value
-        elif sep and re.fullmatch(r"[a-z_]+", key) and not os.path.exists(a):
+    """(positional words, key -> value text) of the command line (:func:`training.kv.split_kv`).
+
+    Raises:
+        LeagueError: a key not in :data:`KEYS`.
+    """
+    from training.kv import split_kv
+
+    pos, kw = split_kv(argv, paths=True)
+    for key in kw:
+        if key not in KEYS:
             raise LeagueError(f"unknown key {key!r}; keys: {', '.join(KEYS)}")
-        else:
-            pos.append(a)
     return pos, kw
 
 

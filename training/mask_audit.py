@@ -184,19 +184,17 @@ def table(counts):
 
 
 def main(argv=None):
-    from training.config import ConfigError, convert_value
+    from training.kv import ConfigError, convert_value, split_kv
 
     kw = dict(games=4, rules="kaggle", every=5, seed0=2000, max_turns=1000)
-    for arg in sys.argv[1:] if argv is None else argv:
-        key, sep, value = arg.partition("=")
-        if not sep or key not in kw:
-            print(f"mask_audit: expected key=value with key in {sorted(kw)}, got {arg!r}", file=sys.stderr)
-            return 2
-        try:
+    try:
+        for key, value in split_kv(sys.argv[1:] if argv is None else argv, keys=sorted(kw))[1].items():
+            if key not in kw:
+                raise ConfigError(f"unknown key {key!r}; valid keys: {', '.join(sorted(kw))}")
             kw[key] = convert_value(key, type(kw[key]), value)
-        except ConfigError as e:
-            print(f"mask_audit: {e}", file=sys.stderr)
-            return 2
+    except ConfigError as e:
+        print(f"mask_audit: {e}", file=sys.stderr)
+        return 2
     print(table(run(**kw)))
     return 0
 

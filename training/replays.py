@@ -425,13 +425,6 @@ class Stats:
         self.illegal = {}  # robot label type name -> robot-turns our masks forbid
         self.inexact = {}  # label type name ("stay" for move-center / empty queue) -> robot-turns
 
-    def as_dict(self):
-        d = {k: getattr(self, k) for k in self.KEYS}
-        d["seconds"] = self.seconds
-        d["illegal_by_type"] = dict(self.illegal)
-        d["inexact_by_type"] = dict(self.inexact)
-        return d
-
     def _inexact_text(self):
         if not self.inexact:
             return ""
@@ -839,24 +832,15 @@ def sticky_check(replay, max_turns=None):
 USAGE = __doc__.split("\n\n")[1]
 
 
-def _kv(args):
-    files, kw = [], {}
-    for a in args:
-        if "=" in a and not os.path.exists(a):
-            k, v = a.split("=", 1)
-            kw[k] = v
-        else:
-            files.append(a)
-    return files, kw
-
-
 def main(argv=None):
     """CLI entry; returns the exit code (0 ok, 2 bad input: one line on stderr, nothing written)."""
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] not in ("import", "check", "render", "plot"):
         print(USAGE, file=sys.stderr)
         return 2
-    files, kw = _kv(argv[1:])
+    from training.kv import split_kv
+
+    files, kw = split_kv(argv[1:], paths=True)  # a word that names an existing file is a file
     if not files:
         print(f"replays: no replay files given\n{USAGE}", file=sys.stderr)
         return 2

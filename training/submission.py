@@ -19,8 +19,9 @@ Steps (any failure prints one ``package.py: ...`` line and exits non-zero):
    installed).
 4. **Prove**: extract the archive twice into a temp dir and play a full game between the two
    copies over the stdin/stdout protocol, driven here with the real engine
-   (:func:`play_protocol_game`). The bot processes run with ``python -I`` and an import blocker,
-   so importing luxai_s2, luxai_runner, gymnasium, gym, pettingzoo, stable_baselines3 or
+   (:func:`play_protocol_game`: the one protocol driver of :mod:`training.botproc`). The bot
+   processes run with ``python -I`` and an import blocker (``training.botproc.BOT_BOOT``), so
+   importing luxai_s2, luxai_runner, gymnasium, gym, pettingzoo, stable_baselines3 or
    sb3_contrib fails in them, as on Kaggle. Fails if a bot dies, times out (3 s per turn + 60 s
    overage, as on Kaggle), answers with something other than a JSON object, logs an error
    (``[luxkit] ERROR`` or a traceback), or if the engine rejects any action
@@ -28,57 +29,32 @@ Steps (any failure prints one ``package.py: ...`` line and exits non-zero):
    Default rules: 16x16 map (``tiny``), ``max_episode_length`` 100; ``--full``: the default rules
    (64x64, 1000 turns).
 
-:func:`play_protocol_game` and :class:`ProtocolBot` are also used by ``benchmarks/turn_latency.py``;
-``scripts/package.py`` is the command line.
+:func:`play_protocol_game` is also used by ``benchmarks/turn_latency.py``; ``scripts/package.py`` is
+the command line.
 """
 
 import argparse
 import collections
-import dataclasses
 import io
 import json
-import os
 import pickle
-import queue
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
-import time
 import zipfile
 from pathlib import Path
 
+from training.botproc import KAGGLE_OVERAGE_S, KAGGLE_TURN_S, PLAYERS, BotError, ProtocolBot, run_protocol_game
+
 ROOT = Path(__file__).resolve().parents[1]
 
-BLOCKED_MODULES = ("luxai_s2", "luxai_runner", "gymnasium", "gym", "pettingzoo", "stable_baselines3", "sb3_contrib")
-KAGGLE_TURN_S = 3.0
-KAGGLE_OVERAGE_S = 60.0
 # pickle globals a checkpoint may use so that torch 1.11 loads it (all exist there)
 TORCH111_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2")} | {
     ("torch", n) for n in ("FloatStorage", "DoubleStorage", "HalfStorage", "LongStorage", "IntStorage",
                            "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage")}
 TORCH111_MAX_FILE_VERSION = 6  # caffe2/serialize/versions.h kMaxSupportedFileFormatVersion of torch 1.x
-
-# Runs in each bot process before main.py: the training-only libraries cannot be imported, the
-# folder of main.py is the only project code on sys.path (``python -I`` drops PYTHONPATH, the
-# user site and the working directory, so the folder is put back explicitly; the editable install
-# of this checkout, a .pth entry of the venv, is taken out, so the archive must be self-sufficient).
-BOT_BOOT = """
-import os, runpy, sys
-sys.path[:] = [p for p in sys.path if os.path.realpath(p) != {root!r}]
-class _Block:
-    BLOCKED = {blocked!r}
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in self.BLOCKED:
-            raise ImportError(name + " is blocked: it is not available on Kaggle")
-        return None
-sys.meta_path.insert(0, _Block())
-sys.path.insert(0, os.getcwd())
-sys.argv = ["main.py"]
-runpy.run_path("main.py", run_name="__main__")
-""".format(blocked=BLOCKED_MODULES, root=os.path.realpath(str(ROOT)))
 
 
 class PackageError(Exception):
@@ -284,203 +260,61 @@ def run_vermin(paths):
     return True
 
 
-# ---------------------------------------------------------------------- protocol driver
-def bot_command(blocked=True):
-    """The command that starts a bot in its folder (``python -I`` + the import blocker)."""
-    if blocked:
-        return [sys.executable, "-I", "-c", BOT_BOOT]
-    return [sys.executable, "main.py"]
-
-
-class ProtocolBot:
-    """A bot process spoken to over the Lux stdin/stdout protocol, one JSON line each way.
-
-    Args:
-        folder (str | Path): folder of ``main.py`` (the working directory).
-        player (str): ``player_0`` / ``player_1``.
-        command (list[str] | None): default :func:`bot_command`.
-        env (dict | None): environment (default: this one without PYTHONPATH).
-    """
-
-    def __init__(self, folder, player, command=None, env=None):
-        self.player = player
-        self.folder = str(folder)
-        if env is None:
-            env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        self.t_start = time.perf_counter()
-        self.proc = subprocess.Popen(
-            command or bot_command(), cwd=self.folder, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, bufsize=1,
-        )
-        self.lines = queue.Queue()
-        self.answered = False
-        self.stderr = []
-        self.peak_rss_kb = 0
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.lines.put), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self.stderr.append), daemon=True).start()
-
-    @staticmethod
-    def _pump(stream, put):
-        for line in stream:
-            put(line)
-        put(None)
-
-    def _sample_rss(self):
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as fh:
-                for line in fh:
-                    if line.startswith("VmHWM:"):
-                        self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
-        except OSError:
-            pass
-
-    def ask(self, message, timeout):
-        """Send one protocol message (dict); return (reply text or None, seconds taken)."""
-        t0 = time.perf_counter()
-        try:
-            self.proc.stdin.write(json.dumps(message) + "\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return None, time.perf_counter() - t0
-        try:
-            line = self.lines.get(timeout=max(timeout, 0.01))
-        except queue.Empty:
-            line = None
-        if not self.answered:  # the first turn counts from the process start (imports, weights)
-            t0, self.answered = self.t_start, True
-        dt = time.perf_counter() - t0
-        self._sample_rss()
-        return line, dt
-
-    def close(self, timeout=10):
-        """Close stdin and wait; returns the exit code (killed after ``timeout``: -9)."""
-        self._sample_rss()
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return -9
-
-    def error_lines(self):
-        """stderr lines that report an error (``[luxkit] ERROR`` or a traceback)."""
-        return [ln.rstrip() for ln in self.stderr if ln and ("ERROR" in ln or "Traceback" in ln)]
-
-
-def to_json(obj):
-    """Plain-JSON copy of an engine observation (numpy arrays and scalars to Python)."""
-    import numpy as np
-
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, (list, tuple)):
-        return [to_json(v) for v in obj]
-    if isinstance(obj, dict):
-        return {k: to_json(v) for k, v in obj.items()}
-    return obj
-
-
-def play_protocol_game(folders, rules="tiny", seed=42, command=None, env=None, turn_s=KAGGLE_TURN_S,
-                       overage_s=KAGGLE_OVERAGE_S, **env_overrides):
-    """Play one game between two bot folders over the stdin/stdout protocol, like the runner.
+# ---------------------------------------------------------------------- proof game
+def play_protocol_game(folders, rules="tiny", seed=42, turn_s=KAGGLE_TURN_S, overage_s=KAGGLE_OVERAGE_S,
+                       **env_overrides):
+    """Play one game between two bot folders over the stdin/stdout protocol, like the runner, and
+    audit it: the game loop and the bots are :mod:`training.botproc`'s (:func:`run_protocol_game`,
+    :class:`ProtocolBot` with ``isolated=True``: ``python -I``, training libraries blocked).
 
     Each step both bots get the observation (the full state first, change observations after;
     ``info.env_cfg`` on the first step), one after the other, and are timed. A turn may take
     ``turn_s`` seconds; beyond that it draws from the bot's ``overage_s`` budget, which is sent
-    as ``remainingOverageTime`` (Kaggle: 3 s and 60 s).
+    as ``remainingOverageTime`` (Kaggle: 3 s and 60 s; the first turn, process start-up included,
+    gets no extra time).
 
     Args:
-        folders (list): two folders holding ``main.py``.
+        folders (list): two folders holding ``main.py`` (player_0's, player_1's).
         rules (str), seed (int), **env_overrides: engine rules (``wrappers.engine.make_env``).
-        command (list[str] | None), env (dict | None): see :class:`ProtocolBot`.
+        turn_s (float), overage_s (float): the time budget, seconds.
 
     Returns:
         dict: ``problems`` (list[str], empty when all went well), ``steps``, ``rewards``,
         ``times`` (player -> list of seconds per turn; the first includes start-up),
-        ``main_phase`` (list of bool per step: past bidding and placement),
+        ``main_phase`` (list of bool per engine step: past bidding and placement),
         ``units`` (max robots per player seen), ``factories`` (left at the end), ``audit``,
-        ``peak_rss_kb`` (player -> VmHWM), ``stderr`` (player -> lines).
+        ``checked`` (action type -> count), ``peak_rss_kb`` (player -> VmHWM),
+        ``stderr`` (player -> lines), ``real_env_steps``.
     """
-    import numpy as np
-
     from wrappers.engine import RejectionAudit, make_env, queue_updates_skipped
 
-    players = ("player_0", "player_1")
     eng = make_env(rules, **env_overrides)
     engine_errors = []
     eng.log_error = lambda *m: engine_errors.append(f"real step {eng.state.real_env_steps}: {' '.join(map(str, m))}")
-    problems = []
-    bots = {p: ProtocolBot(folders[i], p, command=command, env=env) for i, p in enumerate(players)}
-    times = {p: [] for p in players}
-    overage = {p: float(overage_s) for p in players}
-    units_max = {p: 0 for p in players}
-    rewards = {p: 0.0 for p in players}
+    bots = {p: ProtocolBot(folders[i], act_timeout=turn_s, overage=overage_s, startup=0.0, isolated=True, player=p,
+                           stderr_lines=None) for i, p in enumerate(PLAYERS)}
+    units_max = {p: 0 for p in PLAYERS}
     main_phase = []
-    steps = 0
+
+    def on_step(env, acts, obs):
+        main_phase.append(bool(env.state.real_env_steps - 1 >= 0))  # the step just played
+        for p in PLAYERS:
+            units_max[p] = max(units_max[p], len(env.state.units.get(p, {})))
+
+    problems, rewards = [], {p: 0.0 for p in PLAYERS}
     audit = RejectionAudit()
     try:
         with audit:
-            eng.reset(seed=seed)
-            cfg = dataclasses.asdict(eng.env_cfg)
-            state_obs = eng.state.get_compressed_obs()
-            obs = to_json(state_obs)
-            infos = {p: {"env_cfg": cfg} for p in players}
-            done = False
-            while not done and not problems:
-                actions = {}
-                main_phase.append(bool(eng.state.real_env_steps >= 0))
-                for p in players:
-                    msg = dict(obs=obs, step=int(eng.env_steps), remainingOverageTime=overage[p], player=p,
-                               reward=float(rewards[p]), info=infos[p])
-                    line, dt = bots[p].ask(msg, timeout=turn_s + overage[p])
-                    times[p].append(dt)
-                    overage[p] -= max(dt - turn_s, 0.0)
-                    if line is None:
-                        try:  # stdout closed: the process is exiting; give it a moment to report its code
-                            code = bots[p].proc.wait(timeout=5)
-                        except subprocess.TimeoutExpired:
-                            code = None
-                        why = f"exited with code {code}" if code is not None else f"no answer within {dt:.1f} s"
-                        problems.append(f"{p} at step {eng.env_steps}: {why}")
-                        break
-                    if overage[p] <= 0:
-                        problems.append(f"{p} at step {eng.env_steps}: ran out of overage time (turn took {dt:.2f} s)")
-                        break
-                    try:
-                        act = json.loads(line)
-                        if not isinstance(act, dict):
-                            raise ValueError("not a JSON object")
-                    except ValueError as e:
-                        problems.append(f"{p} at step {eng.env_steps}: bad reply {line.strip()[:200]!r} ({e})")
-                        break
-                    actions[p] = {k: (np.array(v) if isinstance(v, list) else v) for k, v in act.items()}
-                if problems:
-                    break
-                new_obs, rewards, term, trunc, infos = eng.step(actions)
-                steps += 1
-                for p in players:
-                    units_max[p] = max(units_max[p], len(eng.state.units.get(p, {})))
-                change = eng.state.get_change_obs(state_obs)
-                state_obs = new_obs["player_0"]
-                obs = to_json(change)
-                infos = {p: {} for p in players}
-                done = sum(bool(term[p] or trunc[p]) for p in players) > 0
+            rewards = run_protocol_game(eng, seed, bots, on_step=on_step)
+    except BotError as e:
+        problems.append(str(e))
     except Exception as e:  # e.g. the engine choking on a malformed action
         problems.append(f"the engine raised {type(e).__name__}: {e} at step {eng.env_steps}")
-    finally:
-        codes = {p: bots[p].close() for p in players}
-    for p in players:
-        if codes[p] not in (0, None) and not problems:
-            problems.append(f"{p} exited with code {codes[p]} at the end of the game")
-        errs = bots[p].error_lines()
+    for p, bot in bots.items():
+        code = bot.close()  # closed already: its exit code
+        if code not in (0, None) and not problems:
+            problems.append(f"{p} exited with code {code} at the end of the game")
+        errs = bot.error_lines()
         if errs:
             problems.append(f"{p} logged errors: " + " | ".join(errs[:5]))
     if engine_errors:
@@ -492,11 +326,11 @@ def play_protocol_game(folders, rules="tiny", seed=42, command=None, env=None, t
     skipped = {p: n for p, n in queue_updates_skipped(eng).items() if n}
     if skipped:
         problems.append(f"queue updates skipped for lack of power: {skipped}")
-    return dict(problems=problems, steps=steps, rewards={p: float(rewards.get(p, 0)) for p in players},
-                times=times, main_phase=main_phase, units=units_max,
-                factories={p: len(eng.state.factories.get(p, {})) for p in players},
-                audit=audit, checked=dict(audit.checked), peak_rss_kb={p: bots[p].peak_rss_kb for p in players},
-                stderr={p: [ln.rstrip() for ln in bots[p].stderr if ln] for p in players},
+    return dict(problems=problems, steps=int(eng.env_steps), rewards={p: float(rewards.get(p, 0)) for p in PLAYERS},
+                times={p: bots[p].turn_times for p in PLAYERS}, main_phase=main_phase, units=units_max,
+                factories={p: len(eng.state.factories.get(p, {})) for p in PLAYERS},
+                audit=audit, checked=dict(audit.checked), peak_rss_kb={p: bots[p].peak_rss_kb for p in PLAYERS},
+                stderr={p: [ln for ln in bots[p].stderr if ln] for p in PLAYERS},
                 real_env_steps=int(eng.state.real_env_steps))
 
 
