@@ -274,6 +274,50 @@ def agent_folder_config(spec):
 BOT_PREFIX = "bot:"
 
 
+def is_bot_spec(spec):
+    """Whether a policy spec (:func:`policy_from_spec`) names a protocol bot (``bot:PATH``)."""
+    return isinstance(spec, str) and spec.startswith(BOT_PREFIX)
+
+
+def bot_folder(spec):
+    """The folder of a ``bot:PATH`` spec, or of a plain folder path (absolute).
+
+    Raises:
+        ValueError: no ``main.py`` in it.
+    """
+    folder = os.path.abspath(spec[len(BOT_PREFIX):] if is_bot_spec(spec) else str(spec))
+    if not os.path.isfile(os.path.join(folder, "main.py")):
+        raise ValueError(f"bot {spec!r}: {folder} has no main.py")
+    return folder
+
+
+def check_agent_spec(spec):
+    """The kind of agent a spec names, checked: the one agent-spec language of the kit (test mode,
+    the opponent pool, DAgger students, the league).
+
+    Returns:
+        str: ``random``, ``scripted``, ``bot`` (``bot:PATH``, a folder with main.py, run as a
+        subprocess), ``folder`` (an agent folder with agent.json, :func:`agent_folder_config`,
+        played as it says) or ``weights`` (a weights file).
+
+    Raises:
+        ValueError: none of these (one line), a bot folder without main.py, or an unreadable
+            agent.json.
+    """
+    spec = str(spec)
+    if spec in ("random", "scripted"):
+        return spec
+    if is_bot_spec(spec):
+        bot_folder(spec)
+        return "bot"
+    if agent_folder_config(spec) is not None:
+        return "folder"
+    if os.path.isfile(spec):
+        return "weights"
+    raise ValueError(f"agent spec {spec!r} is not random, scripted, a weights file, an agent folder (with agent.json) "
+                     "or bot:PATH")
+
+
 def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, **guards):
     """The one policy-spec language of the kit, as a cell-action policy.
 

@@ -14,7 +14,7 @@
 #   4. PPO from the chosen clone (PPO_STEPS > 0; 0 = skip, the default until a run shows it helps):
 #      train.py with a decaying KL term toward the clone (teacher=init), the reward annealed from
 #      the dense terms to the game result over the run, against the self-play pool, the
-#      random-masked policy and the scripted baseline (pool_scripted_prob); then the clone and the
+#      random-masked policy and the scripted baseline (pool_agents=scripted); then the clone and the
 #      PPO net are chosen between in the same way (select_ppo.json),
 #   5. test mode on 50 held-out seeds against random-masked and scripted, both sides, and the
 #      learning curve (win rate and lichen vs gradient steps) across BC, DAgger and PPO,
@@ -127,7 +127,7 @@ if (( PPO_STEPS > 0 )); then
       # shellcheck disable=SC2086  # PPO_ARGS is a list of key=value words
       python train.py init_weights="$CLONE" teacher=init net=auto rules="$PPO_RULES" max_episode_length="$MAX_TURNS" \
         total_timesteps="$PPO_STEPS" reward_anneal_steps="$PPO_STEPS" teacher_kl_decay_steps="$PPO_STEPS" \
-        pool_scripted_prob=0.3 pool_random_prob=0.1 eval_interval=0 progress_bar=false run_dir="$OUT/ppo" \
+        pool_agents=scripted pool_agent_prob=0.3 pool_random_prob=0.1 eval_interval=0 progress_bar=false run_dir="$OUT/ppo" \
         normalize_reward=true "${GUARD_ARGS[@]}" $PPO_ARGS | tee "$OUT/ppo.log"
     fi
     cp "$OUT/ppo/checkpoints/latest.pt" "$OUT/ppo.pt"

@@ -109,3 +109,43 @@ def test_dagger_student_of_an_agent_folder_plays_as_packaged(tmp_path):
             assert msg in str(e)
         else:
             raise AssertionError(f"{bad} was taken as a student")
+
+
+def test_pool_agent_folder_plays_as_packaged(tmp_path, monkeypatch):
+    """pool_agents takes the same specs: an agent folder in the opponent pool plays exactly as its
+    agent.json says (greedy robots, sampled factories, guards), with the seed the pool draws."""
+    import training.opponents as opponents
+    from agent.actions import decode
+    from agent.player import policy_from_spec
+
+    d = _folder(tmp_path, {"agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True,
+                           "water_guard": True})
+    seeds = []
+    real = opponents.policy_from_spec
+
+    def spy(spec, seed=0, **kw):
+        seeds.append(seed)
+        return real(spec, seed=seed, **kw)
+
+    monkeypatch.setattr(opponents, "policy_from_spec", spy)
+    pool = opponents.PoolOpponent(str(tmp_path / "pool"), p_random=0.0, seed=0, agents=[str(d)], p_agent=1.0)
+    pool.reseed(5)
+    assert pool.current_name == f"agent:{d}" and len(seeds) == 1
+    ref = policy_from_spec(str(d / "model.pt"), seed=seeds[0], greedy=True, sample_factories=True, water_guard=True)
+    plain = policy_from_spec(str(d / "model.pt"), seed=seeds[0], greedy=False)
+    seen = {"turns": 0, "differs": 0}
+
+    def check(st):
+        a = pool(st)
+        assert a == decode(st, ref(st))
+        seen["turns"] += 1
+        seen["differs"] += a != decode(st, plain(st))
+
+    _play(check)
+    assert seen["turns"] > 10 and seen["differs"] > 0
+    try:
+        opponents.PoolOpponent(str(tmp_path), agents=[str(tmp_path / "missing.pt")], p_agent=1.0)
+    except ValueError as e:
+        assert "is not random, scripted" in str(e) and "\n" not in str(e)
+    else:
+        raise AssertionError("a missing agent was taken")

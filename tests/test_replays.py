@@ -355,7 +355,7 @@ def test_collect_with_a_crashing_bot_says_so_and_goes_on(tmp_path):
 
 
 def test_a_protocol_bot_in_the_training_opponent_pool(tmp_path, monkeypatch, capfd):
-    """pool_bots=bot:PATH: LuxGridEnv feeds the bot the protocol stream from the first step, the
+    """pool_agents=bot:PATH: LuxGridEnv feeds the bot the protocol stream from the first step, the
     bot's answers are played (its own bid and placement too), and a bot that dies hands its game to
     the random-masked policy with one line, without ending the learner's episode."""
     from agent.policy import sample_uniform_masked
@@ -364,7 +364,7 @@ def test_a_protocol_bot_in_the_training_opponent_pool(tmp_path, monkeypatch, cap
     from wrappers.lux_env import LuxGridEnv
 
     monkeypatch.setenv("LUXKIT_AGENT", "scripted")
-    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, bots=[f"bot:{ROOT}"], p_bot=1.0)
+    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, agents=[f"bot:{ROOT}"], p_agent=1.0)
     env = LuxGridEnv(rules="tiny", opponent=opp, map_seeds=[3], max_episode_length=60)
     env.reset(seed=0)
     assert opp.protocol and env.engine.state.teams["player_1"].bid == 0
@@ -383,16 +383,16 @@ def test_a_protocol_bot_in_the_training_opponent_pool(tmp_path, monkeypatch, cap
     dead = tmp_path / "dead"
     dead.mkdir()
     (dead / "main.py").write_text("import sys\nsys.exit(3)\n")
-    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, bots=[f"bot:{dead}"], p_bot=1.0)
+    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, agents=[f"bot:{dead}"], p_agent=1.0)
     env = LuxGridEnv(rules="tiny", opponent=opp, map_seeds=[3], max_episode_length=30)
     env.reset(seed=0)
     assert not opp.protocol
     for _ in range(5):
         env.step(sample_uniform_masked(env.cell_masks(), rng))
     assert capfd.readouterr().err.count("opponent failed") == 1
-    with pytest.raises(ConfigError, match="pool_bots"):
-        parse_overrides([f"pool_bots={tmp_path}"])
-    assert parse_overrides([f"pool_bots=bot:{ROOT}", "init_weights=none"]).pool_bots == f"bot:{ROOT}"
+    with pytest.raises(ConfigError, match="pool_agents"):
+        parse_overrides([f"pool_agents=bot:{tmp_path}"])  # no main.py there
+    assert parse_overrides([f"pool_agents=bot:{ROOT}", "init_weights=none"]).pool_agents == f"bot:{ROOT}"
 
 
 def test_shadow_labels_keep_where_the_students_queue_runs_the_bots_action():

@@ -421,7 +421,7 @@ def test_reward_anneals_from_dense_terms_to_the_game_result(tmp_path):
 
 
 def test_pool_plays_the_scripted_baseline(tmp_path, monkeypatch):
-    """pool_scripted_prob=1: the pool's opponent is the scripted baseline, built with the seed the pool
+    """pool_agents=scripted pool_agent_prob=1: the pool's opponent is the scripted baseline, built with the seed the pool
     draws; turn after turn of a game its action dicts equal those of an independent ScriptedPolicy of
     that seed decoded on the same states."""
     import training.opponents as opponents
@@ -438,7 +438,7 @@ def test_pool_plays_the_scripted_baseline(tmp_path, monkeypatch):
         return real(spec, seed=seed, **kw)
 
     monkeypatch.setattr(opponents, "policy_from_spec", spy)
-    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, p_scripted=1.0)
+    opp = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, agents=["scripted"], p_agent=1.0)
     opp.reseed(1)
     assert opp.current_name == "scripted" and [spec for spec, _ in built] == ["scripted"]
     reference = ScriptedPolicy(seed=built[0][1])
@@ -461,8 +461,10 @@ def test_pool_plays_the_scripted_baseline(tmp_path, monkeypatch):
     assert sum(any(k.startswith("unit_") for k in got) for got, _ in pairs) >= 10  # its robots act
     for turn, (got, want) in enumerate(pairs):
         assert got == want, turn
-    with pytest.raises(ConfigError, match="pool_scripted_prob"):
-        parse_overrides(["pool_scripted_prob=2"])
+    with pytest.raises(ConfigError, match="pool_agent_prob"):
+        parse_overrides(["pool_agent_prob=2"])
+    with pytest.raises(ConfigError, match="pool_agents: agent spec 'nope' is not"):
+        parse_overrides(["pool_agents=scripted,nope"])
 
 
 def test_value_warmup_trains_only_the_value_head_first(tmp_path):
@@ -486,13 +488,13 @@ def test_statistics_per_kind_of_opponent(tmp_path):
     from training.tblog import read_scalars
     from wrappers.lux_env import LuxGridEnv, opponent_kind
 
-    pool = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, p_scripted=1.0)
+    pool = PoolOpponent(str(tmp_path), p_random=0.0, seed=0, agents=["scripted"], p_agent=1.0)
     pool.reseed(0)
     assert opponent_kind(pool) == "scripted" and opponent_kind(LuxGridEnv(rules="tiny").opponent) == "random"
     pool.current_name = "step_000004096.pt"
     assert opponent_kind(pool) == "snapshot" and opponent_kind(lambda st: {}) == "other"
     run = tmp_path / "vs"
-    p = run_train(TINY + ["total_timesteps=128", "max_episode_length=20", "pool_scripted_prob=0.5", "init_weights=none",
+    p = run_train(TINY + ["total_timesteps=128", "max_episode_length=20", "pool_agents=scripted", "pool_agent_prob=0.5", "init_weights=none",
                           "eval_interval=0", f"run_dir={run}"], tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     kinds = [k for k in ("random", "scripted") if len(read_scalars(str(run), f"lux_vs_{k}/win_rate")[1])]

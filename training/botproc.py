@@ -43,7 +43,7 @@ import time
 from collections import deque
 
 import agent
-from agent.player import BOT_PREFIX  # the bot:PATH form of the policy-spec language
+from agent.player import bot_folder  # the bot:PATH form of the agent-spec language
 
 PLAYERS = ("player_0", "player_1")
 KAGGLE_TURN_S = 3.0  # seconds per turn before the overage is drawn on
@@ -74,23 +74,6 @@ runpy.run_path("main.py", run_name="__main__")
 
 class BotError(RuntimeError):
     """A protocol bot crashed, timed out or answered garbage; the message is one line."""
-
-
-def is_bot_spec(spec):
-    """Whether a policy spec (:func:`agent.player.policy_from_spec`) names a protocol bot."""
-    return isinstance(spec, str) and spec.startswith(BOT_PREFIX)
-
-
-def bot_folder(spec):
-    """The folder of a ``bot:PATH`` spec, or of a plain folder path (absolute).
-
-    Raises:
-        ValueError: no ``main.py`` in it.
-    """
-    folder = os.path.abspath(spec[len(BOT_PREFIX):] if is_bot_spec(spec) else str(spec))
-    if not os.path.isfile(os.path.join(folder, "main.py")):
-        raise ValueError(f"bot {spec!r}: {folder} has no main.py")
-    return folder
 
 
 def to_json(obj):

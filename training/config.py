@@ -49,9 +49,9 @@ class TrainConfig:
     opponent: str = "pool"                # pool (earlier checkpoints + random) | random
     pool_random_prob: float = 0.3         # chance a game is against the random-masked policy
     pool_interval: int = 4096             # steps between snapshots added to the opponent pool
-    pool_bots: str = ""                   # comma list of bot:PATH protocol bots in the opponent pool
-    pool_bot_prob: float = 0.3            # chance a game is against one of pool_bots (when given)
-    pool_scripted_prob: float = 0.0       # chance a game is against the scripted baseline (agent/scripted.py)
+    pool_agents: str = ""                 # comma list of agent specs in the opponent pool: scripted | random |
+                                          #   weights.pt | an agent folder (agent.json, e.g. agent/weights) | bot:PATH
+    pool_agent_prob: float = 0.3          # chance a game is against one of pool_agents (when given)
     # reward weights (see wrappers/lux_env.py REWARD_TERMS)
     reward: dict = field(default_factory=lambda: dict(DEFAULT_REWARD_WEIGHTS))
     invalid_penalty: float = 0.1          # reward per invalid choice (masking=penalty only)
@@ -182,16 +182,14 @@ def validate(cfg):
             check_disjoint(train, parse_seed_range(getattr(cfg, key), key))
         except ValueError as e:
             raise ConfigError(f"{key}: {e}") from None
-    for spec in [b for b in cfg.pool_bots.split(",") if b]:
-        from training.botproc import bot_folder, is_bot_spec
+    from agent.player import check_agent_spec
 
-        if not is_bot_spec(spec):
-            raise ConfigError(f"pool_bots: {spec!r} is not bot:PATH (a folder whose main.py speaks the Lux protocol)")
+    for spec in [a.strip() for a in cfg.pool_agents.split(",") if a.strip()]:
         try:
-            bot_folder(spec)
+            check_agent_spec(spec)
         except ValueError as e:
-            raise ConfigError(f"pool_bots: {e}") from None
-    for key in ("pool_bot_prob", "pool_scripted_prob", "pool_random_prob"):
+            raise ConfigError(f"pool_agents: {e}") from None
+    for key in ("pool_agent_prob", "pool_random_prob"):
         if not 0.0 <= getattr(cfg, key) <= 1.0:
             raise ConfigError(f"{key}={getattr(cfg, key)} must be in [0, 1]")
     if cfg.value_warmup_steps < 0:

@@ -43,7 +43,7 @@ def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
     """
     from agent.actions import decode
     from agent.player import agent_folder_config, policy_from_spec
-    from training.botproc import bot_folder, is_bot_spec
+    from agent.player import bot_folder, is_bot_spec
 
     folder = None if is_bot_spec(spec) else agent_folder_config(spec)
     if folder is not None:
@@ -101,7 +101,8 @@ def play_game(spec_a, spec_b, map_seed, a_side="player_0", rules="neurips", max_
         self_destructs[p] += sum(1 for k, v in a.items() if k.startswith("unit_") and v[0][0] == ENGINE_TYPE[SELF_DESTRUCT])
         return a
 
-    from training.botproc import InProcessAgent, ProtocolBot, ReplayRecorder, is_bot_spec, run_protocol_game
+    from agent.player import is_bot_spec
+    from training.botproc import InProcessAgent, ProtocolBot, ReplayRecorder, run_protocol_game
 
     rec = ReplayRecorder() if replay_path else None  # the luxai-s2 runner's format, plus env_cfg
     hooks = dict(on_reset=rec.on_reset, on_step=rec.on_step) if rec is not None else {}

@@ -153,7 +153,7 @@ def spec_files(spec):
     Raises:
         LeagueError: an unknown spec or a missing file (one line).
     """
-    from training.botproc import bot_folder, is_bot_spec
+    from agent.player import bot_folder, is_bot_spec
     from agent.player import agent_folder_config
 
     if spec in ("random", "scripted"):

@@ -1,15 +1,18 @@
-"""Opponents for self-play: the random-masked policy, a pool of earlier checkpoints, and bots.
+"""Opponents for self-play: the random-masked policy, a pool of earlier checkpoints, and agents.
 
 ``PoolOpponent`` is given to each ``LuxGridEnv`` (it lives in the env's subprocess). At every
-episode start (``reseed``) it picks one of ``bots`` (``bot:PATH`` folders whose main.py speaks the
-Lux protocol, :mod:`training.botproc`) with probability ``p_bot``, else the scripted baseline
-(agent/scripted.py, in-process) with probability ``p_scripted``, else the random-masked policy
-with probability ``p_random``, else one of the ``*.pt`` snapshots in ``pool_dir`` (the newest half
-twice as likely), which the trainer adds every ``pool_interval`` steps. Snapshots are plain
-``agent.net`` checkpoints, played by :class:`agent.player.NetPolicy` (sampling, one torch thread).
-A bot is one subprocess per game, fed by ``LuxGridEnv`` through :meth:`PoolOpponent.protocol_act`
-(``protocol`` is True for that game); a bot that crashes or times out leaves the rest of its game
-to the random-masked policy, with one stderr line.
+episode start (``reseed``) it picks, with probability ``p_agent``, one of ``agents``: specs of the
+kit's one agent-spec language (:func:`agent.player.check_agent_spec`: ``scripted``, ``random``, a
+weights file played sampled, an agent folder played exactly as its agent.json says, e.g. the
+shipped ``agent/weights``, or ``bot:PATH``, a protocol bot, :mod:`training.botproc`); else the
+random-masked policy with probability ``p_random``; else one of the ``*.pt`` snapshots in
+``pool_dir`` (the newest half twice as likely), which the trainer adds every ``pool_interval``
+steps. Snapshots are plain ``agent.net`` checkpoints, played by :class:`agent.player.NetPolicy`
+(sampling, one torch thread). An in-process agent is built fresh for each game with a seed the pool
+draws (its robot memory and random stream are per game). A bot is one subprocess per game, fed by
+``LuxGridEnv`` through :meth:`PoolOpponent.protocol_act` (``protocol`` is True for that game); a
+bot that crashes or times out leaves the rest of its game to the random-masked policy, with one
+stderr line.
 """
 
 import glob
@@ -20,27 +23,31 @@ import torch
 
 from agent.actions import decode
 from agent.net import CheckpointError
-from agent.player import policy_from_spec
+from agent.player import agent_folder_config, bot_folder, check_agent_spec, is_bot_spec, policy_from_spec
 from wrappers.lux_env import RandomMaskedOpponent
 
 
 class PoolOpponent:
-    """Opponent drawn per game from {random-masked} + checkpoints in ``pool_dir``."""
+    """Opponent drawn per game from ``agents``, {random-masked} and the checkpoints in ``pool_dir``.
 
-    def __init__(self, pool_dir, p_random=0.3, seed=0, bots=(), p_bot=0.0, p_scripted=0.0):
-        from training.botproc import bot_folder
+    Raises:
+        ValueError: an entry of ``agents`` that is not an agent spec (one line).
+    """
 
+    def __init__(self, pool_dir, p_random=0.3, seed=0, agents=(), p_agent=0.0):
         self.pool_dir = pool_dir
         self.p_random = float(p_random)
-        self.bots = [bot_folder(b) for b in bots]  # ValueError: a folder without main.py
-        self.p_bot = float(p_bot) if self.bots else 0.0
-        self.p_scripted = float(p_scripted)
+        self.agents = [str(a) for a in agents]
+        for spec in self.agents:
+            check_agent_spec(spec)
+        self.p_agent = float(p_agent) if self.agents else 0.0
         self.bot = None  # the ProtocolBot of this game
         self.rng = np.random.default_rng(seed)
         self.random = RandomMaskedOpponent(seed)
         self.current = self.random
         self.current_name = "random"
         self._cache = {}
+        self._nets = {}  # weights path -> loaded net, shared by the games of an agent spec
 
     @property
     def protocol(self):
@@ -68,17 +75,8 @@ class PoolOpponent:
         if self.bot is not None:
             self.bot.close()
             self.bot = None
-        if self.bots and self.rng.random() < self.p_bot:
-            from training.botproc import ProtocolBot
-
-            folder = self.bots[int(self.rng.integers(len(self.bots)))]
-            self.bot = ProtocolBot(folder)
-            self.current, self.current_name = None, "bot:" + folder
-            return
-        if self.p_scripted and self.rng.random() < self.p_scripted:
-            # a fresh one per game (its robot memory is per game); ValueError without agent/scripted.py
-            self.current = policy_from_spec("scripted", seed=int(self.rng.integers(1 << 30)))
-            self.current_name = "scripted"
+        if self.agents and self.rng.random() < self.p_agent:
+            self._pick_agent(self.agents[int(self.rng.integers(len(self.agents)))])
             return
         files = sorted(glob.glob(os.path.join(self.pool_dir, "*.pt")), key=os.path.getmtime)
         if not files or self.rng.random() < self.p_random:
@@ -97,6 +95,32 @@ class PoolOpponent:
                 return
             self._cache = {path: policy}
         self.current, self.current_name = self._cache[path], os.path.basename(path)
+
+    def _pick_agent(self, spec):
+        """This game's opponent is the agent ``spec`` (see the module docstring)."""
+        if is_bot_spec(spec):
+            from training.botproc import ProtocolBot
+
+            folder = bot_folder(spec)
+            self.bot = ProtocolBot(folder)
+            self.current, self.current_name = None, "bot:" + folder
+            return
+        seed = int(self.rng.integers(1 << 30))
+        if spec in ("random", "scripted"):  # ValueError without agent/scripted.py
+            self.current, self.current_name = policy_from_spec(spec, seed=seed), spec
+            return
+        decoding = agent_folder_config(spec) or dict(spec=spec, greedy=False, sample_factories=False)
+        weights = decoding.pop("spec")
+        if weights in ("random", "scripted"):  # a folder whose agent.json plays a built-in agent
+            self.current, self.current_name = policy_from_spec(weights, seed=seed), weights
+            return
+        if weights not in self._nets:
+            from agent.net import load_checkpoint
+
+            torch.set_num_threads(1)
+            self._nets[weights] = load_checkpoint(weights)[0]
+        self.current = policy_from_spec(weights, seed=seed, net=self._nets[weights], **decoding)
+        self.current_name = "agent:" + spec
 
     def __call__(self, state):
         if self.current is self.random:

@@ -41,8 +41,8 @@ def make_env_fn(cfg, rank, pool_dir):
         torch.set_num_threads(1)
         if cfg.opponent == "pool":
             opponent = PoolOpponent(pool_dir, p_random=cfg.pool_random_prob, seed=cfg.seed * 1000 + rank,
-                                    bots=[b for b in cfg.pool_bots.split(",") if b], p_bot=cfg.pool_bot_prob,
-                                    p_scripted=cfg.pool_scripted_prob)
+                                    agents=[a.strip() for a in cfg.pool_agents.split(",") if a.strip()],
+                                    p_agent=cfg.pool_agent_prob)
         else:
             opponent = None
         env = LuxGridEnv(

@@ -98,8 +98,9 @@ def _player_stats(env, player):
 
 def opponent_kind(opponent):
     """The kind of this game's opponent, for per-opponent statistics: ``random``, ``scripted``,
-    ``bot`` (a protocol bot), ``snapshot`` (a self-play checkpoint of the pool) or ``other``
-    (any other callable). Read from ``opponent.current_name`` (training.opponents.PoolOpponent)."""
+    ``bot`` (a protocol bot), ``agent`` (a weights file or agent folder of the pool's agents),
+    ``snapshot`` (a self-play checkpoint of the pool) or ``other`` (any other callable). Read from
+    ``opponent.current_name`` (training.opponents.PoolOpponent)."""
     if isinstance(opponent, RandomMaskedOpponent):
         return "random"
     name = getattr(opponent, "current_name", None)
@@ -109,6 +110,8 @@ def opponent_kind(opponent):
         return name
     if name.startswith("bot:"):
         return "bot"
+    if name.startswith("agent:"):
+        return "agent"
     return "snapshot" if name.endswith(".pt") else "other"
 
 
