@@ -7,27 +7,27 @@
     python train.py sweep=sweeps/example.json index=3    # setting 3 mod N, seed 3 div N
     python train.py sweep=sweeps/example.json index=0:8 backend=ray ray_address=auto   # on a Ray cluster
 
-Every key of training/config.py ``TrainConfig`` can be set as ``key=value`` (``reward.lichen=0.01``
+Every key of training/ppo/config.py ``TrainConfig`` can be set as ``key=value`` (``reward.lichen=0.01``
 sets one reward weight); an unknown key or a bad value is an error listing the valid keys. By
 default a run continues from the shipped agent (``init_weights=shipped``) with a decaying KL term
 toward it; ``init_weights=none`` trains from scratch.
 
-The run itself is :func:`training.run.train` (its docstring lists what a run writes); test mode
-is :mod:`training.evaluate`, sweeps :mod:`training.sweep`.
+The run itself is :func:`training.ppo.run.train` (its docstring lists what a run writes); test mode
+is :mod:`training.evaluation.evaluate`, sweeps :mod:`training.ppo.sweep`.
 """
 
 import dataclasses
 import sys
 
-from training.run import fail, train
+from training.ppo.run import fail, train
 
 
 def main(argv):
-    from training.config import ConfigError, parse_overrides
+    from training.ppo.config import ConfigError, parse_overrides
 
     if any(a in ("-h", "--help") for a in argv):
         print(__doc__)
-        from training.config import TrainConfig
+        from training.ppo.config import TrainConfig
 
         for f in dataclasses.fields(TrainConfig):
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
@@ -39,7 +39,7 @@ def main(argv):
         if not (sweep and index):
             fail("a sweep needs both sweep=FILE and index=i")
         from training.cluster import ClusterError
-        from training.sweep import parse_indices, run_indices
+        from training.ppo.sweep import parse_indices, run_indices
 
         rest = [a for a in argv if not a.startswith(("sweep=", "index="))]
         try:
@@ -52,7 +52,7 @@ def main(argv):
     except ConfigError as e:
         fail(str(e))
     if cfg.mode == "test":
-        from training.evaluate import main_test  # issue #6
+        from training.evaluation.evaluate import main_test  # issue #6
 
         return main_test(cfg)
     train(cfg, argv)

@@ -1,15 +1,15 @@
-"""Behaviour-cloning fit throughput: samples/s of one ``training.bc fit`` step per net preset and
+"""Behaviour-cloning fit throughput: samples/s of one ``training.imitation.bc fit`` step per net preset and
 variant, on real imitation data, all measured in the same run (ratios to the first row).
 
     python benchmarks/bc_fit.py --data runs/ryandy/shards/ryandy_neurips_selfplay_seed5000.npz
         [--nets small,cone,dilated] [--variants plain,prefetched,channels_last,crop32] [--steps 8]
 
 A step is what the fit does for one batch: unpack the bit-packed masks and the float16 planes
-(``training.shards.unpack_batch``), forward, the masked grid distribution's log-likelihood,
+(``training.imitation.shards.unpack_batch``), forward, the masked grid distribution's log-likelihood,
 backward and Adam. Variants:
 
 * ``plain``: the batch is prepared on the training thread (the fit before shards streamed).
-* ``prefetched``: batch preparation excluded (``training.shards.ShardStream`` prepares batches on
+* ``prefetched``: batch preparation excluded (``training.imitation.shards.ShardStream`` prepares batches on
   a reader thread while the net trains); the ratio plain/prefetched is the most a reader thread
   can save, and the reader thread competes for the same cores.
 * ``channels_last``: prefetched, with net and input in ``torch.channels_last`` memory format.
@@ -29,7 +29,7 @@ import torch
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="one shard (npz of training.bc / training.replays import)")
+    ap.add_argument("--data", required=True, help="one shard (npz of training.imitation.bc / training.imitation.replays import)")
     ap.add_argument("--nets", default="small,cone,dilated")
     ap.add_argument("--variants", default="plain,prefetched,channels_last,crop32")
     ap.add_argument("--batch-size", type=int, default=32)
@@ -41,7 +41,7 @@ def main(argv=None):
     from agent.actions import NUM_LOGITS
     from agent.distribution import MaskedGridDistribution
     from agent.net import build_net
-    from training.shards import load_shard, unpack_batch
+    from training.imitation.shards import load_shard, unpack_batch
 
     torch.manual_seed(0)
     arrays = load_shard(args.data)

@@ -21,13 +21,13 @@ EPOCHS="${EPOCHS:-2}"; PPO_STEPS="${PPO_STEPS:-2048}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 "$PYTHON" -c "import torch; print('gpu_check:', torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU only', 'torch', torch.__version__)"
-"$PYTHON" -m training.bc collect teacher=scripted rules="$RULES" games=1 max_turns=300 stride=2 seed0=0 \
+"$PYTHON" -m training.imitation.bc collect teacher=scripted rules="$RULES" games=1 max_turns=300 stride=2 seed0=0 \
   out="$TMP/bc.npz" > "$TMP/collect.log" 2>&1 || { cat "$TMP/collect.log"; exit 1; }
 printf '%-22s %20s %20s\n' "setting" "BC fit samples/s" "PPO steps/s"
 IFS=';' read -r -a settings <<< "$SETTINGS"
 for setting in "${settings[@]}"; do
   read -r dev amp <<< "$setting"
-  bc=$("$PYTHON" -m training.bc fit data="$TMP/bc.npz" net="$NET" epochs="$EPOCHS" threads=2 device="$dev" amp="$amp" \
+  bc=$("$PYTHON" -m training.imitation.bc fit data="$TMP/bc.npz" net="$NET" epochs="$EPOCHS" threads=2 device="$dev" amp="$amp" \
          out="$TMP/bc_${dev}_$amp.pt" 2>&1 | tee "$TMP/fit_${dev}_$amp.log" | sed -n 's/.*, \([0-9.]*\) train samples\/s$/\1/p' | tail -1)
   ppo=$("$PYTHON" train.py rules="$PPO_RULES" net="$NET" total_timesteps="$PPO_STEPS" n_envs=2 eval_interval=0 \
           progress_bar=false device="$dev" amp="$amp" run_dir="$TMP/ppo_${dev}_$amp" 2>&1 \

@@ -125,7 +125,7 @@ def main(argv=None):
     nets = [n for n in args.nets.split(",") if n]
     sizes = [int(v) for v in args.sizes.split(",") if v]
     if args.nets_only:
-        from training.config import parse_overrides
+        from training.ppo.config import parse_overrides
 
         cfg = parse_overrides(["opponent=random", "progress_bar=false", *args.overrides])
         torch.set_num_threads(cfg.torch_threads)
@@ -135,9 +135,9 @@ def main(argv=None):
 
     from agent.features import NUM_GLOBALS, NUM_PLANES
     from agent.net import build_net
-    from training.run import build_venv
-    from training.config import parse_overrides
-    from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
+    from training.ppo.run import build_venv
+    from training.ppo.config import parse_overrides
+    from training.ppo.policy import GridPolicy, PackedMaskDictRolloutBuffer
 
     cfg = parse_overrides(["opponent=random", "progress_bar=false", *args.overrides])
     torch.set_num_threads(cfg.torch_threads)
@@ -148,7 +148,7 @@ def main(argv=None):
                         n_epochs=cfg.n_epochs, learning_rate=cfg.learning_rate, ent_coef=cfg.ent_coef,
                         policy_kwargs=dict(net_config=cfg.resolved_net(), map_size=S),
                         rollout_buffer_class=PackedMaskDictRolloutBuffer)
-    from training.callbacks import TorchThreadsCallback
+    from training.ppo.callbacks import TorchThreadsCallback
 
     cb = TorchThreadsCallback(1, cfg.torch_threads) if cfg.vec_env == "subproc" and cfg.n_envs > 1 else None
     per_rollout = cfg.n_steps * cfg.n_envs

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training import submission as package
-from training.evaluate import add_decoding_flags, guard_kwargs
+from training.submission import package
+from training.evaluation.evaluate import add_decoding_flags, guard_kwargs
 
 ROOT = Path(__file__).resolve().parents[1]
 

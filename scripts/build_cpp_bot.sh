@@ -5,7 +5,7 @@
 #   bash scripts/build_cpp_bot.sh CHECKOUT BUILD_DIR
 #   e.g. git clone https://github.com/ryandy/Lux-S2-neurips-public /tmp/ryandy-src
 #        bash scripts/build_cpp_bot.sh /tmp/ryandy-src /tmp/ryandy-build
-#        python -m training.bc collect teacher=bot:/tmp/ryandy-build/protocol_bot rules=neurips games=2 ...
+#        python -m training.imitation.bc collect teacher=bot:/tmp/ryandy-build/protocol_bot rules=neurips games=2 ...
 #
 # Written for ryandy/Lux-S2-neurips-public (NeurIPS 2023 winner, C++20, Apache-2.0,
 # "Copyright 2023 Ryan Anderson"); nothing of it is copied into this repository. Its compile.sh

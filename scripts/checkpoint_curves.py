@@ -4,8 +4,8 @@
         --opponent scripted --seeds 1000100:1000105 --out notes/bc_curve.png [--greedy [--sample-factories]]
 
 Each checkpoint plays the opponent on every held-out seed, both sides (test mode's
-``training.evaluate.evaluate``, 1000-turn 64x64 games by default). The x axis is the checkpoint's
-``grad_steps``: written by ``python -m training.bc fit``, and by train.py as the init weights'
+``training.evaluation.evaluate.evaluate``, 1000-turn 64x64 games by default). The x axis is the checkpoint's
+``grad_steps``: written by ``python -m training.imitation.bc fit``, and by train.py as the init weights'
 gradient steps plus PPO's epochs x minibatches, so BC, DAgger and PPO share one axis (older
 checkpoints without it are plotted against ``step``, their environment steps). Writes the PNG and a
 JSON of the numbers next to it.
@@ -19,7 +19,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main(argv=None):
-    from training.evaluate import add_game_arguments, evaluate, game_kwargs, guard_kwargs
+    from training.evaluation.evaluate import add_game_arguments, evaluate, game_kwargs, guard_kwargs
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+")
@@ -30,7 +30,7 @@ def main(argv=None):
     guards = guard_kwargs(args)  # every guard of agent.guards.REGISTRY, on or off
 
     from agent.net import CheckpointError, load_checkpoint
-    from training.config import ConfigError, parse_seed_range
+    from training.kv import ConfigError, parse_seed_range
 
     try:
         seeds = parse_seed_range(args.seeds, "--seeds")

@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # Clone the NeurIPS 2023 winner (ryandy_neurips) from its own games: the recipe of notes/clone_ryandy.md.
 #   1. import: every replay of REPLAYS (xz runner replays, one per seed) becomes one shard of samples
-#      (python -m training.replays import ... shard_dir= queues=sticky stride=$STRIDE): labels and
+#      (python -m training.imitation.replays import ... shard_dir= queues=sticky stride=$STRIDE): labels and
 #      queue planes against the one-action sticky queues our agent would hold; the files of
 #      VAL_FILE_SEEDS go to a held-out folder (held-out NLL and agreement), the rest train,
-#   2. behaviour cloning (python -m training.bc fit, streaming the shards, net $NET, $EPOCHS epochs,
+#   2. behaviour cloning (python -m training.imitation.bc fit, streaming the shards, net $NET, $EPOCHS epochs,
 #      one checkpoint per epoch; resumes a stopped fit),
 #   3. validation games: each epoch's net, played as it would be packaged *without guards*
-#      (greedy robots, sampled factories), against the scripted baseline on VAL_SEEDS (both sides;
+#      (robots greedy, or sampled with GREEDY=false; factories sampled), against the scripted baseline on VAL_SEEDS (both sides;
 #      never the test seeds) (train.py mode=test), and the best by wins then lichen margin goes on,
 #   4. DAgger with the teacher bot as shadow (DAGGER_ROUNDS rounds, TEACHER=bot:PATH, e.g. the C++ bot of
 #      scripts/build_cpp_bot.sh): round r's student (the chosen epoch, then round r-1's net) plays
 #      DAGGER_GAMES games against the bot on training seeds DAGGER_SEED0 + ... while the bot labels
-#      every state it reaches (python -m training.bc collect ... student=); the chosen epoch is then
+#      every state it reaches (python -m training.imitation.bc collect ... student=); the chosen epoch is then
 #      fine-tuned for one epoch on the first FT_SHARDS teacher shards (the same each round) plus every
 #      round's DAgger file so far, DAGGER_REPEAT times (the aggregate of DAgger), and validated like the
 #      epochs; the best of all epochs and rounds (wins, then lichen margin) is chosen,
@@ -34,6 +34,8 @@ WORKERS="${WORKERS:-2}"; IMPORT_JOBS="${IMPORT_JOBS:-2}"
 TEACHER="${TEACHER:-}"; DAGGER_ROUNDS="${DAGGER_ROUNDS:-0}"; DAGGER_GAMES="${DAGGER_GAMES:-4}"
 DAGGER_SEED0="${DAGGER_SEED0:-6000}"; DAGGER_MAX_TURNS="${DAGGER_MAX_TURNS:-500}"; DAGGER_REPEAT="${DAGGER_REPEAT:-3}"
 FT_SHARDS="${FT_SHARDS:-10}"; FT_LR="${FT_LR:-0.0003}"
+GREEDY="${GREEDY:-true}"  # the clone's robots: true = most likely choice, false = sampled (factories are sampled either way)
+[[ "$GREEDY" == true || "$GREEDY" == false ]] || { echo "clone_winner.sh: GREEDY=$GREEDY: choose true or false"; exit 2; }
 INSTALL_DIR="${INSTALL_DIR:-$ROOT/agent/weights}"  # the shipped agent folder: the reference, and where --install writes
 INSTALL=0
 case "${1:-}" in
@@ -66,7 +68,7 @@ import_all() {
   for j in $(seq 0 $((IMPORT_JOBS - 1))); do
     local part=()
     for i in "${!files[@]}"; do (( i % IMPORT_JOBS == j )) && part+=("${files[$i]}"); done
-    python -m training.replays import "${part[@]}" shard_dir="$OUT/shards" stride="$STRIDE" queues=sticky \
+    python -m training.imitation.replays import "${part[@]}" shard_dir="$OUT/shards" stride="$STRIDE" queues=sticky \
       skip_bad=true > "$OUT/import_$j.log" 2>&1 &
     pids+=($!)
   done
@@ -79,14 +81,14 @@ import_all() {
 stage import import_all
 
 # 2. behaviour cloning (resumes from $OUT/clone.pt.state)
-stage fit python -m training.bc fit data="$OUT/shards" val="$OUT/val_shards" net="$NET" epochs="$EPOCHS" \
+stage fit python -m training.imitation.bc fit data="$OUT/shards" val="$OUT/val_shards" net="$NET" epochs="$EPOCHS" \
   batch_size="$BATCH" lr="$LR" nonkeep_weight="$NONKEEP_WEIGHT" threads="$THREADS" keep_epochs=true progress=false \
   out="$OUT/clone.pt"
 
 # 3. validation games of each epoch's net, no guards, against the scripted baseline
-agent_folder() {  # agent_folder WEIGHTS DIR: DIR/agent.json plays WEIGHTS as packaged without guards
+agent_folder() {  # agent_folder WEIGHTS DIR: DIR/agent.json plays WEIGHTS as packaged without guards (robots greedy or sampled: GREEDY)
   mkdir -p "$2"; cp "$1" "$2/model.pt"
-  printf '{"agent": "net", "weights": "model.pt", "greedy": true, "sample_factories": true}\n' > "$2/agent.json"
+  printf '{"agent": "net", "weights": "model.pt", "greedy": %s, "sample_factories": true}\n' "$GREEDY" > "$2/agent.json"
 }
 validate_one() {  # validate_one NAME WEIGHTS: $OUT/agent_NAME played against scripted into $OUT/val_NAME
   [[ -f "$OUT/val_$1/results.json" ]] && return 0
@@ -128,13 +130,13 @@ if (( DAGGER_ROUNDS > 0 )); then
   (( ${#teacher_shards[@]} )) || { echo "clone_winner.sh: no teacher shards in $OUT/shards for the DAgger fits"; exit 2; }
   student="$OUT/agent_$BASE"; dagger_files=(); names=("$BASE")  # played as packaged (its agent.json)
   for r in $(seq 1 "$DAGGER_ROUNDS"); do
-    stage "dagger${r}_collect" python -m training.bc collect teacher="$TEACHER" student="$student" rules="$RULES" \
+    stage "dagger${r}_collect" python -m training.imitation.bc collect teacher="$TEACHER" student="$student" rules="$RULES" \
       games="$DAGGER_GAMES" seed0=$((DAGGER_SEED0 + (r - 1) * DAGGER_GAMES)) opponent_mix=0 beta=0 stride=1 \
       max_turns="$DAGGER_MAX_TURNS" out="$OUT/dagger$r.npz"
     dagger_files+=("$OUT/dagger$r.npz")
     data="$(IFS=,; echo "${teacher_shards[*]}")"
     for _ in $(seq 1 "$DAGGER_REPEAT"); do data+=",$(IFS=,; echo "${dagger_files[*]}")"; done
-    stage "dagger${r}_fit" python -m training.bc fit data="$data" val="$OUT/val_shards" init="$OUT/agent_$BASE/model.pt" \
+    stage "dagger${r}_fit" python -m training.imitation.bc fit data="$data" val="$OUT/val_shards" init="$OUT/agent_$BASE/model.pt" \
       epochs=1 batch_size="$BATCH" lr="$FT_LR" nonkeep_weight="$NONKEEP_WEIGHT" threads="$THREADS" progress=false \
       out="$OUT/dagger$r.pt"
     stage "dagger${r}_validate" validate_one "dagger$r" "$OUT/dagger$r.pt"

@@ -3,7 +3,7 @@
     python scripts/kaggle_replays.py download --top 5 --out replays/kaggle            # top-5 teams
     python scripts/kaggle_replays.py download --team "Team Name" --out replays/kaggle --max-episodes 50
     python scripts/kaggle_replays.py play --out /tmp/episode.json [--map-size 16 --max-episode-length 40]
-    python -m training.replays import replays/kaggle out=runs/bc/kaggle.npz stride=2
+    python -m training.imitation.replays import replays/kaggle out=runs/bc/kaggle.npz stride=2
 
 ``download`` uses the ``kaggle`` package's simulation-competition API (what ``kaggle competitions
 leaderboard``, ``team-submissions``, ``episodes SUBMISSION_ID`` and ``replay EPISODE_ID`` call):
@@ -36,8 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from training import kaggle_api
-from training.kaggle_api import SubmitError
+from training.submission import kaggle_api
+from training.submission.kaggle_api import SubmitError
 
 ROOT = Path(__file__).resolve().parents[1]
 

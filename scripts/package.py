@@ -4,12 +4,12 @@
     python scripts/package.py --agent random            # no weights: the random-masked policy
     python scripts/package.py --weights W --full         # prove it on the default 64x64 rules
 
-The command line of :mod:`training.submission`, whose docstring lists the steps.
+The command line of :mod:`training.submission.package`, whose docstring lists the steps.
 """
 
 import sys
 
-from training.submission import main
+from training.submission.package import main
 
 if __name__ == "__main__":
     sys.exit(main())

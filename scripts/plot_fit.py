@@ -1,4 +1,4 @@
-"""Learning curves of ``python -m training.bc fit`` runs from their TensorBoard logs (``<out>_tb/``):
+"""Learning curves of ``python -m training.imitation.bc fit`` runs from their TensorBoard logs (``<out>_tb/``):
 held-out NLL and the agreement with the teacher per component against gradient steps.
 
     python scripts/plot_fit.py runs/clone/sticky_cone_tb [more_tb ...] --out notes/img/clone_fit.png
@@ -14,7 +14,7 @@ COMPONENTS = ("robot_type", "keep", "non_keep", "move_dir", "factory", "factory_
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("runs", nargs="+", help="TensorBoard folders written by training.bc fit (<out>_tb)")
+    ap.add_argument("runs", nargs="+", help="TensorBoard folders written by training.imitation.bc fit (<out>_tb)")
     ap.add_argument("--out", required=True, help="image file (.png)")
     args = ap.parse_args(argv)
 
@@ -27,7 +27,7 @@ def main(argv=None):
     for run in args.runs:
         steps, nll = read_scalars(run, "bc/val_nll")
         if not len(steps):
-            print(f"plot_fit.py: {run} has no bc/val_nll scalars (a training.bc fit TensorBoard folder?)",
+            print(f"plot_fit.py: {run} has no bc/val_nll scalars (a training.imitation.bc fit TensorBoard folder?)",
                   file=sys.stderr)
             return 2
         name = run.rstrip("/").split("/")[-1]

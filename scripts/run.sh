@@ -7,7 +7,7 @@
 #      rewards are normalised (normalize_reward=true)); its periodic evaluation plays the agent as it would be
 #      packaged (greedy, the shipped sample_factories and guards) on full games of the run's rules against the
 #      scripted baseline, one validation seed both sides every 8192 steps,
-#   3. like with like, in a league in the run folder (python -m training.league, <run>/league.sqlite): the new
+#   3. like with like, in a league in the run folder (python -m training.evaluation.league, <run>/league.sqlite): the new
 #      checkpoint decoded as it would be packaged (<run>/candidate/: the shipped agent/weights/agent.json with the
 #      new weights), the shipped agent folder agent/weights and the scripted baseline play each other on 2
 #      validation seeds (COMPARE_SEEDS, default 1000110:1000112; never the test seeds), both sides: 12 games,
@@ -56,14 +56,14 @@ mkdir -p "$CAND"
 cp agent/weights/agent.json "$CAND/agent.json"
 cp "$RUN_DIR/checkpoints/latest.pt" "$CAND/$WEIGHTS_NAME"
 DB=(db="$RUN_DIR/league.sqlite")
-python -m training.league add new "$CAND" "${DB[@]}"
-python -m training.league add shipped agent/weights "${DB[@]}"
-python -m training.league add scripted scripted "${DB[@]}"
-python -m training.league play games=all seeds="$COMPARE_SEEDS" rules="$RULES" max_episode_length="$MAX_LEN" \
+python -m training.evaluation.league add new "$CAND" "${DB[@]}"
+python -m training.evaluation.league add shipped agent/weights "${DB[@]}"
+python -m training.evaluation.league add scripted scripted "${DB[@]}"
+python -m training.evaluation.league play games=all seeds="$COMPARE_SEEDS" rules="$RULES" max_episode_length="$MAX_LEN" \
   workers=2 "${DB[@]}"
-python -m training.league table "${DB[@]}"
+python -m training.evaluation.league table "${DB[@]}"
 BEATS=0
-python -m training.league compare new shipped "${DB[@]}" || BEATS=$?
+python -m training.evaluation.league compare new shipped "${DB[@]}" || BEATS=$?
 (( BEATS <= 1 )) || exit "$BEATS"
 if [[ "$PACKAGE" == auto ]]; then
   if (( BEATS == 0 )); then
@@ -88,5 +88,5 @@ T_HTML="$(selfplay 0 replays/trained_selfplay.html)"
 echo "run.sh: the packaged bot played itself (luxai-s2, seed 42): replays/trained_selfplay.json (${T_JSON} s)," \
   "replays/trained_selfplay.html (${T_HTML} s)"
 python scripts/plot_run.py --run "$RUN_DIR"
-echo "run: $RUN_DIR  (tensorboard --logdir $RUN_DIR/tb; league: python -m training.league table db=$RUN_DIR/league.sqlite)"
+echo "run: $RUN_DIR  (tensorboard --logdir $RUN_DIR/tb; league: python -m training.evaluation.league table db=$RUN_DIR/league.sqlite)"
 echo "submission ($PACKAGE agent): submission/ and submission.tar.gz; replays: replays/trained_selfplay.html"

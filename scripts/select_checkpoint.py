@@ -5,7 +5,7 @@
         [--greedy --sample-factories --water-guard --power-guard]
 
 Every candidate, and the reference (the weights shipped today), plays the opponent on every
-validation seed, both sides: the games of test mode (``training.evaluate.evaluate``, each game's
+validation seed, both sides: the games of test mode (``training.evaluation.evaluate.evaluate``, each game's
 sampling seeded by its map seed), so a candidate and the reference meet the same maps. Candidates
 rank by the mean lichen margin (own minus opponent lichen at the end of a game, what decides a Lux
 S2 game, spec "Win Conditions"), then by wins; a tie keeps the earlier candidate. The margin comes
@@ -25,7 +25,7 @@ with an already played candidate (or reference) costs nothing.
 Writes ``--out``: ``selected`` (the chosen candidate's path), ``beats_reference`` (its margin and
 wins rank above the reference's; true without a reference), ``rows`` (one per candidate:
 games, wins, lichen, opp_lichen, margin, factories_alive, survival_rate, ice_dug, and ``paired``, the
-:func:`training.evaluate.paired_summary` against the reference's games), ``reference`` and the
+:func:`training.evaluation.evaluate.paired_summary` against the reference's games), ``reference`` and the
 settings. Prints a table and, last, the selected path. Exit code 2, before any game, for a
 missing or unreadable checkpoint or bad seeds.
 """
@@ -58,7 +58,7 @@ def choose(rows):
 
 def _games(path, settings, cache_dir):
     """The evaluation of one weights file under ``settings``, from the cache or played now."""
-    from training.evaluate import evaluate
+    from training.evaluation.evaluate import evaluate
 
     with open(path, "rb") as f:
         same_games = {k: v for k, v in settings.items() if k != "workers"}  # workers change the speed, not the games
@@ -77,7 +77,7 @@ def _games(path, settings, cache_dir):
 
 
 def _row(path, rep, base_games):
-    from training.evaluate import paired_summary
+    from training.evaluation.evaluate import paired_summary
 
     row = dict(checkpoint=path, **{k: rep[k] for k in ("games", "wins", "lichen", "opp_lichen", "factories_alive",
                                                         "survival_rate", "ice_dug")})
@@ -94,7 +94,7 @@ def _refuse(msg):
 
 
 def main(argv=None):
-    from training.evaluate import add_game_arguments, game_kwargs, games_by_seat
+    from training.evaluation.evaluate import add_game_arguments, game_kwargs, games_by_seat
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoints", nargs="+", help="candidate weights files, in the order a tie prefers")
@@ -105,7 +105,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     from agent.net import CheckpointError, load_checkpoint
-    from training.config import ConfigError, check_disjoint, parse_seed_range
+    from training.kv import ConfigError, check_disjoint, parse_seed_range
 
     try:
         seeds = parse_seed_range(args.seeds, "--seeds")

@@ -2,7 +2,7 @@
 
     python scripts/sweep_report.py sweeps/example.json [--metric eval_vs_random.win_rate] [--tag lux/game_reward]
 
-Reads ``runs/sweeps/<stem>/results/run_*.json`` (training/sweep.py), groups runs by setting,
+Reads ``runs/sweeps/<stem>/results/run_*.json`` (training/ppo/sweep.py), groups runs by setting,
 prints mean / min / max of the metric over seeds per setting, names the best setting, writes
 ``runs/sweeps/<stem>/summary.json`` and plots the best setting's ``--tag`` curve (mean with a
 min-max band over its seeds) to ``runs/sweeps/<stem>/best_<tag>.png``.
@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from training.sweep import sweep_root  # noqa: E402
+from training.ppo.sweep import sweep_root  # noqa: E402
 from training.tblog import band  # noqa: E402
 
 

@@ -2,7 +2,7 @@
 
     python scripts/teacher_moves.py runs/agent/data_100.npz [--every 3]
 
-For every MOVE label of a HEAVY robot of ours in a ``training.bc collect`` file (every
+For every MOVE label of a HEAVY robot of ours in a ``training.imitation.bc collect`` file (every
 ``--every``-th sample), the share of moves to a cell where a plane is lower than on the robot's
 cell, per robot state: on one of our factory tiles or not, carrying ice/ore or empty, power below
 30 % of the battery or not. A plane the labels step down is one a 3x3 convolution can follow.
@@ -20,7 +20,7 @@ PLANES = ("dist_ice", "dist_factory_ours", "dist_ice_target", "dist_ore_target",
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("data", help="an npz of python -m training.bc collect")
+    ap.add_argument("data", help="an npz of python -m training.imitation.bc collect")
     ap.add_argument("--every", type=int, default=3, help="use every N-th sample (default 3)")
     args = ap.parse_args(argv)
     try:
@@ -30,7 +30,7 @@ def main(argv=None):
         raise SystemExit(f"cannot read {args.data}: {e}") from None
     if planes.shape[1] != NUM_PLANES:
         raise SystemExit(f"{args.data} has {planes.shape[1]} planes, not {NUM_PLANES}: "
-                         f"python -m training.bc replan data={args.data} out=NEW.npz")
+                         f"python -m training.imitation.bc replan data={args.data} out=NEW.npz")
     groups = {}
     for i in range(0, len(actions), args.every):
         a, pl = actions[i], planes[i].astype(np.float32)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Remake the shipped weights (agent/weights/model.pt) in one command: the recipe of notes/training.md.
 #   1. teacher games: the scripted baseline plays itself and the random-masked policy on 64x64
-#      train seeds; every 4th turn is recorded (python -m training.bc collect),
-#   2. behaviour cloning through the map-shaped head (python -m training.bc fit),
+#      train seeds; every 4th turn is recorded (python -m training.imitation.bc collect),
+#   2. behaviour cloning through the map-shaped head (python -m training.imitation.bc fit),
 #   3. DAgger rounds: the cloned net plays (the teacher's action on a fraction BETA of its turns)
 #      against the scripted baseline or the random-masked policy, the teacher labels every
 #      recorded state, and the net is refitted on all the data so far, our HEAVY robots' cells
@@ -61,7 +61,7 @@ collect_pair() {  # collect_pair SEED_A SEED_B [extra collect args...]: GAMES ga
   for s in "$a" "$b"; do
     local f="$OUT/data_$s.npz"
     if [[ ! -f "$f" ]]; then
-      python -m training.bc collect teacher=scripted rules="$RULES" games="$GAMES" max_turns="$MAX_TURNS" seed0="$s" \
+      python -m training.imitation.bc collect teacher=scripted rules="$RULES" games="$GAMES" max_turns="$MAX_TURNS" seed0="$s" \
         stride=4 out="$f.tmp.npz" "$@" \
         > "$OUT/collect_$s.log" 2>&1 && mv "$f.tmp.npz" "$f" &
       pids+=($!)
@@ -76,7 +76,7 @@ collect_pair 100 200
 collect_pair 300 400
 DATA="$OUT/data_100.npz,$OUT/data_200.npz,$OUT/data_300.npz,$OUT/data_400.npz"
 if [[ ! -f "$OUT/bc0.done" ]]; then
-  python -m training.bc fit data="$DATA" net=small epochs="$EPOCHS" threads=2 keep_epochs=true out="$OUT/bc0.pt" \
+  python -m training.imitation.bc fit data="$DATA" net=small epochs="$EPOCHS" threads=2 keep_epochs=true out="$OUT/bc0.pt" \
     | tee "$OUT/fit0.log"
   touch "$OUT/bc0.done"
 fi
@@ -91,7 +91,7 @@ for r in $(seq 1 "$ROUNDS"); do
     name="bc$r"; keep=true
     if (( f > 0 )); then name="bc${r}_s$f"; keep=false; fi
     if [[ ! -f "$OUT/$name.done" ]]; then
-      python -m training.bc fit data="$DATA" init="$LAST" epochs="$DAGGER_EPOCHS" lr=0.0005 threads=2 seed="$f" \
+      python -m training.imitation.bc fit data="$DATA" init="$LAST" epochs="$DAGGER_EPOCHS" lr=0.0005 threads=2 seed="$f" \
         heavy_weight="$HEAVY_WEIGHT" keep_epochs="$keep" out="$OUT/$name.pt" | tee "$OUT/fit${name#bc}.log"
       touch "$OUT/$name.done"
     fi

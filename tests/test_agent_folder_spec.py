@@ -38,7 +38,7 @@ def _play(check, seed=2, turns=25):
 def test_agent_folder_plays_as_its_agent_json(tmp_path):
     from agent.actions import decode
     from agent.player import agent_folder_config, policy_from_spec
-    from training.evaluate import make_policy
+    from training.evaluation.evaluate import make_policy
 
     d = _folder(tmp_path, {"agent": "net", "weights": "model.pt", "greedy": True, "water_guard": True,
                            "power_guard": True})
@@ -82,7 +82,7 @@ def test_dagger_student_of_an_agent_folder_plays_as_packaged(tmp_path):
     factories, guards), so the states it visits are those of the packaged agent."""
     from agent.actions import decode
     from agent.player import policy_from_spec
-    from training.botproc import dagger_student
+    from training.imitation.teachers import dagger_student
 
     d = _folder(tmp_path, {"agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True,
                            "water_guard": True})
@@ -114,7 +114,7 @@ def test_dagger_student_of_an_agent_folder_plays_as_packaged(tmp_path):
 def test_pool_agent_folder_plays_as_packaged(tmp_path, monkeypatch):
     """pool_agents takes the same specs: an agent folder in the opponent pool plays exactly as its
     agent.json says (greedy robots, sampled factories, guards), with the seed the pool draws."""
-    import training.opponents as opponents
+    import training.ppo.opponents as opponents
     from agent.actions import decode
     from agent.player import policy_from_spec
 

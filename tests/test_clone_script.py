@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_clone_script_runs_every_stage_and_resumes(tmp_path):
-    from training.evaluate import play_game
+    from training.evaluation.evaluate import play_game
 
     replays = tmp_path / "replays"
     replays.mkdir()

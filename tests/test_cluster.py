@@ -79,8 +79,8 @@ def test_ray_vec_env_steps_like_subproc(ray_head):
     """Observation, action masks, rewards and dones of RayVecEnv and SubprocVecEnv, step by step."""
     from agent.policy import sample_uniform_masked
     from training.cluster import connect, make_ray_vec_env
-    from training.config import parse_overrides
-    from training.run import build_venv, make_env_fn
+    from training.ppo.config import parse_overrides
+    from training.ppo.run import build_venv, make_env_fn
 
     cfg = parse_overrides(PPO + ["opponent=random", "max_episode_length=12"])
     ray = connect(ray_head)
@@ -110,9 +110,9 @@ def test_ray_vec_env_steps_like_subproc(ray_head):
 
 def test_bc_collect_on_ray_equals_local(ray_head, tmp_path):
     args = ["collect", "teacher=scripted", "rules=tiny", "games=3", "max_turns=40", "stride=4"]
-    r = run(args + ["backend=ray", f"ray_address={ray_head}", "out=ray.npz"], tmp_path, module="training.bc")
+    r = run(args + ["backend=ray", f"ray_address={ray_head}", "out=ray.npz"], tmp_path, module="training.imitation.bc")
     assert r.returncode == 0, r.stdout + r.stderr
-    r = run(args + ["out=local.npz"], tmp_path, module="training.bc")
+    r = run(args + ["out=local.npz"], tmp_path, module="training.imitation.bc")
     assert r.returncode == 0, r.stdout + r.stderr
     a, b = np.load(tmp_path / "ray.npz"), np.load(tmp_path / "local.npz")
     assert len(a["actions"]) > 0
@@ -141,7 +141,7 @@ def test_unreachable_ray_address_is_one_line_and_exit_2(tmp_path):
                          (PPO + ["vec_env=ray", addr, "run_dir=p"], None),
                          ([f"sweep={os.path.join(ROOT, 'sweeps', 'example.json')}", "index=0:2", "backend=ray", addr], None),
                          (["collect", "teacher=scripted", "rules=tiny", "games=1", "backend=ray", addr, "out=c.npz"],
-                          "training.bc")):
+                          "training.imitation.bc")):
         p = run(args, tmp_path, module=module, timeout=120)
         out = (p.stdout + p.stderr).strip()
         assert p.returncode == 2, out

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.config import ConfigError, TrainConfig, parse_overrides
+from training.ppo.config import ConfigError, TrainConfig, parse_overrides
 from training.device import autocast_net, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ def test_train_device_cuda_without_cuda_is_one_line_exit_2_and_writes_nothing(tm
 @needs_no_cuda
 def test_bc_fit_device_cuda_without_cuda_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "bc.pt"
-    proc = subprocess.run([sys.executable, "-m", "training.bc", "fit", "data=missing.npz", "device=cuda",
+    proc = subprocess.run([sys.executable, "-m", "training.imitation.bc", "fit", "data=missing.npz", "device=cuda",
                            f"out={out}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()

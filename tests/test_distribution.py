@@ -70,10 +70,10 @@ def test_log_prob_matches_brute_force_reference():
 
 @pytest.mark.parametrize("heavy_weight", [1.0, 4.0, 0.5])
 def test_imitation_loss_weights_heavy_cells(heavy_weight):
-    """training.bc.imitation_loss (fit heavy_weight=W): the batch mean of -sum over cells of
+    """training.imitation.bc.imitation_loss (fit heavy_weight=W): the batch mean of -sum over cells of
     w(cell) * log p(teacher's action), w = W on cells marked as our HEAVY and 1 elsewhere, against
     the per-cell brute-force reference; W = 1 is the plain masked log-likelihood."""
-    from training.bc import imitation_loss
+    from training.imitation.bc import imitation_loss
 
     logits, masks = random_case(3, B=3, H=4, W=4)
     d = MaskedGridDistribution(logits, masks)

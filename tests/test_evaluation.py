@@ -24,9 +24,9 @@ def run(args, cwd, timeout=300):
 def bc_checkpoint(tmp_path_factory):
     """Behaviour cloning of the scripted baseline on 2 tiny games, one epoch."""
     d = tmp_path_factory.mktemp("bc")
-    run(["-m", "training.bc", "collect", "teacher=scripted", "rules=tiny", "games=2", "stride=2", "max_turns=60",
+    run(["-m", "training.imitation.bc", "collect", "teacher=scripted", "rules=tiny", "games=2", "stride=2", "max_turns=60",
          f"out={d / 'data.npz'}"], cwd=ROOT)
-    out = run(["-m", "training.bc", "fit", f"data={d / 'data.npz'}", "epochs=1", f"out={d / 'bc.pt'}", "threads=1"],
+    out = run(["-m", "training.imitation.bc", "fit", f"data={d / 'data.npz'}", "epochs=1", f"out={d / 'bc.pt'}", "threads=1"],
               cwd=ROOT)
     assert "agreement: robot type" in out
     from agent.net import load_checkpoint
@@ -44,7 +44,7 @@ def test_dagger_collect_labels_student_games_and_fit_concatenates(tmp_path, bc_c
     from agent.actions import NUM_LOGITS
     from agent.features import NUM_PLANES
 
-    out = run(["-m", "training.bc", "collect", "teacher=scripted", f"student={bc_checkpoint}", "beta=0",
+    out = run(["-m", "training.imitation.bc", "collect", "teacher=scripted", f"student={bc_checkpoint}", "beta=0",
                "rules=tiny", "games=2", "stride=3", "max_turns=45", "opponent_mix=0", f"out={tmp_path / 'dagger.npz'}"],
               cwd=ROOT)
     assert "vs teacher" in out
@@ -58,17 +58,17 @@ def test_dagger_collect_labels_student_games_and_fit_concatenates(tmp_path, bc_c
     robot_cells = m[..., :7].any(axis=-1)
     assert m[..., :7][robot_cells, robot_type[robot_cells]].all()
     both = f"{tmp_path / 'dagger.npz'},{bc_checkpoint.parent / 'data.npz'}"
-    out = run(["-m", "training.bc", "fit", f"data={both}", "epochs=1", f"init={bc_checkpoint}",
+    out = run(["-m", "training.imitation.bc", "fit", f"data={both}", "epochs=1", f"init={bc_checkpoint}",
                f"out={tmp_path / 'bc2.pt'}", "threads=1"], cwd=ROOT)
     n_first = len(np.load(bc_checkpoint.parent / "data.npz")["actions"])
     assert f"{n + n_first} samples" in out
-    bad = subprocess.run([sys.executable, "-m", "training.bc", "fit", "data=nope.npz"], cwd=ROOT, capture_output=True,
+    bad = subprocess.run([sys.executable, "-m", "training.imitation.bc", "fit", "data=nope.npz"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode != 0 and "nope.npz" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_checkpoint, capsys):
-    """fit heavy_weight=W trains with HEAVY cells weighted (training.bc.imitation_loss, checked
+    """fit heavy_weight=W trains with HEAVY cells weighted (training.imitation.bc.imitation_loss, checked
     against the reference in tests/test_distribution.py): from the same init, seed and batches the
     fits with W = 1 and W = 3 end with other weights. W is recorded in the checkpoint, and the
     validation NLL the fit prints and records is the unweighted NLL of the held-out samples,
@@ -80,7 +80,7 @@ def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_chec
     from agent.distribution import MaskedGridDistribution
     from agent.features import P
     from agent.net import load_checkpoint
-    from training.bc import fit
+    from training.imitation.bc import fit
 
     data = bc_checkpoint.parent / "data.npz"
     d = np.load(data)
@@ -111,7 +111,7 @@ def test_fit_heavy_weight_is_recorded_and_a_bad_weight_refused(tmp_path, bc_chec
         assert f"val nll {unweighted:.2f}," in printed, printed
     assert states[1].keys() == states[3].keys()
     assert any(not torch.equal(states[1][key], states[3][key]) for key in states[1])
-    fit_cli = [sys.executable, "-m", "training.bc", "fit", f"data={data}", "epochs=1", "threads=1",
+    fit_cli = [sys.executable, "-m", "training.imitation.bc", "fit", f"data={data}", "epochs=1", "threads=1",
                f"init={bc_checkpoint}"]
     bad = subprocess.run(fit_cli + ["heavy_weight=0", f"out={tmp_path / 'x.pt'}"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
@@ -126,7 +126,7 @@ def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpo
     sample_factories and guards of agent.guards.GUARDS); the default stays plain greedy."""
     from agent.guards import GUARDS
     from agent.player import NetPolicy, resolve_agent_config
-    from training import bc
+    from training.imitation import bc
 
     made = []
     original = NetPolicy.from_file.__func__
@@ -153,7 +153,7 @@ def test_dagger_shadow_anchor_labels_with_the_anchored_teacher(monkeypatch, bc_c
     opponent stays the plain baseline); without a student or with another teacher it is refused
     in one line before any game."""
     from agent import scripted
-    from training import bc
+    from training.imitation import bc
 
     made = []
     original = scripted.ScriptedPolicy.__init__
@@ -170,7 +170,7 @@ def test_dagger_shadow_anchor_labels_with_the_anchored_teacher(monkeypatch, bc_c
     assert made.count(True) == 1  # the learner's shadow; the opponent is a plain teacher
     for argv in (["teacher=scripted", "shadow_anchor=true"],
                  ["teacher=random", f"student={bc_checkpoint}", "shadow_anchor=true"]):
-        p = subprocess.run([sys.executable, "-m", "training.bc", "collect", "rules=tiny", "games=1", *argv,
+        p = subprocess.run([sys.executable, "-m", "training.imitation.bc", "collect", "rules=tiny", "games=1", *argv,
                             "out=never.npz"], cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and "Traceback" not in p.stderr and "shadow_anchor" in p.stderr, p.stderr
         assert len(p.stderr.strip().splitlines()) == 1
@@ -178,11 +178,11 @@ def test_dagger_shadow_anchor_labels_with_the_anchored_teacher(monkeypatch, bc_c
 
 
 def test_load_data_equals_concatenating_the_files(tmp_path):
-    """training.bc.load_data fills preallocated arrays file by file (half the peak memory of
+    """training.imitation.bc.load_data fills preallocated arrays file by file (half the peak memory of
     np.concatenate); the result is the same arrays, dtypes included, and mixed map sizes fail."""
     import numpy as np
 
-    from training.bc import load_data
+    from training.imitation.bc import load_data
 
     rng = np.random.default_rng(0)
     files = []
@@ -216,7 +216,7 @@ def test_replan_recomputes_the_path_planes_refuses_old_data_and_fit_widens_an_ol
     planes = new["planes"].copy()
     planes[:, list(PATH_PLANES)] = 0
     np.savez(blank, **{k: (planes if k == "planes" else new[k]) for k in new.files})
-    out = run(["-m", "training.bc", "replan", f"data={blank}", f"out={tmp_path / 'again.npz'}"], cwd=ROOT)
+    out = run(["-m", "training.imitation.bc", "replan", f"data={blank}", f"out={tmp_path / 'again.npz'}"], cwd=ROOT)
     assert f"planes {NUM_PLANES} -> {NUM_PLANES}" in out
     again = np.load(tmp_path / "again.npz")
     assert sorted(again.files) == sorted(new.files)
@@ -227,17 +227,17 @@ def test_replan_recomputes_the_path_planes_refuses_old_data_and_fit_widens_an_ol
     np.savez(old, **{k: (new[k][:, :C] if k == "planes" else new[k]) for k in new.files})
     for cmd in (["fit", f"data={old}", "epochs=1", "threads=1", f"out={tmp_path / 'x.pt'}"],
                 ["replan", f"data={old}", f"out={tmp_path / 'x.npz'}"]):
-        bad = subprocess.run([sys.executable, "-m", "training.bc", *cmd], cwd=ROOT, capture_output=True, text=True,
+        bad = subprocess.run([sys.executable, "-m", "training.imitation.bc", *cmd], cwd=ROOT, capture_output=True, text=True,
                              timeout=120)
         assert bad.returncode != 0 and "collect" in bad.stderr and "Traceback" not in bad.stderr, cmd
     old_net = tmp_path / "old.pt"
     save_checkpoint(old_net, build_net(dict(NET_PRESETS["small"], in_planes=C)))
-    out = run(["-m", "training.bc", "fit", f"data={tmp_path / 'again.npz'}", "epochs=1", f"init={old_net}",
+    out = run(["-m", "training.imitation.bc", "fit", f"data={tmp_path / 'again.npz'}", "epochs=1", f"init={old_net}",
                f"out={tmp_path / 'wide.pt'}", "threads=1"], cwd=ROOT)
     assert f"widened to {NUM_PLANES}" in out
     net, payload = load_checkpoint(tmp_path / "wide.pt")
     assert net.config["in_planes"] == NUM_PLANES and payload["init_planes"] == C
-    bad = subprocess.run([sys.executable, "-m", "training.bc", "replan", f"data={tmp_path / 'nope.npz'}",
+    bad = subprocess.run([sys.executable, "-m", "training.imitation.bc", "replan", f"data={tmp_path / 'nope.npz'}",
                           f"out={tmp_path / 'y.npz'}"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "nope.npz" in bad.stderr and "Traceback" not in bad.stderr
 
@@ -288,8 +288,8 @@ def _side_a_is_built_with_the_guards_asked_for(tmp_path, bc_checkpoint, monkeypa
     none; results.json records them."""
     import agent.player
     from agent.guards import GUARDS
-    from training.config import parse_overrides
-    from training.evaluate import main_test
+    from training.ppo.config import parse_overrides
+    from training.evaluation.evaluate import main_test
 
     asked = {k: i % 2 == 0 for i, k in enumerate(GUARDS)}  # every other guard on
     built = []
@@ -320,7 +320,7 @@ def _side_a_is_built_with_the_guards_asked_for(tmp_path, bc_checkpoint, monkeypa
 
 
 def test_paired_summary_counts_games_up_and_down_and_bad_baselines_are_refused(tmp_path):
-    from training.evaluate import load_baseline, paired_summary
+    from training.evaluation.evaluate import load_baseline, paired_summary
 
     def game(seed, side, lichen, result=-1, length=1000):
         return dict(map_seed=seed, side=side, lichen=lichen, result=result, length=length, factories_alive=2)
@@ -347,7 +347,7 @@ def test_paired_summary_counts_games_up_and_down_and_bad_baselines_are_refused(t
 
 def test_greedy_test_policy_ignores_its_sampling_seed(bc_checkpoint):
     from test_features import _states_after
-    from training.evaluate import make_policy
+    from training.evaluation.evaluate import make_policy
 
     state = _states_after("tiny", seed=3, main_turns=12)["player_0"]
     greedy = [make_policy(str(bc_checkpoint), seed=s, greedy=True)(state) for s in range(4)]
@@ -541,7 +541,7 @@ def test_overlapping_test_seeds_are_refused(tmp_path):
 
 
 def test_sweep_index_mapping_is_reproducible(tmp_path):
-    from training.sweep import grid_size, load_sweep, setting_for_index
+    from training.ppo.sweep import grid_size, load_sweep, setting_for_index
 
     f = tmp_path / "s.json"
     f.write_text(json.dumps({"rules": "tiny", "learning_rate": [0.1, 0.2], "ent_coef": [0.0, 0.5, 1.0]}))

@@ -58,8 +58,8 @@ def test_config_keys_flags_and_agent_json_follow_the_registry():
     import argparse
 
     from agent.player import CONFIG_KEYS
-    from training.config import ConfigError, TrainConfig, parse_overrides
-    from training.evaluate import add_decoding_flags, guard_kwargs
+    from training.ppo.config import ConfigError, TrainConfig, parse_overrides
+    from training.evaluation.evaluate import add_decoding_flags, guard_kwargs
 
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
     for g in REGISTRY:

@@ -1,5 +1,5 @@
 """scripts/kaggle_replays.py: failure lines and exit codes, resume with a fake Kaggle API, and a
-genuine Kaggle-format episode (kaggle-environments hosting main.py) imported by training.replays."""
+genuine Kaggle-format episode (kaggle-environments hosting main.py) imported by training.imitation.replays."""
 
 import importlib.util
 import json
@@ -118,7 +118,7 @@ def test_genuine_kaggle_episode_of_main_py_imports_and_replays(tmp_path):
     assert p.returncode == 0, p.stdout + p.stderr[-2000:]
     ep = json.loads(out.read_text())
     assert ep["name"] == "lux_ai_s2" and isinstance(ep["steps"][0][0]["observation"]["obs"], str)
-    from training.replays import engine_check, import_files, load_replay
+    from training.imitation.replays import engine_check, import_files, load_replay
 
     rep = load_replay(str(out))
     assert rep.fmt == "kaggle" and rep.env_cfg["map_size"] == 16 and rep.seed == 5

@@ -1,4 +1,4 @@
-"""The local league (training/league.py): ratings from real tiny games, a database that survives
+"""The local league (training/evaluation/league.py): ratings from real tiny games, a database that survives
 ``kill -9`` and a second writer, one-line refusals of bad input, crashed bot games kept but not
 rated, matchmaking by uncertainty."""
 
@@ -17,7 +17,7 @@ TINY = ["rules=tiny", "max_episode_length=40"]
 
 
 def league(db, *args):
-    from training.league import main
+    from training.evaluation.league import main
 
     return main([*args, f"db={db}"])
 
@@ -38,7 +38,7 @@ def one_line(text):
 
 
 def test_scripted_rates_above_random_after_two_dozen_tiny_games(tmp_path, capsys):
-    from training.league import compare, open_db, ratings, table
+    from training.evaluation.league import compare, open_db, ratings, table
 
     db = tmp_path / "league.sqlite"
     assert league(db, "add", "random", "random") == 0
@@ -74,7 +74,7 @@ def test_scripted_rates_above_random_after_two_dozen_tiny_games(tmp_path, capsys
 
 
 def test_matchmaking_meets_every_pair_first_then_the_least_certain(tmp_path):
-    from training.league import add_agent, claim, open_db, record
+    from training.evaluation.league import add_agent, claim, open_db, record
 
     con = open_db(str(tmp_path / "l.sqlite"))
     for name in ("a", "b", "c"):
@@ -109,7 +109,7 @@ def test_database_survives_kill_9_and_a_second_writer(tmp_path):
     db = tmp_path / "league.sqlite"
     assert league(db, "add", "random", "random") == 0
     assert league(db, "add", "scripted", "scripted") == 0
-    cmd = [sys.executable, "-m", "training.league", "play", "workers=1", "seeds=1000110:1000300", *TINY, f"db={db}"]
+    cmd = [sys.executable, "-m", "training.evaluation.league", "play", "workers=1", "seeds=1000110:1000300", *TINY, f"db={db}"]
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     with open(tmp_path / "a.log", "w") as la, open(tmp_path / "b.log", "w") as lb:
         a = subprocess.Popen(cmd + ["games=400"], cwd=ROOT, stdout=la, stderr=subprocess.STDOUT, env=env)
@@ -188,7 +188,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert league(junk, "add", "r", "random") == 2
     assert "not a league database" in one_line(capsys.readouterr().err)
     # the real command line: one line on stderr, no traceback
-    p = subprocess.run([sys.executable, "-m", "training.league", "add", "x", str(tmp_path / "nope.pt"), f"db={db}"],
+    p = subprocess.run([sys.executable, "-m", "training.evaluation.league", "add", "x", str(tmp_path / "nope.pt"), f"db={db}"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and p.stdout == "" and "Traceback" not in p.stderr
     assert one_line(p.stderr).startswith("league: spec")
@@ -211,7 +211,7 @@ for line in sys.stdin:
 
 
 def test_a_bot_crashing_mid_game_is_recorded_and_not_rated(tmp_path, capsys):
-    from training.league import open_db, ratings, table
+    from training.evaluation.league import open_db, ratings, table
 
     bot = tmp_path / "crashbot"
     bot.mkdir()
@@ -240,7 +240,7 @@ def test_a_bot_crashing_mid_game_is_recorded_and_not_rated(tmp_path, capsys):
 
 def test_plot_draws_rating_against_step(tmp_path, capsys):
     from agent.net import build_net, save_checkpoint
-    from training.league import open_db, plot
+    from training.evaluation.league import open_db, plot
 
     db = tmp_path / "league.sqlite"
     for step in (100, 200):
@@ -265,9 +265,9 @@ def test_periodic_evaluation_plays_the_agent_as_packaged(tmp_path):
     from types import SimpleNamespace
 
     from agent.net import load_checkpoint
-    from training.callbacks import EvalCallback
+    from training.ppo.callbacks import EvalCallback
     from agent.player import agent_folder_config
-    from training.evaluate import evaluate
+    from training.evaluation.evaluate import evaluate
 
     conf = agent_folder_config(str(ROOT / "agent" / "weights"))
     net, _ = load_checkpoint(conf["spec"])

@@ -286,9 +286,9 @@ def test_audit_sees_rejections_when_there_are_some():
 
 
 def test_exact_mask_rules_forbid_nothing_the_engine_accepts():
-    """training.mask_audit: in real states, the forbidden choices of the exact rules are all
+    """training.evaluation.mask_audit: in real states, the forbidden choices of the exact rules are all
     rejected by validate_actions; the deliberately stricter rules do forbid accepted choices."""
-    from training.mask_audit import REASONS, run, table
+    from training.evaluation.mask_audit import REASONS, run, table
 
     counts = run(games=2, rules="tiny", every=3, seed0=2000, max_turns=300, progress=False)
     print("\n" + table(counts))

@@ -1,6 +1,6 @@
-"""training.render: replay frames (GIF/PNG) and the timeline, on one short 16x16 game.
+"""training.evaluation.render: replay frames (GIF/PNG) and the timeline, on one short 16x16 game.
 
-The game is recorded in the luxai-s2 runner format (``training.evaluate.play_game``, change
+The game is recorded in the luxai-s2 runner format (``training.evaluation.evaluate.play_game``, change
 observations) and converted to a Kaggle episode for the second format; the timeline's final
 numbers are checked against the engine's own result and the raw last observation.
 """
@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 
 from agent.obs import PLAYERS
-from training import render
-from training.replays import load_replay
+from training.evaluation import render
+from training.imitation.replays import load_replay
 
 ROOT = Path(__file__).resolve().parents[1]
 TURNS = 40
@@ -26,7 +26,7 @@ TURNS = 40
 @pytest.fixture(scope="module")
 def game(tmp_path_factory):
     """A runner replay of scripted vs random (seed 3, 16x16, 40 turns) and play_game's result."""
-    from training.evaluate import play_game
+    from training.evaluation.evaluate import play_game
 
     path = tmp_path_factory.mktemp("render") / "scripted_vs_random.json"
     with pytest.MonkeyPatch.context() as mp:
@@ -50,7 +50,7 @@ def _kaggle_episode(runner_path, out):
 
 
 def _cli(args, timeout=120):
-    return subprocess.run([sys.executable, "-m", "training.replays", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "training.imitation.replays", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -179,8 +179,8 @@ def test_test_mode_writes_a_timeline_beside_each_replay_when_asked(tmp_path):
 
     from PIL import Image
 
-    from training.render import timeline
-    from training.replays import load_replay
+    from training.evaluation.render import timeline
+    from training.imitation.replays import load_replay
 
     root = Path(__file__).resolve().parents[1]
     p = subprocess.run([sys.executable, str(root / "train.py"), "mode=test", "checkpoint=scripted", "opponents=random",

@@ -1,4 +1,4 @@
-"""Replay import (training.replays) and protocol bots (training.botproc), proved against the engine.
+"""Replay import (training.imitation.replays) and protocol bots (training.botproc), proved against the engine.
 
 Games are short and on the 16x16 ``tiny`` rules unless a format forces 64x64 (the luxai-s2 CLI).
 The label proof: play a game between two different bots, record it, import it, then branch one
@@ -24,7 +24,7 @@ BIN_DIR = Path(sys.executable).parent
 
 
 def _play(tmp_path, spec_a, spec_b, seed, turns, name):
-    from training.evaluate import play_game
+    from training.evaluation.evaluate import play_game
 
     path = tmp_path / name
     play_game(spec_a, spec_b, seed, rules="tiny", max_episode_length=turns, replay_path=str(path))
@@ -53,7 +53,7 @@ def _load_npz(path):
 
 @pytest.mark.parametrize("which", ["queue", "scripted"])
 def test_labels_reproduce_the_engine(games, which):
-    from training.replays import engine_check, load_replay
+    from training.imitation.replays import engine_check, load_replay
 
     rep = load_replay(str(games[which]))
     r = engine_check(rep)
@@ -66,7 +66,7 @@ def test_labels_reproduce_the_engine(games, which):
 
 def test_wrong_labels_are_caught(games, monkeypatch):
     """Negative control: turning every move label by 90 degrees breaks the position agreement."""
-    import training.replays as R
+    import training.imitation.replays as R
 
     orig = R.label_turn
 
@@ -84,8 +84,8 @@ def test_wrong_labels_are_caught(games, monkeypatch):
 def test_import_writes_the_bc_format_with_legal_labels(games, tmp_path):
     from agent.actions import C_TYPE, KEEP, NUM_LOGITS
     from agent.features import NUM_GLOBALS, NUM_PLANES
-    from training.bc import load_data
-    from training.replays import Stats, import_files
+    from training.imitation.bc import load_data
+    from training.imitation.replays import Stats, import_files
 
     out = tmp_path / "q.npz"
     stats = import_files([str(games["queue"]), str(games["scripted"])], str(out), player="both", stride=2)
@@ -117,7 +117,7 @@ def test_full_gzip_and_compressed_observations_give_the_same_data(games, tmp_pat
     """A runner replay with full observations each turn (``--replay.compressed_obs`` off), and the
     same file gzipped, import to exactly the data of the change-observation replay."""
     from agent.obs import GameState
-    from training.replays import import_files, load_replay
+    from training.imitation.replays import import_files, load_replay
 
     rep = load_replay(str(games["scripted"]))
     full = []
@@ -144,7 +144,7 @@ def test_full_gzip_and_compressed_observations_give_the_same_data(games, tmp_pat
 
 
 def _cli(args, cwd=ROOT, env=None, timeout=120):
-    return subprocess.run([sys.executable, "-m", "training.replays", *args], cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "training.imitation.replays", *args], cwd=cwd, capture_output=True,
                           text=True, timeout=timeout, env=env)
 
 
@@ -153,7 +153,7 @@ def test_cli_import_prints_one_summary_line(games, tmp_path):
     (same replay, player and stride), and its samples are the ones in the file it wrote."""
     import re
 
-    from training.replays import import_files
+    from training.imitation.replays import import_files
 
     out = tmp_path / "d.npz"
     p = _cli(["import", str(games["queue"]), f"out={out}", "player=player_0", "stride=3"])
@@ -231,7 +231,7 @@ def test_runner_cli_replay_of_two_different_bots(tmp_path):
     p = subprocess.run([str(cli), "a/main.py", "b/main.py", "-s", "21", "-l", "25", "-o", "replay.json", "-v", "0"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert p.returncode == 0, p.stderr[-2000:]
-    from training.replays import engine_check, import_files, load_replay
+    from training.imitation.replays import engine_check, import_files, load_replay
 
     rep = load_replay(str(tmp_path / "replay.json"), max_episode_length=25)
     assert rep.fmt == "runner" and rep.seed == 21 and rep.env_cfg["map_size"] == 64
@@ -270,7 +270,7 @@ for line in sys.stdin:
 
 
 def test_bot_opponent_in_test_mode_and_failing_bots_skip_their_game(tmp_path, monkeypatch):
-    from training.evaluate import evaluate
+    from training.evaluation.evaluate import evaluate
 
     monkeypatch.setenv("LUXKIT_AGENT", "scripted")
     monkeypatch.setenv("LUXKIT_BOT_OVERAGE", "1")
@@ -312,18 +312,18 @@ def test_train_py_test_mode_accepts_bot_opponents(tmp_path):
 def test_collect_with_a_bot_teacher_then_fit(tmp_path):
     env = dict(os.environ, LUXKIT_AGENT="scripted", OMP_NUM_THREADS="1")
     out = tmp_path / "bot.npz"
-    p = subprocess.run([sys.executable, "-m", "training.bc", "collect", f"teacher=bot:{ROOT}", "rules=tiny",
+    p = subprocess.run([sys.executable, "-m", "training.imitation.bc", "collect", f"teacher=bot:{ROOT}", "rules=tiny",
                         "games=2", "stride=2", "max_turns=30", "opponent_mix=0.5", "seed0=40", f"out={out}"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "samples written" in p.stdout and out.is_file()
     assert len(list((tmp_path / "bot_replays").glob("*.json"))) == 2
-    p = subprocess.run([sys.executable, "-m", "training.bc", "fit", f"data={out}", "epochs=1",
+    p = subprocess.run([sys.executable, "-m", "training.imitation.bc", "fit", f"data={out}", "epochs=1",
                         f"out={tmp_path / 'bc.pt'}", "threads=1"], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=300)
     assert p.returncode == 0 and "agreement: robot type" in p.stdout, p.stdout + p.stderr
     # the fitted net grown by two dilated blocks (agent.net.grow_net) and fitted again
-    fit = [sys.executable, "-m", "training.bc", "fit", f"data={out}", "epochs=1", "threads=1"]
+    fit = [sys.executable, "-m", "training.imitation.bc", "fit", f"data={out}", "epochs=1", "threads=1"]
     p = subprocess.run(fit + [f"init={tmp_path / 'bc.pt'}", "grow=4,8", f"out={tmp_path / 'grown.pt'}"], cwd=ROOT,
                        env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and "agreement: robot type" in p.stdout, p.stdout + p.stderr
@@ -333,7 +333,7 @@ def test_collect_with_a_bot_teacher_then_fit(tmp_path):
                        text=True, timeout=300)
     assert p.returncode != 0 and "grow= needs init=CHECKPOINT" in p.stderr and "Traceback" not in p.stderr
     # DAgger with the bot as a shadow: the (grown) student plays, the bot labels its states
-    p = subprocess.run([sys.executable, "-m", "training.bc", "collect", f"teacher=bot:{ROOT}",
+    p = subprocess.run([sys.executable, "-m", "training.imitation.bc", "collect", f"teacher=bot:{ROOT}",
                         f"student={tmp_path / 'grown.pt'}", "beta=0", "rules=tiny", "games=1", "max_turns=20",
                         "opponent_mix=0", f"out={tmp_path / 'dagger.npz'}"], cwd=ROOT, env=env, capture_output=True,
                        text=True, timeout=300)
@@ -345,7 +345,7 @@ def test_collect_with_a_bot_teacher_then_fit(tmp_path):
 def test_collect_with_a_crashing_bot_says_so_and_goes_on(tmp_path):
     crash = _write_bot(tmp_path / "crash", CRASH_AT_1)
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    p = subprocess.run([sys.executable, "-m", "training.bc", "collect", f"teacher=bot:{crash}", "rules=tiny",
+    p = subprocess.run([sys.executable, "-m", "training.imitation.bc", "collect", f"teacher=bot:{crash}", "rules=tiny",
                         "games=2", "max_turns=20", f"out={tmp_path / 'x.npz'}"], cwd=ROOT, env=env,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode != 0
@@ -359,8 +359,8 @@ def test_a_protocol_bot_in_the_training_opponent_pool(tmp_path, monkeypatch, cap
     bot's answers are played (its own bid and placement too), and a bot that dies hands its game to
     the random-masked policy with one line, without ending the learner's episode."""
     from agent.policy import sample_uniform_masked
-    from training.config import ConfigError, parse_overrides
-    from training.opponents import PoolOpponent
+    from training.ppo.config import ConfigError, parse_overrides
+    from training.ppo.opponents import PoolOpponent
     from wrappers.lux_env import LuxGridEnv
 
     monkeypatch.setenv("LUXKIT_AGENT", "scripted")
@@ -402,7 +402,7 @@ def test_shadow_labels_keep_where_the_students_queue_runs_the_bots_action():
     from agent.actions import C_MOVE, C_TYPE, KEEP, MOVE
     from agent.masks import action_masks
     from tests.test_masks_rules import make_state, unit
-    from training.replays import label_turn, shadow_labels
+    from training.imitation.replays import label_turn, shadow_labels
 
     right, up, down = [0, 2, 0, 0, 1, 1], [0, 1, 0, 0, 1, 1], [0, 3, 0, 0, 1, 1]
     st = make_state(my_units=[unit("unit_5", 4, 4, heavy=True, power=500, queue=[right]),

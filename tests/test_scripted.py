@@ -183,7 +183,7 @@ def test_scripted_placement_puts_the_first_factory_next_to_ice():
 
 
 def test_anchored_shadow_digs_where_the_student_put_its_heavy():
-    """``ScriptedPolicy(anchor=True)``, the DAgger shadow of ``training.bc collect shadow_anchor=true``.
+    """``ScriptedPolicy(anchor=True)``, the DAgger shadow of ``training.imitation.bc collect shadow_anchor=true``.
 
     A scripted HEAVY digging ice on its target has its remembered target moved to another ice cell
     its role could pick, as when a student, not the teacher, put it where it stands. The plain

@@ -1,4 +1,4 @@
-"""Imitation at scale: xz replays, one shard per replay (resumable), and ``training.bc fit``
+"""Imitation at scale: xz replays, one shard per replay (resumable), and ``training.imitation.bc fit``
 streaming shards from disk, resuming, weighting non-keep labels and reporting keep and non-keep
 agreement apart. Tiny 16x16 games."""
 
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def replays(tmp_path_factory):
     """Three short recorded games (runner format): scripted against random-masked, seeds 3-5."""
-    from training.evaluate import play_game
+    from training.evaluation.evaluate import play_game
 
     d = tmp_path_factory.mktemp("shard_replays")
     paths = []
@@ -32,7 +32,7 @@ def replays(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def shard_dir(replays, tmp_path_factory):
-    from training.replays import import_shards
+    from training.imitation.replays import import_shards
 
     d = tmp_path_factory.mktemp("shards")
     import_shards([str(p) for p in replays], str(d), player="both", stride=1, log=lambda s: None)
@@ -42,7 +42,7 @@ def shard_dir(replays, tmp_path_factory):
 def test_xz_gzip_and_plain_replays_import_to_the_same_data(replays, tmp_path):
     """The compression is read from the content: an xz (``lzma``) file, a gzip file and the plain
     JSON give byte-identical datasets, whatever the file is named."""
-    from training.replays import import_files
+    from training.imitation.replays import import_files
 
     raw = replays[0].read_bytes()
     (tmp_path / "g.json.xz").write_bytes(lzma.compress(raw))
@@ -62,14 +62,14 @@ def test_truncated_xz_is_one_line_and_skip_bad_goes_on(replays, tmp_path):
     raw = lzma.compress(replays[0].read_bytes())
     bad = tmp_path / "bad.json.xz"
     bad.write_bytes(raw[: len(raw) // 2])
-    p = subprocess.run([sys.executable, "-m", "training.replays", "import", str(bad), f"out={tmp_path / 'o.npz'}"],
+    p = subprocess.run([sys.executable, "-m", "training.imitation.replays", "import", str(bad), f"out={tmp_path / 'o.npz'}"],
                        cwd=ROOT, capture_output=True, text=True, timeout=120)
     lines = p.stderr.strip().splitlines()
     assert p.returncode == 2 and len(lines) == 1 and "xz" in lines[0] and str(bad) in lines[0], p.stderr
     assert not (tmp_path / "o.npz").exists()
     # a folder of shards: the bad file is skipped with one line, the good one imported
     shutil.copy(replays[1], tmp_path / "good.json")
-    p = subprocess.run([sys.executable, "-m", "training.replays", "import", str(tmp_path), "skip_bad=true",
+    p = subprocess.run([sys.executable, "-m", "training.imitation.replays", "import", str(tmp_path), "skip_bad=true",
                         f"shard_dir={tmp_path / 'sh'}"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     assert sorted(f.name for f in (tmp_path / "sh").iterdir()) == ["good.npz"]
@@ -77,7 +77,7 @@ def test_truncated_xz_is_one_line_and_skip_bad_goes_on(replays, tmp_path):
 
 
 def test_one_shard_per_replay_equals_importing_it_alone_and_resumes(replays, shard_dir, tmp_path):
-    from training.replays import import_files, import_shards
+    from training.imitation.replays import import_files, import_shards
 
     names = sorted(f.name for f in shard_dir.iterdir())
     assert names == [f"game_seed{s}.npz" for s in (3, 4, 5)]
@@ -97,7 +97,7 @@ def test_stream_visits_every_sample_once_per_epoch_in_a_seeded_order(shard_dir):
     """ShardStream: each epoch yields every training sample exactly once (``buffer`` shards at a
     time), in an order fixed by (seed, epoch), different between epochs."""
     from agent.actions import NUM_LOGITS
-    from training.shards import ShardStream, expand_data, load_shard
+    from training.imitation.shards import ShardStream, expand_data, load_shard
 
     files = expand_data(str(shard_dir))
     ref = np.concatenate([load_shard(f)["globals"] for f in files])
@@ -119,7 +119,7 @@ def test_nonkeep_weight_multiplies_the_cells_of_new_queues():
     w(cell) * log p(cell), w = W on robot cells whose label is not keep, 1 elsewhere."""
     from agent.actions import KEEP, MOVE, NUM_LOGITS
     from agent.distribution import MaskedGridDistribution
-    from training.bc import imitation_loss
+    from training.imitation.bc import imitation_loss
 
     g = torch.Generator().manual_seed(0)
     B, S = 2, 5
@@ -142,7 +142,7 @@ def test_nonkeep_weight_multiplies_the_cells_of_new_queues():
 def test_agreement_counts_keep_and_non_keep_apart():
     from agent.actions import KEEP, MOVE, NUM_LOGITS, OFFSETS
     from agent.distribution import MaskedGridDistribution
-    from training.bc import METRICS, agreement_counts
+    from training.imitation.bc import METRICS, agreement_counts
 
     B, S = 1, 4
     logits = torch.zeros(B, NUM_LOGITS, S, S)
@@ -159,7 +159,7 @@ def test_agreement_counts_keep_and_non_keep_apart():
 
 
 def _fit(shard_dir, out, **kw):
-    from training.bc import fit
+    from training.imitation.bc import fit
 
     args = dict(data=str(shard_dir), net="small", epochs=2, batch_size=8, threads=1, buffer=1, val_samples=16,
                 tb=False, progress=False, seed=0)
@@ -173,7 +173,7 @@ def test_fit_streams_shards_resumes_to_the_same_weights_and_reports_keep_apart(s
     a fit never stopped; it holds out a tenth of each file's samples (under 10 files, no val=) and
     prints keep and non-keep agreement; nonkeep_weight changes the fit."""
     from agent.net import load_checkpoint
-    from training import shards
+    from training.imitation import shards
 
     _fit(shard_dir, tmp_path / "ref.pt")
     out = capsys.readouterr().out
@@ -210,7 +210,7 @@ def test_fit_streams_shards_resumes_to_the_same_weights_and_reports_keep_apart(s
 def test_fit_bad_data_is_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
     for data in ("nope.npz", str(tmp_path / "empty")):
-        p = subprocess.run([sys.executable, "-m", "training.bc", "fit", f"data={data}", f"out={tmp_path / 'x.pt'}"],
+        p = subprocess.run([sys.executable, "-m", "training.imitation.bc", "fit", f"data={data}", f"out={tmp_path / 'x.pt'}"],
                            cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
         assert not (tmp_path / "x.pt").exists()
@@ -221,8 +221,8 @@ def test_sticky_queues_relabel_a_long_queue_bot_and_reproduce_its_moves(tmp_path
     one-action sticky queues our agent would hold. Branching the engine each turn with those queues
     in place and only the new-queue labels sent reproduces the recorded positions, and the import
     turns some of the bot's queued-up actions (keep under queues=recorded) into new labels."""
-    from training.evaluate import play_game
-    from training.replays import import_files, load_replay, sticky_check
+    from training.evaluation.evaluate import play_game
+    from training.imitation.replays import import_files, load_replay, sticky_check
 
     path = tmp_path / "queue.json"
     play_game(f"bot:{ROOT / 'tests' / 'bots' / 'queue_bot'}", "scripted", 6, rules="tiny", max_episode_length=80,

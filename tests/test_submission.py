@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 import torch
 
-from training import kaggle_api as submit
-from training import submission as package
+from training.submission import kaggle_api as submit
+from training.submission import package
 from training.botproc import to_json
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from agent.features import NUM_PLANES
-from training.config import ConfigError, TrainConfig, parse_overrides
+from training.ppo.config import ConfigError, TrainConfig, parse_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = str(ROOT / "train.py")
@@ -61,7 +61,7 @@ def test_cli_errors_exit_2_and_write_nothing(tmp_path):
 
 # ---------------------------------------------------------------- SB3 pieces
 def test_default_run_continues_from_the_shipped_weights_with_a_teacher_term(tmp_path):
-    from training.config import SHIPPED_WEIGHTS
+    from training.ppo.config import SHIPPED_WEIGHTS
 
     cfg = parse_overrides([])
     assert cfg.resolved_init_weights() == SHIPPED_WEIGHTS and os.path.isfile(SHIPPED_WEIGHTS)
@@ -80,7 +80,7 @@ def test_default_run_continues_from_the_shipped_weights_with_a_teacher_term(tmp_
 def test_map_size_reaches_the_environment(tmp_path):
     """``rules=small map_size=64``: the training environments play 64x64 maps with the small preset's
     factory counts, and the policy is built for 64x64."""
-    from training.run import make_env_fn
+    from training.ppo.run import make_env_fn
 
     cfg = parse_overrides(["rules=small", "map_size=64", "max_episode_length=20"])
     assert cfg.resolved_map_size() == 64
@@ -95,7 +95,7 @@ def test_packed_mask_buffer_round_trip():
     from gymnasium import spaces
 
     from agent.actions import NVEC
-    from training.policy import PackedMaskDictRolloutBuffer
+    from training.ppo.policy import PackedMaskDictRolloutBuffer
 
     S, n_envs, n_steps = 16, 2, 4
     obs_space = spaces.Dict({"planes": spaces.Box(0, 1, (NUM_PLANES, S, S), np.float32),
@@ -120,7 +120,7 @@ def test_packed_mask_buffer_round_trip():
 
 def test_policy_forward_and_evaluate_agree_and_naive_differs():
     from wrappers.lux_env import LuxGridEnv
-    from training.policy import GridPolicy
+    from training.ppo.policy import GridPolicy
 
     env = LuxGridEnv(rules="tiny")
     obs, _ = env.reset(seed=4)
@@ -357,7 +357,7 @@ def test_teacher_kl_term_rides_on_the_entropy_term_and_stays_out_of_the_state_di
 
     from agent.net import GridNet
     from agent.policy import sample_uniform_masked
-    from training.policy import GridPolicy
+    from training.ppo.policy import GridPolicy
     from wrappers.lux_env import LuxGridEnv
 
     env = LuxGridEnv(rules="tiny")
@@ -424,10 +424,10 @@ def test_pool_plays_the_scripted_baseline(tmp_path, monkeypatch):
     """pool_agents=scripted pool_agent_prob=1: the pool's opponent is the scripted baseline, built with the seed the pool
     draws; turn after turn of a game its action dicts equal those of an independent ScriptedPolicy of
     that seed decoded on the same states."""
-    import training.opponents as opponents
+    import training.ppo.opponents as opponents
     from agent.actions import decode
     from agent.scripted import ScriptedPolicy
-    from training.opponents import PoolOpponent
+    from training.ppo.opponents import PoolOpponent
     from wrappers.engine import make_env, run_game
 
     built = []
@@ -468,7 +468,7 @@ def test_pool_plays_the_scripted_baseline(tmp_path, monkeypatch):
 
 
 def test_value_warmup_trains_only_the_value_head_first(tmp_path):
-    from training.config import SHIPPED_WEIGHTS
+    from training.ppo.config import SHIPPED_WEIGHTS
 
     init = torch.load(SHIPPED_WEIGHTS, weights_only=True)["state_dict"]
     for total, policy_moved in ((64, False), (96, True)):
@@ -484,7 +484,7 @@ def test_value_warmup_trains_only_the_value_head_first(tmp_path):
 
 def test_statistics_per_kind_of_opponent(tmp_path):
     """info["lux"]["opponent"] names the kind of opponent, and TensorBoard gets lux_vs_<kind>/*."""
-    from training.opponents import PoolOpponent
+    from training.ppo.opponents import PoolOpponent
     from training.tblog import read_scalars
     from wrappers.lux_env import LuxGridEnv, opponent_kind
 

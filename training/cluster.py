@@ -3,7 +3,7 @@ environments as Ray actors (``vec_env=ray``), on this machine or on a cluster.
 
     python train.py mode=test checkpoint=W opponents=scripted backend=ray              # local Ray
     python train.py mode=test checkpoint=W opponents=scripted backend=ray ray_address=HEAD:6379
-    python -m training.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=...
+    python -m training.imitation.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=...
     python train.py sweep=sweeps/example.json index=0:8 backend=ray ray_address=auto
     python train.py n_envs=16 vec_env=ray ray_address=auto
 

@@ -1,5 +1,5 @@
 """Where training runs: ``device=auto|cpu|cuda`` and ``amp=none|bf16`` for train.py and
-``python -m training.bc fit``.
+``python -m training.imitation.bc fit``.
 
 ``auto`` is ``cuda`` when ``torch.cuda.is_available()``, else ``cpu``. ``amp=bf16`` runs the
 network's forward (and so its backward) under CUDA bf16 autocast and returns float32 logits and

@@ -1,9 +1,10 @@
 """The kit's ``key=value`` command-line words: one parser and one converter for every CLI.
 
-``python train.py n_envs=2`` (:func:`training.config.parse_overrides`), ``python -m training.bc
-collect games=8``, ``python -m training.replays import a.json out=x.npz``, ``python -m
-training.league play seeds=1:3`` and ``python -m training.mask_audit games=2`` split their words
-with :func:`split_kv` and type the values with :func:`convert_value`; bad input raises
+``python train.py n_envs=2`` (:func:`training.ppo.config.parse_overrides`), ``python -m training.imitation.bc
+collect games=8``, ``python -m training.imitation.replays import a.json out=x.npz``, ``python -m
+training.evaluation.league play seeds=1:3`` and ``python -m training.evaluation.mask_audit games=2`` split their words
+with :func:`split_kv` and type the values with :func:`convert_value` (a seed range ``start:stop``:
+:func:`parse_seed_range`, and :func:`check_disjoint` keeps train and held-out seeds apart); bad input raises
 :class:`ConfigError`, whose message is the one line the command prints. Standard library only, so
 a command that parses its words does not import the training stack.
 """
@@ -77,3 +78,23 @@ def convert_value(name, typ, text):
         return str(text)
     except ValueError:
         raise ConfigError(f"{name}={text!r} is not a valid {typ.__name__}") from None
+
+
+def parse_seed_range(text, key="seeds"):
+    """``"start:stop"`` -> range(start, stop); raises ConfigError."""
+    try:
+        a, b = text.split(":")
+        r = range(int(a), int(b))
+    except ValueError:
+        raise ConfigError(f"{key}={text!r} must be start:stop, e.g. 0:1000") from None
+    if len(r) == 0:
+        raise ConfigError(f"{key}={text!r} is empty")
+    return r
+
+
+def check_disjoint(train_seeds, test_seeds):
+    """Raise ValueError if two seed ranges overlap (train seeds vs held-out test/eval seeds, as in
+    the ProcGen train/test level splits)."""
+    if max(train_seeds.start, test_seeds.start) < min(train_seeds.stop, test_seeds.stop):
+        raise ValueError(f"test seeds {test_seeds.start}:{test_seeds.stop} overlap the train seeds "
+                         f"{train_seeds.start}:{train_seeds.stop}; pick a held-out range")

@@ -1,8 +1,8 @@
 """Reading Lux S2 replays: luxai-s2 runner JSON and Kaggle episode JSON, plain, gzipped or
 xz-compressed (detected by content), as a stream of :class:`agent.obs.GameState` turn by turn.
 
-The formats are described in :mod:`training.replays` (which labels them) and read here, so that
-the importer and the renderer (:mod:`training.render`) share one reader without importing each
+The formats are described in :mod:`training.imitation.replays` (which labels them) and read here, so that
+the importer and the renderer (:mod:`training.evaluation.render`) share one reader without importing each
 other.
 """
 

@@ -10,7 +10,7 @@ import numpy as np
 
 def _event_files(run_dir):
     """Event files under ``run_dir/tb`` (a train.py run), else anywhere under ``run_dir`` (e.g. the
-    ``<out>_tb`` folder of ``training.bc fit``)."""
+    ``<out>_tb`` folder of ``training.imitation.bc fit``)."""
     base = os.path.join(run_dir, "tb") if os.path.isdir(os.path.join(run_dir, "tb")) else run_dir
     return tuple(sorted(glob.glob(os.path.join(base, "**", "events.out.tfevents.*"), recursive=True),
                         key=os.path.getmtime))

@@ -56,7 +56,7 @@ def _lichen(env, player):
 # The game statistics of one player: name -> (description, reader(env, player) of the engine's
 # own statistics, LuxAI_S2(collect_stats=True)). The single schema of the kit: every statistic is a
 # reward term (weight x its change this turn), is in info["lux"] at the end of a game and is
-# logged to TensorBoard as lux/<name> (training/callbacks.py).
+# logged to TensorBoard as lux/<name> (training/ppo/callbacks.py).
 GAME_STATS = {
     "ice_dug": ("ice dug by our robots (units)",
                 lambda env, p: sum(env.state.stats[p]["generation"]["ice"].values())),
@@ -100,7 +100,7 @@ def opponent_kind(opponent):
     """The kind of this game's opponent, for per-opponent statistics: ``random``, ``scripted``,
     ``bot`` (a protocol bot), ``agent`` (a weights file or agent folder of the pool's agents),
     ``snapshot`` (a self-play checkpoint of the pool) or ``other`` (any other callable). Read from
-    ``opponent.current_name`` (training.opponents.PoolOpponent)."""
+    ``opponent.current_name`` (training.ppo.opponents.PoolOpponent)."""
     if isinstance(opponent, RandomMaskedOpponent):
         return "random"
     name = getattr(opponent, "current_name", None)
@@ -246,7 +246,7 @@ class LuxGridEnv(gym.Env):
 
     def _protocol_opponent(self):
         """Whether the opponent plays this game over the Lux protocol (``opponent.protocol`` True:
-        a bot:PATH of :class:`training.opponents.PoolOpponent`), fed every engine step."""
+        a bot:PATH of :class:`training.ppo.opponents.PoolOpponent`), fed every engine step."""
         return bool(getattr(self.opponent, "protocol", False))
 
     def _opponent_act(self, early=None):

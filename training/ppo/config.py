@@ -12,14 +12,15 @@ import typing
 from dataclasses import dataclass, field
 
 from agent.guards import REGISTRY
-from training.kv import ConfigError, convert_value, split_kv
-from training.policy import MASKING_MODES
+from training.kv import ConfigError, check_disjoint, convert_value, parse_seed_range, split_kv
+from training.ppo.policy import MASKING_MODES
 from wrappers.engine import RULES
 from wrappers.lux_env import DEFAULT_REWARD_WEIGHTS, REWARD_TERMS
 
 
 # the weights the kit ships, which the default run continues from (init_weights=shipped)
-SHIPPED_WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "agent", "weights", "model.pt")
+SHIPPED_WEIGHTS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "agent", "weights",
+                               "model.pt")
 
 
 def _with_guard_fields(cls):
@@ -85,7 +86,7 @@ class TrainConfig:
     # where games run (training/cluster.py): test mode, sweeps (index=A:B), vec_env=ray
     backend: str = "local"                # local | ray (one Ray task per test game / sweep run)
     ray_address: str = ""                 # "" = start Ray on this machine | auto | HOST:PORT of a 'ray start --head'
-    # test mode (training/evaluate.py) and periodic evaluation
+    # test mode (training/evaluation/evaluate.py) and periodic evaluation
     checkpoint: str = ""                  # weights to test (mode=test); empty = random-masked
     opponents: str = "random"             # comma list: random, scripted, paths to weights
     test_seeds: str = "1000000:1000010"   # held-out map seeds, disjoint from train_seeds
@@ -95,7 +96,7 @@ class TrainConfig:
     # + one bool per decoding guard of agent.guards.REGISTRY (water_guard=true ...; agent.json keys), off by
     #   default: training masks and test mode (_with_guard_fields; README's table of guards)
     replays: bool = True                  # write one replay JSON per test game
-    replay_plots: bool = False            # test mode: also the timeline PNG of each replay beside it (training/render.py)
+    replay_plots: bool = False            # test mode: also each replay's timeline PNG beside it (training/evaluation/render.py)
     baseline: str = ""                    # test mode: an earlier results.json (or list of games) to pair each game with
     eval_interval: int = 8192             # steps between evaluations during training (0 = off)
     eval_opponent: str = "scripted"       # scripted (random if agent/scripted.py is absent) | random | path
@@ -217,26 +218,6 @@ def validate(cfg):
     except ValueError as e:
         raise ConfigError(str(e)) from None
     return cfg
-
-
-def parse_seed_range(text, key="seeds"):
-    """``"start:stop"`` -> range(start, stop); raises ConfigError."""
-    try:
-        a, b = text.split(":")
-        r = range(int(a), int(b))
-    except ValueError:
-        raise ConfigError(f"{key}={text!r} must be start:stop, e.g. 0:1000") from None
-    if len(r) == 0:
-        raise ConfigError(f"{key}={text!r} is empty")
-    return r
-
-
-def check_disjoint(train_seeds, test_seeds):
-    """Raise ValueError if two seed ranges overlap (train seeds vs held-out test/eval seeds, as in
-    the ProcGen train/test level splits)."""
-    if max(train_seeds.start, test_seeds.start) < min(train_seeds.stop, test_seeds.stop):
-        raise ValueError(f"test seeds {test_seeds.start}:{test_seeds.stop} overlap the train seeds "
-                         f"{train_seeds.start}:{train_seeds.stop}; pick a held-out range")
 
 
 def parse_overrides(args, base=None):

@@ -11,7 +11,7 @@ collisions, writes ``results.json`` and (``replays=true``) one replay JSON per g
 visualizer opens (the luxai-s2 runner's format with compressed observations).
 
 Train seeds and test seeds are disjoint ranges (``train_seeds`` vs ``test_seeds``), as in the
-ProcGen train/test level splits: :func:`training.config.check_disjoint` refuses overlapping ranges.
+ProcGen train/test level splits: :func:`training.kv.check_disjoint` refuses overlapping ranges.
 
 A policy spec is ``random`` (random-masked), ``scripted`` (agent/scripted.py, when present), a
 path to a weights file written by train.py (played by agent.player.NetPolicy), or ``bot:PATH``, a
@@ -260,7 +260,7 @@ def add_decoding_flags(ap):
     """Add ``--sample-factories`` and one flag per guard of ``agent.guards.GUARDS`` (``--water-guard``
     for ``water_guard`` and so on: the agent.json keys, agent/player.py) to an argparse parser: the
     game-time decoding of a net, shared by the evaluation scripts (:func:`add_game_arguments`) and
-    the packager (training/submission.py)."""
+    the packager (training/submission/package.py)."""
     from agent.guards import GUARDS
 
     ap.add_argument("--sample-factories", action="store_true",
@@ -391,10 +391,10 @@ def format_table(report):
 
 
 def write_replay_plots(replay_dir):
-    """Write ``<replay>.png``, the timeline of :func:`training.render.plot_timeline`, beside every
+    """Write ``<replay>.png``, the timeline of :func:`training.evaluation.render.plot_timeline`, beside every
     ``*.json`` replay in ``replay_dir``; returns the PNG paths. A replay that cannot be read is
     reported in one line and skipped."""
-    from training.render import plot_timeline, timeline
+    from training.evaluation.render import plot_timeline, timeline
     from training.replay_io import ReplayError, load_replay
 
     out = []
@@ -414,7 +414,7 @@ def write_replay_plots(replay_dir):
 
 def main_test(cfg):
     """``train.py mode=test``: evaluate ``cfg.checkpoint`` and write results.json (+ replays)."""
-    from training.config import check_disjoint, parse_seed_range
+    from training.kv import check_disjoint, parse_seed_range
 
     test_seeds = parse_seed_range(cfg.test_seeds, "test_seeds")
     try:

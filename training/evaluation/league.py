@@ -1,15 +1,15 @@
 """A local league: every agent you have, rated against each other on the same maps.
 
-    python -m training.league add scripted scripted
-    python -m training.league add shipped agent/weights               # an agent folder (agent.json)
-    python -m training.league add ppo_step24576 runs/default/<run>/checkpoints/step_000024576.pt
-    python -m training.league add ryandy bot:path/to/bot              # a protocol bot (main.py)
-    python -m training.league play games=20 rules=small workers=2     # backend=ray ray_address=auto
-    python -m training.league table
-    python -m training.league plot out=league.png
-    python -m training.league compare new shipped                     # exit 0 when new beats shipped
+    python -m training.evaluation.league add scripted scripted
+    python -m training.evaluation.league add shipped agent/weights               # an agent folder (agent.json)
+    python -m training.evaluation.league add ppo_step24576 runs/default/<run>/checkpoints/step_000024576.pt
+    python -m training.evaluation.league add ryandy bot:path/to/bot              # a protocol bot (main.py)
+    python -m training.evaluation.league play games=20 rules=small workers=2     # backend=ray ray_address=auto
+    python -m training.evaluation.league table
+    python -m training.evaluation.league plot out=league.png
+    python -m training.evaluation.league compare new shipped                     # exit 0 when new beats shipped
 
-An *agent* is a name for a policy spec of :func:`training.evaluate.make_policy`: ``random``,
+An *agent* is a name for a policy spec of :func:`training.evaluation.evaluate.make_policy`: ``random``,
 ``scripted``, a weights file (played sampled, no guards, on both sides), an agent folder (a folder
 with ``agent.json``, or a packaged ``submission/``: played exactly as its agent.json says, greedy
 robots, sampled factories, guards) or ``bot:PATH`` (a subprocess speaking the Lux protocol).
@@ -219,7 +219,7 @@ def check_spec(spec):
         LeagueError: one line.
     """
     from training.cluster import absolute_spec
-    from training.evaluate import make_policy
+    from training.evaluation.evaluate import make_policy
 
     spec = absolute_spec(str(spec))
     sha = spec_sha256(spec)
@@ -240,7 +240,7 @@ def open_db(path, create=True):
             version.
     """
     if not create and not os.path.isfile(path):
-        raise LeagueError(f"no league at {path}: add agents first (python -m training.league add NAME SPEC db={path})")
+        raise LeagueError(f"no league at {path}: add agents first (python -m training.evaluation.league add NAME SPEC db={path})")
     if os.path.dirname(path):
         os.makedirs(os.path.dirname(path), exist_ok=True)
     con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
@@ -461,7 +461,7 @@ def _play_task(task):
     try:
         import torch
 
-        from training.evaluate import play_game
+        from training.evaluation.evaluate import play_game
 
         torch.set_num_threads(1)
         r = play_game(task["spec_0"], task["spec_1"], task["seed"], a_side="player_0", rules=task["rules"],
@@ -590,7 +590,7 @@ def play(db, games=20, seeds=range(1000110, 1000134), rules=None, max_episode_le
     try:
         if len(playable) < 2:
             raise LeagueError(f"{db}: a league needs at least two agents that can play ({len(playable)}); "
-                              f"add some: python -m training.league add NAME SPEC db={db}")
+                              f"add some: python -m training.evaluation.league add NAME SPEC db={db}")
         rules, mel = _league_settings(con, rules, max_episode_length)
     except LeagueError:
         con.close()
@@ -806,7 +806,7 @@ def run(argv, log=print):
     db = kw.get("db", DEFAULT_DB)
     if cmd == "add":
         if len(pos) != 2:
-            raise LeagueError("usage: python -m training.league add NAME SPEC [db=FILE]")
+            raise LeagueError("usage: python -m training.evaluation.league add NAME SPEC [db=FILE]")
         checked = check_agent(pos[0], pos[1])  # a bad spec writes nothing
         con = open_db(db)
         try:
@@ -816,7 +816,7 @@ def run(argv, log=print):
         return 0
     if cmd == "compare":
         if len(pos) != 2:
-            raise LeagueError("usage: python -m training.league compare A B [db=FILE]")
+            raise LeagueError("usage: python -m training.evaluation.league compare A B [db=FILE]")
         con = open_db(db, create=False)
         try:
             better, line = compare(con, *pos)
@@ -851,7 +851,7 @@ def run(argv, log=print):
         res = play(db, games=games, seeds=seeds, rules=kw.get("rules"), max_episode_length=mel,
                    workers=workers, ray=ray, replays=replays, log=log)
         log(f"league: played {res['played']} games ({res['crashed']} crashed) in {res['seconds']:.0f} s; "
-            f"python -m training.league table db={db}")
+            f"python -m training.evaluation.league table db={db}")
         return 0
     con = open_db(db, create=False)
     try:
@@ -866,7 +866,7 @@ def run(argv, log=print):
 
 
 def main(argv=None):
-    """``python -m training.league``: exit 0, 1 (``compare``: A does not beat B) or 2 with one line
+    """``python -m training.evaluation.league``: exit 0, 1 (``compare``: A does not beat B) or 2 with one line
     (bad input, a database of another schema)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:

@@ -27,7 +27,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this file is training/submission/)
 API_ENDPOINT = "https://api.kaggle.com"  # what kaggle 2.x's KaggleApi calls (KaggleEnv.PROD)
 INSTALL_HINT = "pip install kaggle==2.2.4 six (both are in requirements.txt)"
 

@@ -8,7 +8,7 @@ game statistics), ``checkpoints/`` (``step_<n>.pt`` weights loadable by main.py 
 
 Algorithm: sb3-contrib's MaskablePPO with luxkit's GridPolicy (agent/net.py GridNet +
 agent/distribution.py MaskedGridDistribution) and a bit-packed mask rollout buffer
-(training/policy.py). Environments: wrappers/lux_env.py LuxGridEnv in a SubprocVecEnv
+(training/ppo/policy.py). Environments: wrappers/lux_env.py LuxGridEnv in a SubprocVecEnv
 (``vec_env=ray``: in Ray actors, training/cluster.py).
 ``device=auto|cpu|cuda`` places the policy (rollout and update) and ``amp=bf16`` autocasts the net
 on CUDA (training/device.py); checkpoints are written as CPU tensors either way.
@@ -33,9 +33,9 @@ def make_env_fn(cfg, rank, pool_dir):
         import torch
         from stable_baselines3.common.monitor import Monitor
 
-        from training.config import parse_seed_range
-        from training.evaluate import guard_kwargs
-        from training.opponents import PoolOpponent
+        from training.kv import parse_seed_range
+        from training.evaluation.evaluate import guard_kwargs
+        from training.ppo.opponents import PoolOpponent
         from wrappers.lux_env import LuxGridEnv
 
         torch.set_num_threads(1)
@@ -99,7 +99,7 @@ def normalize_rewards(venv, cfg, resume_dir=""):
     Episode statistics (``info["lux"]``, ``rollout/ep_rew_mean``) stay in raw reward units."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from training.callbacks import VECNORMALIZE_FILE
+    from training.ppo.callbacks import VECNORMALIZE_FILE
 
     stats = os.path.join(resume_dir, "checkpoints", VECNORMALIZE_FILE) if resume_dir else ""
     if stats and os.path.isfile(stats):
@@ -112,7 +112,7 @@ def normalize_rewards(venv, cfg, resume_dir=""):
 def prepare_run(cfg, argv_overrides):
     """Resolve the run folder; for resume, check it and reload its config. Creates nothing until
     every check has passed."""
-    from training.config import ConfigError, load_config, parse_overrides
+    from training.ppo.config import ConfigError, load_config, parse_overrides
 
     if cfg.resume:
         run_dir = cfg.resume
@@ -148,11 +148,11 @@ def train(cfg, argv_overrides=()):
     from sb3_contrib import MaskablePPO
     from stable_baselines3.common.callbacks import CallbackList
 
-    from training.callbacks import (CheckpointCallback, EvalCallback, LuxStatsCallback, RewardAnnealCallback,
+    from training.ppo.callbacks import (CheckpointCallback, EvalCallback, LuxStatsCallback, RewardAnnealCallback,
                                     TeacherKLCallback, TorchThreadsCallback, ValueWarmupCallback)
-    from training.config import parse_seed_range
+    from training.kv import parse_seed_range
     from training.device import autocast_net, resolve_device
-    from training.policy import GridPolicy, PackedMaskDictRolloutBuffer
+    from training.ppo.policy import GridPolicy, PackedMaskDictRolloutBuffer
 
     cfg, run_dir, resume_ckpt = prepare_run(cfg, argv_overrides)
     device = resolve_device(cfg.device, cfg.amp)  # checked by validate(): no error here
@@ -198,7 +198,9 @@ def train(cfg, argv_overrides=()):
         max_grad_norm=cfg.max_grad_norm, target_kl=cfg.target_kl or None,
     )
     if resume_ckpt:
-        model = MaskablePPO.load(resume_ckpt, env=venv, device=device, tensorboard_log=os.path.join(run_dir, "tb"))
+        # the classes named, not unpickled: a checkpoint written before training/ had rooms names training.policy
+        model = MaskablePPO.load(resume_ckpt, env=venv, device=device, tensorboard_log=os.path.join(run_dir, "tb"),
+                                 custom_objects=dict(policy_class=GridPolicy, rollout_buffer_class=PackedMaskDictRolloutBuffer))
         print(f"resuming {run_dir} at {model.num_timesteps} steps")
     else:
         model = MaskablePPO(
@@ -246,10 +248,10 @@ def train(cfg, argv_overrides=()):
         cbs.append(TorchThreadsCallback(collect=1, update=cfg.torch_threads))
     if cfg.eval_interval:
         opp = cfg.eval_opponent
-        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the checkout
         if opp == "scripted" and not os.path.isfile(os.path.join(root, "agent", "scripted.py")):
             opp = "random"
-        from training.evaluate import guard_kwargs
+        from training.evaluation.evaluate import guard_kwargs
 
         # the agent as it would be packaged (greedy, the run's sample_factories and guards), on full games
         # (max_episode_length) unless eval_max_turns > 0 asks for shorter ones

@@ -48,7 +48,7 @@ from pathlib import Path
 
 from training.botproc import KAGGLE_OVERAGE_S, KAGGLE_TURN_S, PLAYERS, BotError, ProtocolBot, run_protocol_game
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the checkout (this file is training/submission/)
 
 # pickle globals a checkpoint may use so that torch 1.11 loads it (all exist there)
 TORCH111_GLOBALS = {("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2")} | {
@@ -372,7 +372,7 @@ def prove(archive, full=False, seed=42, max_episode_length=100):
 
 
 def main(argv=None):
-    from training.evaluate import add_decoding_flags, guard_kwargs
+    from training.evaluation.evaluate import add_decoding_flags, guard_kwargs
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--weights", help="checkpoint (.pt from train.py); default agent/weights/model.pt")

@@ -1,9 +1,9 @@
-"""Imitation data on disk, streamed: shards of ``training.bc`` samples read a few at a time.
+"""Imitation data on disk, streamed: shards of ``training.imitation.bc`` samples read a few at a time.
 
-A *shard* is one npz file in the format of ``python -m training.bc collect`` and
-``python -m training.replays import`` (``planes`` float16 (N, C, S, S), ``globals`` float32 (N, G),
+A *shard* is one npz file in the format of ``python -m training.imitation.bc collect`` and
+``python -m training.imitation.replays import`` (``planes`` float16 (N, C, S, S), ``globals`` float32 (N, G),
 ``masks`` uint8 (N, ceil(S*S*A/8)) bit-packed bool (S, S, A), ``actions`` int8 (N, S, S, K),
-``map_size``). ``python -m training.replays import ... shard_dir=DIR`` writes one per replay.
+``map_size``). ``python -m training.imitation.replays import ... shard_dir=DIR`` writes one per replay.
 
 At 64x64 a sample is 0.5 MB of float16 planes, so tens of thousands of samples do not fit in
 memory together. :class:`ShardStream` holds ``buffer`` shards at a time: each epoch it visits the
@@ -36,7 +36,7 @@ def expand_data(data):
         if os.path.isdir(p):
             found = sorted(os.path.join(p, f) for f in os.listdir(p) if f.endswith(".npz") and not f.endswith(".tmp.npz"))
             if not found:
-                raise ValueError(f"folder {p!r} holds no .npz shards (make them with python -m training.replays import "
+                raise ValueError(f"folder {p!r} holds no .npz shards (make them with python -m training.imitation.replays import "
                                  f"... shard_dir={p})")
             files += found
         elif os.path.isfile(p):

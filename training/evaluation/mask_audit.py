@@ -1,6 +1,6 @@
 """What the masks forbid that the engine would accept: false negatives per mask rule.
 
-    python -m training.mask_audit [games=4] [rules=kaggle] [every=5] [seed0=2000]
+    python -m training.evaluation.mask_audit [games=4] [rules=kaggle] [every=5] [seed0=2000]
 
 The masks (:mod:`agent.masks`) promise that every allowed choice is accepted by the engine; this
 measures the other direction. In real game states (the scripted baseline against itself and

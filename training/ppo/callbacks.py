@@ -155,7 +155,7 @@ class CheckpointCallback(BaseCallback):
 class EvalCallback(BaseCallback):
     """Every ``interval`` steps, play the current weights against ``opponent`` on held-out seeds
     (both sides) and log ``eval/win_rate``, ``eval/lichen``, ``eval/factories_alive`` and
-    ``eval/game_length`` (training/evaluate.py).
+    ``eval/game_length`` (training/evaluation/evaluate.py).
 
     The weights play as they would be packaged: ``greedy`` (robots take their most likely legal
     choice), ``sample_factories`` and the decoding ``guards`` of the run (its agent.json keys),
@@ -183,7 +183,7 @@ class EvalCallback(BaseCallback):
         return True
 
     def evaluate(self):
-        from training.evaluate import evaluate
+        from training.evaluation.evaluate import evaluate
 
         path = os.path.join(self.run_dir, "checkpoints", "eval_current.pt")
         save_checkpoint(path, self.model.policy.net, step=self.model.num_timesteps, **self.extra)

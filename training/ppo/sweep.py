@@ -21,7 +21,7 @@ import itertools
 import json
 import os
 
-from training.config import ConfigError
+from training.ppo.config import ConfigError
 
 
 def load_sweep(path):
@@ -74,9 +74,9 @@ def sweep_root(path):
 
 def run_index(path, index, extra_overrides=()):
     """Train run ``index`` of a sweep, evaluate it and write its results JSON; returns its path."""
-    from training.run import train
-    from training.config import parse_overrides
-    from training.evaluate import evaluate
+    from training.ppo.run import train
+    from training.ppo.config import parse_overrides
+    from training.evaluation.evaluate import evaluate
     from training.tblog import read_scalars
 
     setting, seed, overrides = setting_for_index(path, index)
@@ -92,7 +92,7 @@ def run_index(path, index, extra_overrides=()):
         steps, vals = read_scalars(run_dir, tag)
         if len(vals):
             results[tag] = float(vals[-1])
-    from training.config import parse_seed_range
+    from training.kv import parse_seed_range
 
     report = evaluate(os.path.join(run_dir, "checkpoints", "latest.pt"), ["random"],
                       parse_seed_range(cfg.eval_seeds, "eval_seeds"), rules=cfg.rules,
@@ -143,7 +143,7 @@ def run_indices(path, indices, extra_overrides=(), log=print):
         ConfigError: a bad sweep file or override (checked for every index before anything runs).
         training.cluster.ClusterError: ``ray_address`` cannot be reached.
     """
-    from training.config import parse_overrides
+    from training.ppo.config import parse_overrides
 
     extra = list(extra_overrides)
     cfgs = {i: parse_overrides(setting_for_index(path, i)[2] + extra) for i in indices}

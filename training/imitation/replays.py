@@ -1,12 +1,12 @@
 """Learn from any bot's games: import Lux S2 replays as behaviour-cloning data.
 
-    python -m training.replays import REPLAY... out=FILE.npz [player=both|player_0|player_1] [stride=N]
+    python -m training.imitation.replays import REPLAY... out=FILE.npz [player=both|player_0|player_1] [stride=N]
         [max_episode_length=1000] [skip_bad=false]
-    python -m training.replays import REPLAY... shard_dir=DIR [same keys]   # one shard per replay, resumable
+    python -m training.imitation.replays import REPLAY... shard_dir=DIR [same keys]   # one shard per replay, resumable
         [queues=recorded|sticky]   # sticky: labels against the one-action queues our agent would hold
-    python -m training.replays check REPLAY... [player=both]     # labels vs the real engine
-    python -m training.replays render REPLAY out=FILE.gif|.mp4|.png [every=N] [start=T] [end=T] [fps=10] [cell=PX]
-    python -m training.replays plot REPLAY out=FILE.png     # per-team lichen, water, robots... over the game
+    python -m training.imitation.replays check REPLAY... [player=both]     # labels vs the real engine
+    python -m training.imitation.replays render REPLAY out=FILE.gif|.mp4|.png [every=N] [start=T] [end=T] [fps=10] [cell=PX]
+    python -m training.imitation.replays plot REPLAY out=FILE.png     # per-team lichen, water, robots... over the game
 
 Two replay formats are read, gzipped (``.gz``), xz-compressed (``.xz``, Python's ``lzma``) or
 plain (the compression is detected by content, not by the name):
@@ -48,7 +48,7 @@ components get an all-False mask, which the distribution treats as absent, so th
 nothing to the likelihood (it is never trained on); a sample whose every label was dropped is not
 written.
 
-**Output** is exactly what ``python -m training.bc fit data=...`` reads (``training.bc.collect``'s
+**Output** is exactly what ``python -m training.imitation.bc fit data=...`` reads (``training.imitation.bc.collect``'s
 format): ``planes`` float16 (N, C, S, S) and ``globals`` float32 (N, G) from
 :func:`agent.features.encode`, ``masks`` uint8 (N, ceil(S*S*A/8)) bit-packed bool (S, S, A),
 ``actions`` int8 (N, S, S, K), ``map_size``; written with ``np.savez_compressed`` (observation
@@ -96,7 +96,7 @@ TYPE_NAMES = {KEEP: "keep", MOVE: "move", TRANSFER: "transfer", PICKUP: "pickup"
               SELF_DESTRUCT: "self_destruct", RECHARGE: "recharge"}
 
 
-from training.replay_io import (  # noqa: E402  (the reader, shared with training.render)
+from training.replay_io import (  # noqa: E402  (the reader, shared with training.evaluation.render)
     ReplayError, iter_states, load_replay,
 )
 
@@ -345,7 +345,7 @@ class StickyQueues:
 
 def shadow_labels(state, actions):
     """The bot's action dict as our agent would send it, for the labels of a DAgger shadow
-    (:class:`training.botproc.ShadowAgent`); returns the dict to give :func:`label_turn`.
+    (:class:`training.imitation.teachers.ShadowAgent`); returns the dict to give :func:`label_turn`.
 
     The student plays our one-action sticky queues, so ``state.my_units`` holds *its* queues. A bot
     shadow re-plans every robot every turn (a new queue for each). Sent as is, every label would be
@@ -532,7 +532,7 @@ def import_replay(replay, players=PLAYERS, stride=1, stats=None, sink=None, queu
 
 
 def write_dataset(sink, out):
-    """Write the samples in ``training.bc``'s format (see module docstring); returns ``out``.
+    """Write the samples in ``training.imitation.bc``'s format (see module docstring); returns ``out``.
 
     Raises:
         ValueError: no samples, or samples of different map sizes.
@@ -582,7 +582,7 @@ def import_shards(paths, shard_dir, player="both", stride=1, max_episode_length=
     """Import each replay into its own shard ``shard_dir/<name>.npz`` (:func:`shard_name`); resumable.
 
     A shard that exists already is not made again, so a killed import goes on where it stopped
-    (each shard is written to a temporary name and renamed). ``training.bc fit data=DIR`` streams
+    (each shard is written to a temporary name and renamed). ``training.imitation.bc fit data=DIR`` streams
     the shards of a folder. Returns the :class:`Stats` of the files imported in this call.
 
     Raises:
@@ -845,8 +845,8 @@ def main(argv=None):
         print(f"replays: no replay files given\n{USAGE}", file=sys.stderr)
         return 2
     try:
-        if argv[0] in ("render", "plot"):  # see a game offline: training.render
-            from training.render import command
+        if argv[0] in ("render", "plot"):  # see a game offline: training.evaluation.render
+            from training.evaluation.render import command
 
             print(command(argv[0], files, kw))
             return 0

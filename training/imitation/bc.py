@@ -1,18 +1,19 @@
 """Behaviour cloning through the map-shaped head (kickstarting from a teacher, e.g. the scripted
 baseline).
 
-    python -m training.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
-    python -m training.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 out=runs/bc/dagger.npz
+    python -m training.imitation.bc collect teacher=scripted rules=kaggle games=16 out=runs/bc/data.npz
+    python -m training.imitation.bc collect teacher=scripted student=runs/bc/bc.pt beta=0.3 rules=neurips games=8 \\
+        out=runs/bc/dagger.npz
         [student_guards=true]   # the student plays the shipped decoding (the guards of agent/weights/agent.json)
         [shadow_anchor=true]    # the scripted teacher labels from where the student put each robot
-    python -m training.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
-    python -m training.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
+    python -m training.imitation.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
+    python -m training.imitation.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
-    python -m training.bc fit data=... init=runs/bc/bc.pt grow=4,8 out=runs/bc/grown.pt    # 2 dilated blocks more
-    python -m training.bc fit data=... heavy_weight=4 out=runs/bc/bc.pt   # cells of our HEAVY robots weigh 4 in the loss
-    python -m training.bc fit data=runs/ryandy/shards val=runs/ryandy/val net=cone nonkeep_weight=4 buffer=4 out=...
-        # streams a folder of shards (python -m training.replays import ... shard_dir=DIR); resumes from <out>.state
-    python -m training.bc replan data=runs/old/data.npz out=runs/bc/data.npz   # add new feature planes to old data
+    python -m training.imitation.bc fit data=... init=runs/bc/bc.pt grow=4,8 out=runs/bc/grown.pt    # 2 dilated blocks more
+    python -m training.imitation.bc fit data=... heavy_weight=4 out=runs/bc/bc.pt  # cells of our HEAVY robots weigh 4 in the loss
+    python -m training.imitation.bc fit data=runs/ryandy/shards val=runs/ryandy/val net=cone nonkeep_weight=4 buffer=4 out=...
+        # streams a folder of shards (python -m training.imitation.replays import ... shard_dir=DIR); resumes from <out>.state
+    python -m training.imitation.bc replan data=runs/old/data.npz out=runs/bc/data.npz   # add new feature planes to old data
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
 every ``stride`` turns, the teacher's observation (planes stored as float16), masks (bit-packed)
@@ -44,7 +45,7 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
     Args:
         teacher (str): ``scripted``, a weights file (played greedily), or ``bot:PATH``, a folder whose
             main.py speaks the Lux protocol: its games are recorded as replays and imported
-            (:func:`training.botproc.collect_from_bot`, local backend only); with ``student`` the
+            (:func:`training.imitation.teachers.collect_from_bot`, local backend only); with ``student`` the
             bot labels the student's states as a shadow.
         rules (str): a :data:`wrappers.engine.RULES` preset.
         games (int): games to play; game ``g`` uses map seed ``seed0 + g`` and its own random
@@ -57,7 +58,7 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
         opponent_mix (float): probability that a game is against the random-masked policy.
         student (str): the DAgger student ("" = plain teacher games): a weights file (robots greedy)
             or an agent folder with ``agent.json``, played as it would be packaged
-            (:func:`training.botproc.dagger_student`).
+            (:func:`training.imitation.teachers.dagger_student`).
         beta (float): DAgger only: probability that a turn plays the teacher's action.
         student_guards (bool): DAgger only: the student plays the shipped decoding
             (greedy robots, and the factory sampling and guards of agent/weights/agent.json:
@@ -85,7 +86,7 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
         raise ValueError("shadow_anchor=true re-anchors the scripted teacher's memory in DAgger: it needs "
                          f"teacher=scripted and a student (teacher={teacher!r}, student={student!r})")
     if str(teacher).startswith("bot:"):  # a protocol bot: recorded games, or DAgger with the bot as shadow
-        from training.botproc import collect_from_bot
+        from training.imitation.teachers import collect_from_bot
 
         if backend == "ray":
             print("collect: a bot: teacher plays its games on this machine (backend=local)", flush=True)
@@ -93,7 +94,7 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
                                 out=out, opponent_mix=opponent_mix, student=student, beta=beta,
                                 student_guards=student_guards)
     if student:
-        from training.botproc import dagger_student
+        from training.imitation.teachers import dagger_student
 
         dagger_student(student, seed0, student_guards)  # a bad student fails here, before any game
     _teacher_cells(teacher, seed0)  # ValueError for an unknown teacher
@@ -140,7 +141,7 @@ def _collect_game(item):
     torch.set_num_threads(item["threads"])
     student_policy = None
     if item["student"]:
-        from training.botproc import dagger_student
+        from training.imitation.teachers import dagger_student
 
         student_policy = dagger_student(item["student"], seed0 + g, item.get("student_guards", False))
     planes, globs, masks, actions = [], [], [], []
@@ -284,7 +285,7 @@ def _sources(data, val, rng):
 
     With ``val`` its files are held out; else, with 10 files or more (shards of separate games),
     the last tenth of the files are; with fewer, a random tenth of the samples of every file."""
-    from training.shards import expand_data, shard_info
+    from training.imitation.shards import expand_data, shard_info
 
     files = expand_data(data)
     vfiles = expand_data(val) if val else []
@@ -308,7 +309,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         buffer=4, val_samples=512, resume=True, tb=True, progress=True):
     """Fit a network to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
 
-    The data streams from disk (:class:`training.shards.ShardStream`): ``buffer`` shards are in
+    The data streams from disk (:class:`training.imitation.shards.ShardStream`): ``buffer`` shards are in
     memory at a time, so the data may be far larger than memory. Adam with a cosine learning-rate
     decay from ``lr`` to 0 over all epochs. Held out: the ``val`` files, else the last tenth of the
     ``data`` files when there are 10 or more, else a random tenth of the samples of each file; up to
@@ -355,7 +356,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     from agent.features import NUM_PLANES, P
     from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, save_checkpoint, widen_planes
     from training.device import autocast_net, resolve_device
-    from training.shards import ShardStream, expand_data, load_held_out, shard_info, unpack_batch
+    from training.imitation.shards import ShardStream, expand_data, load_held_out, shard_info, unpack_batch
 
     dev = resolve_device(device, amp)
     for name, w in (("heavy_weight", heavy_weight), ("nonkeep_weight", nonkeep_weight)):
@@ -388,7 +389,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     if bad:
         raise ValueError(f"{bad[0]} has {infos[bad[0]][2]} feature planes, the net reads {model.config['in_planes']} "
                          f"(data of an older kit? its planes cannot all be derived again: collect it again with "
-                         f"python -m training.bc collect)")
+                         f"python -m training.imitation.bc collect)")
     sizes = {f: info[0] for f, info in infos.items()}  # samples per file, read once
     stream = ShardStream(trn_src, batch_size, buffer, seed, S, NUM_LOGITS, sizes=sizes)
     n = stream.samples
@@ -590,7 +591,7 @@ def main(argv):
     try:
         print(fn(**kw))
     except ClusterError as e:
-        print(f"training.bc: {e}", file=sys.stderr)
+        print(f"training.imitation.bc: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     except (TypeError, ValueError) as e:
         raise SystemExit(f"bad arguments for {argv[0]}: {e}")

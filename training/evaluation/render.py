@@ -1,11 +1,11 @@
 """See a game without a browser or the internet: replay frames (GIF/MP4/PNG) and a timeline figure.
 
-    python -m training.replays render REPLAY out=FILE.gif|.mp4|.png [every=N] [start=T] [end=T] [fps=10] [cell=PX]
-    python -m training.replays plot REPLAY out=FILE.png
+    python -m training.imitation.replays render REPLAY out=FILE.gif|.mp4|.png [every=N] [start=T] [end=T] [fps=10] [cell=PX]
+    python -m training.imitation.replays plot REPLAY out=FILE.png
 
-Both read the two replay formats of :mod:`training.replays` (luxai-s2 runner JSON and Kaggle
+Both read the two replay formats of :mod:`training.replay_io` (luxai-s2 runner JSON and Kaggle
 episode JSON; plain, ``.gz`` or ``.xz``, detected by content) with
-:func:`training.replays.load_replay` and rebuild the board turn by turn with
+:func:`training.replay_io.load_replay` and rebuild the board turn by turn with
 :class:`agent.obs.GameState` (which applies the change observations).
 
 **Frames** are drawn as palette images with numpy (one palette index per pixel, no matplotlib
@@ -32,7 +32,7 @@ an MP4 for whole games on small machines.
 cells, factories alive, water in factories, ice and ore *held* (robot cargo plus factory stock: the
 replays do not record what was dug), LIGHT and HEAVY robots.
 
-Errors: an unreadable or foreign replay raises :class:`training.replays.ReplayError`; bad keys or
+Errors: an unreadable or foreign replay raises :class:`training.replay_io.ReplayError`; bad keys or
 values, an unknown output type, an MP4 without ffmpeg, an empty frame selection or an unwritable
 output raise ``ValueError`` (the CLI prints the one line and exits with code 2, writing nothing).
 """
@@ -94,7 +94,7 @@ def iter_observed_states(replay, player="player_0"):
     is the full board either way) after ``replay.observations[i]``, including the final one.
 
     Raises:
-        training.replays.ReplayError: an observation the GameState refuses (names file and step).
+        training.replay_io.ReplayError: an observation the GameState refuses (names file and step).
     """
     from training.replay_io import ReplayError
 
@@ -314,7 +314,7 @@ def render(replay, out, every=1, start=None, end=None, cell=None, fps=10, progre
     """Draw the selected observations of ``replay`` and write them to ``out``.
 
     Args:
-        replay (training.replays.Replay): from :func:`training.replays.load_replay`.
+        replay (training.replay_io.Replay): from :func:`training.replay_io.load_replay`.
         out (str): ``.gif`` (Pillow, ``1000 / fps`` ms a frame, looping), ``.mp4`` (matplotlib
             FFMpegWriter, needs ffmpeg) or ``.png`` (exactly one selected frame). Written through
             ``NAME.part.EXT`` and renamed at the end, so a failure leaves no file.
@@ -332,7 +332,7 @@ def render(replay, out, every=1, start=None, end=None, cell=None, fps=10, progre
     Raises:
         ValueError: bad ``every``/``cell``/``fps``, unknown extension, MP4 without ffmpeg, no frame
             selected, a ``.png`` with more than one frame, or ``out`` not writable.
-        training.replays.ReplayError: an observation the GameState refuses.
+        training.replay_io.ReplayError: an observation the GameState refuses.
     """
     from tqdm import tqdm
 
@@ -425,7 +425,7 @@ def timeline(replay):
         column 0 = player_0, 1 = player_1.
 
     Raises:
-        training.replays.ReplayError: an observation the GameState refuses.
+        training.replay_io.ReplayError: an observation the GameState refuses.
     """
     n = len(replay.observations)
     out = {"turn": np.zeros(n, np.int64), **{k: np.zeros((n, 2), np.int64) for k in SERIES}}
@@ -488,16 +488,16 @@ def _int(kw, key, default):
 
 
 def command(name, files, kw):
-    """``python -m training.replays render|plot``: run one subcommand; returns its summary line.
+    """``python -m training.imitation.replays render|plot``: run one subcommand; returns its summary line.
 
     Args:
         name (str): ``"render"`` or ``"plot"``.
         files (list[str]): exactly one replay file.
-        kw (dict[str, str]): the ``key=value`` words (see :data:`training.replays.USAGE`).
+        kw (dict[str, str]): the ``key=value`` words (see :data:`training.imitation.replays.USAGE`).
 
     Raises:
         ValueError: unknown keys, bad values, not exactly one file, or the errors of :func:`render`
-            and :func:`plot_timeline`; ``training.replays.ReplayError`` (a ValueError) for bad input.
+            and :func:`plot_timeline`; ``training.replay_io.ReplayError`` (a ValueError) for bad input.
     """
     from training.replay_io import load_replay
 
