@@ -122,7 +122,7 @@ import numpy as np
 from agent.action_queue import A_DIG, A_MOVE, A_PICKUP, A_RECHARGE, A_TRANSFER
 from agent.early import manhattan_distance_map
 from agent.obs import isin_int
-from agent.paths import INF, cheapest_cells, cost_to, cost_to_update, dilate4, step_cost
+from agent.paths import INF, cost_to, cost_to_update, dilate4, source_keys, step_cost
 
 PLANE_NAMES = (
     "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
@@ -160,11 +160,27 @@ _NINE = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.
 
 
 def _tiles_3x3(centers, S):
-    """On-map cells of the 3x3 around each center (N, 2): (x, y, owner index), each (M,)."""
+    """On-map cells of the 3x3 around each center (N, 2): (x, y, owner index), each (M,), read-only.
+
+    Factories do not move, so the answer is memoised (a few games' worth of factory sets)."""
+    centers = np.asarray(centers, np.int64)
+    key = (int(S), centers.shape, centers.tobytes())
+    hit = _TILES.get(key)
+    if hit is not None:
+        return hit
     cells = centers[:, None, :] + _NINE[None, :, :]  # (N, 9, 2)
     owner = np.broadcast_to(np.arange(len(centers))[:, None], cells.shape[:2])
     ok = ((cells >= 0) & (cells < S)).all(axis=2)
-    return cells[ok, 0], cells[ok, 1], owner[ok]
+    out = (cells[ok, 0], cells[ok, 1], owner[ok])
+    for a in out:
+        a.flags.writeable = False
+    if len(_TILES) >= 256:
+        _TILES.clear()
+    _TILES[key] = out
+    return out
+
+
+_TILES = {}  # _tiles_3x3's memo
 
 
 # planes written per factory (on its 3x3) and per robot (on its cell), in channel order
@@ -224,12 +240,11 @@ def unit_numbers(ids):
     The engine (``luxai_s2.state.State.generate_unit_data`` / ``LuxAI_S2.add_unit``) numbers units
     from a counter shared by both teams, so the numbers follow build order.
     """
-    out = np.full(len(ids), -1, np.int64)
-    for i, uid in enumerate(ids):
+    out = []
+    for uid in ids:
         tail = str(uid).rpartition("_")[2]
-        if tail.isdigit():
-            out[i] = int(tail)
-    return out
+        out.append(int(tail) if tail.isdigit() else -1)
+    return np.array(out, np.int64).reshape(len(out))
 
 
 def _rank_planes(planes, units, nearest):
@@ -279,11 +294,13 @@ def path_planes(planes, cfg, cache=None):
     its plane as ``rint(plane * MAX_RUBBLE)``, which is exact for float32 and float16 planes, so
     planes stored as float16 (``training.bc collect``) get the same path planes as ``encode``.
 
-    With a ``cache`` (a dict kept from one turn of a game to the next: :func:`encode` keeps one
-    on the state) the planes are *updated* from the previous turn's rather than recomputed: the
-    cost maps restart from the previous ones (:func:`agent.paths.cost_to_update`), a factory's
-    ice / ore target is kept while no step cost changed within reach of its cheapest path, and the
-    open ground of the frontier grows from the previous one. The planes are the same either way
+    The ice / ore targets of all factories come from one map per resource
+    (:func:`agent.paths.source_keys`: the cheapest source of every cell), the cost maps from
+    directional scans (:func:`agent.paths.relax_scan`). With a ``cache`` (a dict kept from one
+    turn of a game to the next: :func:`encode` keeps one on the state) the planes are *updated*
+    from the previous turn's rather than recomputed: the maps restart from the previous ones
+    (:func:`agent.paths.cost_to_update`, :func:`agent.paths.source_keys`), and the open ground of
+    the frontier grows from the previous one. The planes are the same either way
     (tests/test_path_cache.py compares both over whole games).
 
     Args:
@@ -292,8 +309,8 @@ def path_planes(planes, cfg, cache=None):
         cache (dict | None): the previous turn's intermediate results (filled here), or None.
 
     Returns:
-        np.ndarray: ``planes`` (about 6.5 ms of CPU at 64x64 mid-game from scratch; about 1 ms a
-        turn updated with a cache, ``benchmarks/env_step.py``).
+        np.ndarray: ``planes`` (about 2 ms of CPU a turn at 64x64 mid-game updated with a cache,
+        ``benchmarks/env_step.py``; about 6 ms from scratch).
 
     Raises:
         ValueError: ``planes`` is not (NUM_PLANES, S, S).
@@ -353,45 +370,18 @@ def path_planes(planes, cfg, cache=None):
 
 def _targets(centers, step, cands, memo):
     """int64 (2, F): the flat index of each factory's cheapest ice and ore cell (``cands``), -1
-    for none (:func:`agent.paths.cheapest_cells` to the factory's 3x3; ``centers`` int64 (F, 2),
-    ``step`` int32 (S, S) capped at INF).
-
-    With ``memo`` (a dict, or None) a factory keeps last turn's answer when no step cost changed
-    close enough to matter: a path through a cell ``z`` costs at least ``m * L1(z, factory)``
-    (``m``: the cheapest step before and after), so when that is above the factory's cheapest cost
-    for both resources, no path through a changed cell can reach or tie it."""
+    for none: the cell :func:`agent.paths.cheapest_cells` picks for the factory's 3x3 (``centers``
+    int64 (F, 2), ``step`` int32 (S, S) capped at INF), read off one map of
+    :func:`agent.paths.source_keys` per resource for all factories at once. With ``memo`` (a dict,
+    or None) the keys are updated from the previous turn's."""
     S = step.shape[-1]
-    F = len(centers)
-    redo = np.ones(F, bool)
-    prev = None if memo is None else memo.get("targets")
-    if prev is not None and np.array_equal(prev[0], centers) and all(
-            np.array_equal(a, b) for a, b in zip(prev[1], cands)):
-        p_step, p_best, p_costs = prev[2], prev[3], prev[4]
-        changed = step != p_step
-        if not changed.any():
-            redo[:] = False
-        else:
-            zx, zy = np.nonzero(changed)
-            passable = np.concatenate([step[step < INF], p_step[p_step < INF]])
-            m = int(passable.min()) if passable.size else INF
-            l1 = (np.maximum(np.abs(zx[None, :] - centers[:, :1]) - 1, 0)
-                  + np.maximum(np.abs(zy[None, :] - centers[:, 1:]) - 1, 0))  # (F, Z)
-            has = np.array([c.any() for c in cands])  # a resource with no cell at all has no target
-            bound = p_costs[has].max(axis=0) if has.any() else np.full(F, -1, np.int64)
-            redo = m * l1.min(axis=1) <= bound
-    if prev is not None and not redo.all():
-        best, costs = p_best.copy(), p_costs.copy()
-    else:
-        best = np.full((len(cands), F), -1, np.int64)
-        costs = np.full((len(cands), F), INF, np.int64)
-    if redo.any():
-        x, y, owner = _tiles_3x3(centers[redo], S)
-        goals = np.zeros((int(redo.sum()), S, S), bool)
-        goals[owner, x, y] = True
-        best[:, redo], costs[:, redo] = cheapest_cells(goals, step, cands, return_costs=True)
+    x, y, owner = _tiles_3x3(centers, S)
+    keys, m = source_keys(np.stack(cands), step, None if memo is None else memo.get("targets"))
     if memo is not None:
-        memo["targets"] = (centers, [c.copy() for c in cands], step, best, costs)
-    return best
+        memo["targets"] = m
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each factory's first tile
+    least = np.minimum.reduceat(keys[:, x, y], starts, axis=1)  # (2, F)
+    return np.where(least // (S * S) < INF, least % (S * S), -1)
 
 
 def _rubble_frontier(planes, rubble, ours, theirs, light_step, memo=None):
@@ -415,10 +405,14 @@ def _rubble_frontier(planes, rubble, ours, theirs, light_step, memo=None):
     if memo is not None:
         memo["reach"] = (open_, reach)
     # A path of cost <= FRONTIER_REACH has at most FRONTIER_REACH // m steps (m: the cheapest
-    # LIGHT step), so that many sweeps decide `<= FRONTIER_REACH` as cost_to's FRONTIER_REACH + 1 do.
+    # LIGHT step), so that many sweeps decide `<= FRONTIER_REACH` as cost_to's FRONTIER_REACH + 1 do,
+    # and so do the exact costs (updated from the previous turn's with a memo).
     c = np.where(theirs, INF, light_step)
-    m = max(int(c.min()), 1)
-    light_home = cost_to(ours, c, max_iter=min(FRONTIER_REACH // m + 1, FRONTIER_REACH + 1))
+    if memo is None:
+        m = max(int(c.min()), 1)
+        light_home = cost_to(ours, c, max_iter=min(FRONTIER_REACH // m + 1, FRONTIER_REACH + 1))
+    else:
+        light_home, memo["light_home"] = cost_to_update(ours, c, memo.get("light_home"))
     return ((dilate4(reach) | ring) & (rubble > 0) & ~resource & ~factory & (planes[P["lichen"]] == 0)
             & (light_home <= FRONTIER_REACH))
 
@@ -444,6 +438,9 @@ def home_cost_map(planes):
 
 _LAST_MOVE_PLANES = {(0, -1): P["last_move_up"], (1, 0): P["last_move_right"], (0, 1): P["last_move_down"],
                      (-1, 0): P["last_move_left"]}
+_LAST_MOVE_TABLE = np.full((3, 3), -1, np.int64)  # [dx + 1, dy + 1] -> plane, -1 for no move plane
+for (_dx, _dy), _ch in _LAST_MOVE_PLANES.items():
+    _LAST_MOVE_TABLE[_dx + 1, _dy + 1] = _ch
 
 
 def _last_turn_planes(planes, u, prev, cfg):
@@ -459,9 +456,9 @@ def _last_turn_planes(planes, u, prev, cfg):
     x, y = u.pos[seen, 0], u.pos[seen, 1]
     jj = j[seen]
     d = u.pos[seen] - prev.pos[jj]
-    for (dx, dy), ch in _LAST_MOVE_PLANES.items():
-        m = (d[:, 0] == dx) & (d[:, 1] == dy)
-        planes[ch, x[m], y[m]] = 1.0
+    ch = _LAST_MOVE_TABLE[np.clip(d[:, 0], -1, 1) + 1, np.clip(d[:, 1], -1, 1) + 1]
+    m = (ch >= 0) & (np.abs(d) <= 1).all(axis=1)  # one step in one of the four directions
+    planes[ch[m], x[m], y[m]] = 1.0
     cargo, pcargo = u.cargo[seen], prev.cargo[jj]
     planes[P["last_cargo_gain"], x, y] = cargo[:, :2].sum(1) > pcargo[:, :2].sum(1)
     planes[P["last_cargo_loss"], x, y] = (cargo < pcargo).any(1)

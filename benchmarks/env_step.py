@@ -456,7 +456,8 @@ def main(argv=None):
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(
             r"\((update|encode|action_masks|guarded_masks|decode|water_cost_bound|_robot_choice_masks|"
-            r"path_planes|_targets|cost_to_update|_rubble_frontier|guard_\w+)\)")
+            r"path_planes|_targets|cost_to_update|source_keys|relax_scan|_scan_lines|_rubble_frontier|"
+            r"guard_\w+)\)")
         print("\ncumulative time of the entry points:")
         print("\n".join(line for line in s.getvalue().splitlines()[4:] if line.strip()))
     return 0

@@ -69,6 +69,7 @@ def robot_cells(state):
     return u, u.pos[:, 0], u.pos[:, 1], component_slice(C_TYPE).start
 
 
+_MOVE_DELTAS = [(int(dx), int(dy)) for dx, dy in DIRECTION_DELTAS[1:]]  # up, right, down, left
 WHOLE = int(np.flatnonzero(AMOUNT_FRACTIONS == 1.0)[0])  # the amount choice of 100 %: a whole cargo or battery
 
 
@@ -96,8 +97,11 @@ def step_to_factory(out, u, i, f, k, occupied):
     closer to factory ``k`` of ``f`` (fewest moves to a tile of its 3x3), as :func:`hold_step`
     chooses it; ``occupied`` is :func:`occupied_cells`."""
     cx, cy = int(u.pos[i, 0]), int(u.pos[i, 1])
-    nx, ny = cx + DIRECTION_DELTAS[1:, 0], cy + DIRECTION_DELTAS[1:, 1]
-    gain = factory_steps(np.array([cx]), np.array([cy]), f)[0, k] - factory_steps(nx, ny, f)[:, k]
+    fx, fy = int(f.pos[k, 0]), int(f.pos[k, 1])
+    # factory_steps to factory k alone, in plain ints (called per robot: numpy's overhead dominates)
+    here = max(abs(cx - fx) - 1, 0) + max(abs(cy - fy) - 1, 0)
+    gain = np.array([here - max(abs(cx + dx - fx) - 1, 0) - max(abs(cy + dy - fy) - 1, 0)
+                     for dx, dy in _MOVE_DELTAS], np.int64)
     hold_step(out, cx, cy, queued_move(u, i), gain, occupied)
 
 
@@ -162,13 +166,15 @@ def hold_step(out, x, y, head_dir, gain, occupied):
     (``head_dir``, 1-4, else 0) is one of them. Nothing changes when none of these is allowed.
     """
     S = occupied.shape[0]
-    nx, ny = x + DIRECTION_DELTAS[1:, 0], y + DIRECTION_DELTAS[1:, 1]
-    inside = (nx >= 0) & (nx < S) & (ny >= 0) & (ny < S)
-    free = ~inside
-    free[inside] = ~occupied[nx[inside], ny[inside]]
+    # four entries: plain Python (this runs per robot, where numpy's overhead dominates)
+    free = [not (0 <= x + dx < S and 0 <= y + dy < S) or not occupied[x + dx, y + dy] for dx, dy in _MOVE_DELTAS]
     m0 = component_slice(C_MOVE).start
-    allowed = out[x, y, m0:m0 + 4]
-    for good in (allowed & (gain > 0) & free, allowed & (gain == 0) & free, allowed & (gain > 0)):
-        if good.any():
-            hold(out, x, y, MOVE, keep=1 <= head_dir <= 4 and bool(good[head_dir - 1]), move_dir=good)
+    allowed = out[x, y, m0:m0 + 4].tolist()
+    g = np.asarray(gain).tolist()
+    for good in ([a and v > 0 and o for a, v, o in zip(allowed, g, free)],
+                 [a and v == 0 and o for a, v, o in zip(allowed, g, free)],
+                 [a and v > 0 for a, v in zip(allowed, g)]):
+        if any(good):
+            hold(out, x, y, MOVE, keep=1 <= head_dir <= 4 and bool(good[head_dir - 1]),
+                 move_dir=np.array(good, bool))
             return

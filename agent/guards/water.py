@@ -8,7 +8,7 @@ import numpy as np
 
 from agent.actions import C_FACTORY, F_WATER, RES_WATER, component_slice
 from agent.guards.base import Guard, remaining_turns
-from agent.masks import water_cost_bound
+from agent.masks import coarse_water_cost_bound, water_cost_bound
 
 
 WATER_GUARD_MARGIN = 30  # water kept above remaining_turns x consumption by a guarded watering
@@ -68,9 +68,18 @@ def guard_water(state, masks, margin=WATER_GUARD_MARGIN):
     f = state.my_factories
     if len(f) == 0:
         return masks
-    unsafe = ~water_reserve_ok(state, margin=margin)
     water = component_slice(C_FACTORY).start + F_WATER
-    unsafe &= masks[f.pos[:, 0], f.pos[:, 1], water]
+    unsafe = masks[f.pos[:, 0], f.pos[:, 1], water].copy()  # only where watering is allowed
+    if unsafe.any():
+        # water_reserve_ok without its fill where cheaper bounds decide: a cost is >= 0 and at most
+        # coarse_water_cost_bound
+        have, need = f.cargo[:, RES_WATER], water_to_last_turn(state, margin)
+        open_ = unsafe & (have >= need)
+        if open_.any():
+            open_ &= have - coarse_water_cost_bound(state) < need
+            if open_.any():
+                open_ &= ~water_reserve_ok(state, margin=margin)
+        unsafe &= (have < need) | open_
     if not unsafe.any():
         return masks
     masks = masks.copy()
