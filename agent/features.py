@@ -292,7 +292,7 @@ def path_planes(planes, cfg, cache=None):
     rubble) + ACTION_QUEUE_POWER_COST`` (Lux S2 specs, "Movement" and "Action queue"; the cost the
     scripted baseline plans with); their factory tiles cannot be entered. Rubble is read back from
     its plane as ``rint(plane * MAX_RUBBLE)``, which is exact for float32 and float16 planes, so
-    planes stored as float16 (``training.bc collect``) get the same path planes as ``encode``.
+    planes stored as float16 (``training.imitation.bc collect``) get the same path planes as ``encode``.
 
     The ice / ore targets of all factories come from one map per resource
     (:func:`agent.paths.source_keys`: the cheapest source of every cell), the cost maps from

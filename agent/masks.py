@@ -61,7 +61,7 @@ will reject an invalid queued action whatever we send). Our decode never leads t
 action is sent only when the robot keeps ``Q`` after it, and keep only allowed on the same terms
 (:mod:`agent.action_queue`), so this happens only for queues set by another controller.
 
-**What the masks forbid that the engine accepts** (``python -m training.mask_audit games=4
+**What the masks forbid that the engine accepts** (``python -m training.evaluation.mask_audit games=4
 rules=kaggle every=5``: every 5th turn of 4 kaggle games, scripted self-play and scripted vs
 random-masked; each forbidden choice put to ``validate_actions`` on the live engine state):
 

@@ -120,7 +120,7 @@ class ScriptedPolicy:
 
     Args:
         seed (int): seeds tie-breaking randomness (the policy is deterministic given the seed).
-        anchor (bool): label another player's states (a DAgger shadow, ``training.bc collect
+        anchor (bool): label another player's states (a DAgger shadow, ``training.imitation.bc collect
             shadow_anchor=true``): the teacher's memory of targets and modes was made by its own
             choices, which the student did not follow, so each turn, before any robot decides, a robot
             whose cell is one its role would pick (in reach; in priority order) takes and claims it

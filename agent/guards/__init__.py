@@ -5,7 +5,7 @@ though the engine accepts it (water its lichen to death, strand a HEAVY far from
 guard is one module here (its constants, its function, its :class:`~agent.guards.base.Guard`
 record) and one line of :data:`REGISTRY`, the order in which :func:`guarded_masks` applies them.
 Everything else loops over the registry: agent.json's keys (:data:`agent.player.CONFIG_KEYS`),
-train.py's ``key=value`` config (``training.config.TrainConfig``), the ``--xxx-guard`` flags of
+train.py's ``key=value`` config (``training.ppo.config.TrainConfig``), the ``--xxx-guard`` flags of
 the evaluation and packaging scripts, ``scripts/shipped_guards.py``, the tests' guard chain and the
 README's table of guards (``python scripts/guard_table.py``).
 
