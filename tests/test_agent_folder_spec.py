@@ -149,3 +149,27 @@ def test_pool_agent_folder_plays_as_packaged(tmp_path, monkeypatch):
         assert "is not random, scripted" in str(e) and "\n" not in str(e)
     else:
         raise AssertionError("a missing agent was taken")
+
+
+def test_test_mode_folder_spec_plays_what_main_py_in_that_folder_plays(tmp_path, monkeypatch):
+    """The repository is an agent folder (agent/weights/agent.json) with a main.py: test mode playing
+    the folder in-process sends, turn by turn, the same actions as its main.py through the protocol."""
+    from pathlib import Path
+
+    from training.evaluation.evaluate import play_game
+
+    for k in ("LUXKIT_AGENT", "LUXKIT_WEIGHTS"):
+        monkeypatch.delenv(k, raising=False)
+    root = str(Path(__file__).resolve().parents[1])
+    games = {}
+    for name, spec in (("folder", root), ("main_py", f"bot:{root}")):
+        path = tmp_path / f"{name}.json"
+        res = play_game(spec, "random", 4, rules="tiny", max_episode_length=40, replay_path=str(path))
+        games[name] = (res, json.loads(path.read_text())["actions"])
+    (res_f, acts_f), (res_m, acts_m) = games["folder"], games["main_py"]
+    assert len(acts_f) == len(acts_m) > 40
+    units = sum(any(k.startswith("unit_") for k in a.get("player_0", {})) for a in acts_f)
+    assert units >= 10  # its robots act
+    for turn, (a, b) in enumerate(zip(acts_f, acts_m)):
+        assert a["player_0"] == b["player_0"], turn
+    assert res_f["lichen"] == res_m["lichen"] and res_f["result"] == res_m["result"]
