@@ -1,23 +1,27 @@
-"""Behaviour-cloning fit throughput: samples/s of one ``training.imitation.bc fit`` step per net preset and
-variant, on real imitation data, all measured in the same run (ratios to the first row).
+"""Behaviour-cloning fit throughput: samples/s and robot labels/s of ``training.imitation.bc fit``'s
+gradient step per net preset and variant, on real imitation data, all measured in the same run,
+with the ratio to the first variant of each net (``base``: the fit before issue #46).
 
-    python benchmarks/bc_fit.py --data runs/ryandy/shards/ryandy_neurips_selfplay_seed5000.npz
-        [--nets small,cone,dilated] [--variants plain,prefetched,channels_last,crop32] [--steps 8]
+    python benchmarks/bc_fit.py --data runs/ryandy/sticky/ryandy_neurips_selfplay_seed5000.npz
+        [--nets cone,small] [--variants base,fused,cl,t1,cl+t1,crop32+cl+t1] [--steps 2] [--rounds 7]
 
-A step is what the fit does for one batch: unpack the bit-packed masks and the float16 planes
-(``training.imitation.shards.unpack_batch``), forward, the masked grid distribution's log-likelihood,
-backward and Adam. Variants:
+A step is :func:`training.imitation.bc.fit_step` (forward, the masked log-likelihood, backward,
+gradient clipping, Adam) on a batch the fit's reader thread prepares
+(:func:`training.imitation.shards.unpack_batch`: bit-unpacked masks, float32 planes, with the
+variant's window and memory order); that preparation is timed apart (``prep ms``: the reader
+thread's work per batch, done while the net trains). A variant is ``+``-joined words:
 
-* ``plain``: the batch is prepared on the training thread (the fit before shards streamed).
-* ``prefetched``: batch preparation excluded (``training.imitation.shards.ShardStream`` prepares batches on
-  a reader thread while the net trains); the ratio plain/prefetched is the most a reader thread
-  can save, and the reader thread competes for the same cores.
-* ``channels_last``: prefetched, with net and input in ``torch.channels_last`` memory format.
-* ``crop32``: prefetched, on random 32x32 crops of the 64x64 board (a fully convolutional net
-  trains on crops; the crop holds fewer robots, so samples/s is not labels/s: labels/s is printed).
-* ``threads1``: prefetched with one torch thread (for one process per core instead).
+* ``base``: the fit before issue #46 (for-loop Adam, contiguous planes, whole boards,
+  ``--threads`` torch threads). Every other variant uses the fit's fused Adam
+  (:func:`training.imitation.bc.fit_optimizer`); ``fused`` alone is today's fit with no keys.
+* ``cl``: ``channels_last=true``. ``t1``: ``threads=1``.
+* ``cropN``: ``crop=N`` (N x N windows holding one of our units; the loss counts the cells
+  exact for the net: robot labels/s is the figure to compare). A net that refuses crop= (``cone``)
+  prints the fit's one-line refusal instead of a row.
+* ``compile``: ``torch.compile`` of the net (not a fit key; its compile time is printed).
 
-Rows are timed round-robin, median of ``--rounds`` rounds, so a busy machine slows all alike.
+Rows are timed round-robin, the median of ``--rounds`` rounds, so a load change on a shared
+machine hits all of them alike: read the ratios, not the absolute figures.
 """
 
 import argparse
@@ -26,89 +30,93 @@ import time
 import numpy as np
 import torch
 
+KEYS = {"base": "(before #46)", "fused": "", "cl": "channels_last=true", "t1": "threads=1", "compile": "(torch.compile)"}
+
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", required=True, help="one shard (npz of training.imitation.bc / training.imitation.replays import)")
-    ap.add_argument("--nets", default="small,cone,dilated")
-    ap.add_argument("--variants", default="plain,prefetched,channels_last,crop32")
+    ap.add_argument("--nets", default="cone,small")
+    ap.add_argument("--variants", default="base,fused,cl,t1,cl+t1,crop32+cl,crop32+cl+t1")
     ap.add_argument("--batch-size", type=int, default=32)
-    ap.add_argument("--steps", type=int, default=6, help="steps per timing")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--samples", type=int, default=256, help="samples of the shard the batches are drawn from")
+    ap.add_argument("--steps", type=int, default=2, help="steps per timing")
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
 
     from agent.actions import NUM_LOGITS
-    from agent.distribution import MaskedGridDistribution
     from agent.net import build_net
-    from training.imitation.shards import load_shard, unpack_batch
+    from training.imitation.bc import crop_margin, fit_optimizer, fit_step
+    from training.imitation.shards import load_shard, shard_info, unpack_batch
 
-    torch.manual_seed(0)
-    arrays = load_shard(args.data)
-    N = len(arrays["actions"])
-    S = int(arrays["planes"].shape[-1])
+    n_all, S, _ = shard_info(args.data)
     rng = np.random.default_rng(0)
-    B = args.batch_size
+    arrays = load_shard(args.data, np.sort(rng.choice(n_all, min(n_all, args.samples), replace=False)))
+    N, B = len(arrays["actions"]), args.batch_size
     idx = [rng.choice(N, B, replace=False) for _ in range(args.steps)]
-    pre = [unpack_batch(arrays, i, S, NUM_LOGITS) for i in idx]
 
-    def crop(b, c=32):
-        x0, y0 = rng.integers(0, S - c + 1, 2)
-        pl, gl, m, a = b
-        return (np.ascontiguousarray(pl[:, :, x0:x0 + c, y0:y0 + c]), gl, np.ascontiguousarray(m[:, x0:x0 + c, y0:y0 + c]),
-                np.ascontiguousarray(a[:, x0:x0 + c, y0:y0 + c]))
-
-    nets = args.nets.split(",")
-    variants = args.variants.split(",")
-    models = {}
-    for name in nets:
-        for v in variants:
+    rows, refused = {}, []
+    for name in args.nets.split(","):
+        for v in args.variants.split(","):
+            words = set(v.split("+"))
+            crop = next((int(w[4:]) for w in words if w.startswith("crop")), 0)
+            torch.manual_seed(0)
             net = build_net(name)
-            if v == "channels_last":
+            try:
+                margin = crop_margin(net, crop, S)
+            except ValueError as e:
+                refused.append(f"{name} {v}: {e}")
+                continue
+            cl = "cl" in words
+            if cl:
                 net = net.to(memory_format=torch.channels_last)
-            models[(name, v)] = (net, torch.optim.Adam(net.parameters(), lr=1e-4))
+            opt = torch.optim.Adam(net.parameters(), lr=1e-4) if "base" in words else fit_optimizer(net, 1e-4)
+            fwd = net
+            if "compile" in words:
+                fwd = torch.compile(net)
+                fwd.config, fwd.receptive_field = net.config, getattr(net, "receptive_field", None)
+            brng = np.random.default_rng(1)
+            t = time.perf_counter()
+            batches = [unpack_batch(arrays, i, S, NUM_LOGITS, crop=crop, margin=margin, rng=brng, channels_last=cl)
+                       for i in idx]
+            prep = (time.perf_counter() - t) / len(idx)
+            rows[(name, v)] = dict(fwd=fwd, opt=opt, batches=batches, prep=prep, threads=1 if "t1" in words else args.threads,
+                                   cmd=" ".join(KEYS.get(w, f"crop={crop}" if w.startswith("crop") else w)
+                                                for w in sorted(words) if KEYS.get(w, "x")) or "(no keys)")
 
-    def run(name, v):
-        net, opt = models[(name, v)]
-        torch.set_num_threads(1 if v == "threads1" else args.threads)
+    def run(r):
+        torch.set_num_threads(r["threads"])
         labels = 0
         t = time.perf_counter()
-        for k in range(args.steps):
-            b = unpack_batch(arrays, idx[k], S, NUM_LOGITS) if v == "plain" else pre[k]
-            if v == "crop32":
-                b = crop(b)
-            x, g, m, a = (torch.from_numpy(z) for z in b)
-            if v == "channels_last":
-                x = x.contiguous(memory_format=torch.channels_last)
-            logits, _ = net(x, g)
-            dist = MaskedGridDistribution(logits, m)
-            loss = -dist.log_prob(a).mean()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            labels += int(dist.active_present[:, 0].sum())
+        for b in r["batches"]:
+            labels += fit_step(r["fwd"], r["opt"], b)[1]
         return time.perf_counter() - t, labels
 
-    for key in models:  # warm-up
-        run(*key)
-    times = {key: [] for key in models}
-    labels = {}
+    for key, r in rows.items():  # warm-up (and torch.compile's compile time)
+        t = time.perf_counter()
+        run(r)
+        r["warm"] = time.perf_counter() - t
+    times = {key: [] for key in rows}
     for _ in range(args.rounds):
-        for key in models:
-            dt, lab = run(*key)
+        for key, r in rows.items():
+            dt, r["labels"] = run(r)
             times[key].append(dt)
-            labels[key] = lab
-    print(f"bc fit step, {S}x{S}, batch {B}, {args.steps} steps x median of {args.rounds} rounds, "
-          f"{args.threads} torch threads (threads1: 1), data {args.data}")
-    head = f"{'net':<8} {'variant':<14} {'samples/s':>10} {'robot labels/s':>15} {'ratio':>7}"
+    print(f"bc fit step, {S}x{S}, batch {B}, {args.steps} steps x median of {args.rounds} rounds (round-robin), "
+          f"{args.threads} torch threads unless t1, data {args.data}")
+    head = (f"{'net':<6} {'variant':<16} {'samples/s':>9} {'ratio':>6} {'robot labels/s':>14} {'ratio':>6} "
+            f"{'prep ms':>7} {'warm-up s':>9}  fit keys")
     print(head)
     print("-" * len(head))
-    base = None
-    for key in models:
+    base = {}
+    for key, r in rows.items():
         dt = float(np.median(times[key]))
-        sps = B * args.steps / dt
-        base = base or sps
-        print(f"{key[0]:<8} {key[1]:<14} {sps:>10.1f} {labels[key] / dt:>15.0f} {sps / base:>7.2f}")
+        sps, lps = B * args.steps / dt, r["labels"] / dt
+        b = base.setdefault(key[0], (sps, lps))
+        print(f"{key[0]:<6} {key[1]:<16} {sps:>9.1f} {sps / b[0]:>6.2f} {lps:>14.0f} {lps / b[1]:>6.2f} "
+              f"{1000 * r['prep']:>7.0f} {r['warm']:>9.1f}  {r['cmd']}")
+    for line in refused:
+        print(f"refused: {line}")
 
 
 if __name__ == "__main__":

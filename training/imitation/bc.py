@@ -13,6 +13,7 @@ baseline).
     python -m training.imitation.bc fit data=... heavy_weight=4 out=runs/bc/bc.pt  # cells of our HEAVY robots weigh 4 in the loss
     python -m training.imitation.bc fit data=runs/ryandy/shards val=runs/ryandy/val net=cone nonkeep_weight=4 buffer=4 out=...
         # streams a folder of shards (python -m training.imitation.replays import ... shard_dir=DIR); resumes from <out>.state
+    python -m training.imitation.bc fit data=... net=small crop=32 channels_last=true threads=1 out=...  # faster (below)
     python -m training.imitation.bc replan data=runs/old/data.npz out=runs/bc/data.npz   # add new feature planes to old data
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
@@ -25,6 +26,31 @@ lead to. ``fit`` maximises the masked log-likelihood
 ``MaskedGridDistribution.log_prob`` of the teacher's actions (exactly the policy PPO later
 trains, so the weights drop into ``train.py init_weights=...``) and writes an agent/net.py
 checkpoint that main.py can play.
+
+Fit throughput (issue #46; ``python benchmarks/bc_fit.py --data runs/ryandy/sticky/...seed5000.npz
+--variants base,fused,cl,t1,cl+t1,compile+t1,crop32+cl,crop32+cl+t1``, 64x64, batch 32, all rows in
+one run, round-robin, median of 7, on the 2-core machine shared with ~4 other busy processes: read
+the ratios to ``base``, the fit before #46 with ``threads=2``; samples/s, then robot labels/s):
+
+* fused Adam (now always): ``cone`` 1.10x, ``small`` 1.01x (the for-loop Adam is ~240 small ops a
+  step for ``cone``, each waiting for every torch thread).
+* ``channels_last=true``: ``cone`` 1.93x, ``small`` 1.23x at 2 threads; 1.31x / 1.20x over
+  ``threads=1`` alone.
+* ``threads=1``: ``cone`` 7.7x, ``small`` 1.95x -- on a busy machine only: each op of a 2-thread
+  step waits for both threads, and with more busy processes than cores the second thread waits
+  for a time slice (in an exploratory run with ``OMP_WAIT_POLICY=PASSIVE`` set, 2 threads were
+  0.83x of 1 thread for ``cone``, against 0.2-0.25x without it).
+  On a quiet 2-core machine measure again before choosing 1.
+* ``channels_last=true threads=1``: ``cone`` 10.1x (100.7 against 10.0 samples/s), ``small`` 2.33x.
+* ``crop=32 channels_last=true threads=1``, ``small`` only: 9.8x the samples/s, 3.7x the robot
+  labels/s of ``base`` (1.6x those of ``channels_last=true threads=1`` on whole boards): a window
+  centred near one of our units keeps ~28 robot labels in the loss against ~74 on a whole board.
+* Not kept: ``torch.compile`` at one thread (``cone`` 0.84x of ``channels_last=true threads=1``;
+  ``small`` 1.17x of it, whole boards, but 20-45 s to compile and a recompile per batch shape: not
+  tried with crops); CPU bf16 autocast (0.7x on this CPU, an earlier exploratory run). Decoding
+  float16 planes and unpacking masks off the training thread was already done (the reader thread
+  of ``training.imitation.shards.ShardStream``, 40-200 ms a batch); it now also cuts the windows
+  and lays out the planes channels-last there.
 """
 
 import os
@@ -306,7 +332,7 @@ def _sources(data, val, rng):
 
 def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3, seed=0, init="", threads=2,
         keep_epochs=False, val="", device="auto", amp="none", grow="", heavy_weight=1.0, nonkeep_weight=1.0,
-        buffer=4, val_samples=512, resume=True, tb=True, progress=True):
+        buffer=4, val_samples=512, resume=True, tb=True, progress=True, crop=0, channels_last=False):
     """Fit a network to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
 
     The data streams from disk (:class:`training.imitation.shards.ShardStream`): ``buffer`` shards are in
@@ -345,16 +371,30 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         resume (bool): go on from ``<out>.state`` when it exists.
         tb (bool): write TensorBoard scalars.
         progress (bool): a progress bar (on stderr).
+        crop (int): 0 = train on whole boards; N = every training sample is its own random N x N
+            window of the board (planes, masks and actions cut alike, globals unchanged; drawn on
+            the reader thread, :func:`training.imitation.shards.crop_windows`), holding one of our
+            units drawn at random; the loss counts only the window's cells whose logits equal
+            those of the whole board (at least the net's receptive radius from a cut edge), so
+            the gradient is the whole board's, restricted to those cells. Grid nets only
+            (``small``, ``medium``, ``large``; ``dilated`` needs N > 58): ``cone`` pools over the
+            whole map in its blocks, so a window would change what it computes, and it is refused.
+            The held-out NLL and agreement are always on whole boards. At 64x64, ``small``,
+            crop=32: see the module docstring.
+        channels_last (bool): net and planes in ``torch.channels_last`` memory order (the planes
+            reordered on the reader thread); same function, other kernels (module docstring).
+            Checkpoints are written contiguous either way.
+
+    Adam runs fused (one kernel for all parameters) where this torch has it.
 
     Raises:
         ValueError: missing data files, mixed map sizes (also between ``data`` and ``val``), a
-            weight <= 0, or a bad ``device``/``amp`` (checked before anything is read or written).
+            weight <= 0, a bad ``device``/``amp`` or ``crop`` (checked before anything is written).
         agent.net.CheckpointError: bad ``init``, ``net`` or ``grow`` (checked before the data is read).
     """
     from agent.actions import NUM_LOGITS
-    from agent.distribution import MaskedGridDistribution
-    from agent.features import NUM_PLANES, P
-    from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, save_checkpoint, widen_planes
+    from agent.features import NUM_PLANES
+    from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, widen_planes
     from training.device import autocast_net, resolve_device
     from training.imitation.shards import ShardStream, expand_data, load_held_out, shard_info, unpack_batch
 
@@ -385,28 +425,36 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         raise ValueError(f"data files mix map sizes {sorted(sides)}; fit one size at a time"
                          + (f" (val={val} differs from data)" if val else ""))
     S = sides.pop()
+    margin = crop_margin(model, crop, S)  # ValueError for a net or size a crop does not fit
     bad = sorted({f for f, i in infos.items() if i[2] != model.config["in_planes"]})
     if bad:
         raise ValueError(f"{bad[0]} has {infos[bad[0]][2]} feature planes, the net reads {model.config['in_planes']} "
                          f"(data of an older kit? its planes cannot all be derived again: collect it again with "
                          f"python -m training.imitation.bc collect)")
     sizes = {f: info[0] for f, info in infos.items()}  # samples per file, read once
-    stream = ShardStream(trn_src, batch_size, buffer, seed, S, NUM_LOGITS, sizes=sizes)
+    stream = ShardStream(trn_src, batch_size, buffer, seed, S, NUM_LOGITS, sizes=sizes, crop=crop, margin=margin,
+                         channels_last=channels_last)
     n = stream.samples
     held = load_held_out(val_src, val_samples, sizes)
     total = sum(sizes[f] for f in expand_data(data))
     print(f"{total} samples of {S}x{S} from {data} ({len(trn_src)} file(s); {n} for training; {len(held['actions'])} "
           f"held-out samples of {len(val_src)} file(s) evaluated), device {dev}"
-          + (f", amp {amp}" if amp != "none" else ""), flush=True)
-    autocast_net(model.to(dev), amp)
+          + (f", amp {amp}" if amp != "none" else "")
+          + (f", training on {crop}x{crop} windows (loss on cells {margin}+ from a cut edge)" if crop else ""), flush=True)
+    model = model.to(dev)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    autocast_net(model, amp)
     steps0 = int(init_payload.get("grad_steps", 0))  # gradient steps of the fits this one continues
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = fit_optimizer(model, lr)
     per_epoch = stream.batches_in_epoch()
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs * per_epoch))
     state_path = out + ".state"
     args_key = dict(data=str(data), val=str(val), net=str(net), init=str(init), grow=str(grow), epochs=int(epochs),
                     batch_size=int(batch_size), lr=float(lr), seed=int(seed), buffer=int(buffer),
                     heavy_weight=float(heavy_weight), nonkeep_weight=float(nonkeep_weight))
+    if crop:  # other batches (absent otherwise, so the .state of a fit before crop= existed still resumes)
+        args_key["crop"] = int(crop)
     ep0, group0, steps = 0, 0, 0
     if resume and os.path.isfile(state_path):
         st = torch.load(state_path, map_location="cpu", weights_only=False)
@@ -429,19 +477,11 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         writer = SummaryWriter(f"{out[:-3] if out.endswith('.pt') else out}_tb")
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
 
-    def to_dev(b):
-        return tuple(torch.from_numpy(t).to(dev) for t in b)
-
-    def nll(b, hw=1.0, nkw=1.0):
-        x, g, m, a = to_dev(b)
-        logits, _ = model(x, g)
-        dist = MaskedGridDistribution(logits, m)
-        return imitation_loss(dist, a, x[:, P["heavy_ours"]], hw, nkw), dist, a
-
     def meta(ep, vnll=None, acc=None):
         return dict(step=0, source=f"bc from {data}", epochs=ep, init=init, grow=grow, init_planes=widened,
                     heavy_weight=float(heavy_weight), nonkeep_weight=float(nonkeep_weight), grad_steps=steps0 + steps,
-                    batch_size=batch_size, val=val, val_nll=vnll, agreement=acc)
+                    batch_size=batch_size, val=val, val_nll=vnll, agreement=acc,
+                    **(dict(crop=int(crop)) if crop else {}))
 
     def save_state(ep, group):
         tmp = state_path + ".tmp"
@@ -458,29 +498,26 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     t0 = time.time()
     model.train()
     for ep in range(ep0, epochs):
-        losses, seen = [], 0
+        losses, seen, labels = [], 0, 0
         t_ep = time.time()
         if bar is not None:
             bar.reset(total=per_epoch)
             bar.set_description(f"epoch {ep + 1}/{epochs}")
         for gi, last, b in stream.iter_epoch(ep, group0 if ep == ep0 else 0):
-            loss, _, _ = nll(b, float(heavy_weight), float(nonkeep_weight))
-            opt.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss, lab = fit_step(model, opt, b, dev, float(heavy_weight), float(nonkeep_weight))
             sched.step()
             steps += 1
             seen += len(b[3])
-            losses.append(loss.item())
+            labels += lab
+            losses.append(loss)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(nll=f"{np.mean(losses[-50:]):.2f}", refresh=False)
             if writer is not None and steps % 50 == 0:
-                writer.add_scalar("bc/train_nll", loss.item(), steps0 + steps)
+                writer.add_scalar("bc/train_nll", loss, steps0 + steps)
                 writer.add_scalar("bc/lr", sched.get_last_lr()[0], steps0 + steps)
             if last:  # a shard group done: a usable checkpoint and the resume point
-                save_checkpoint(out, model, **meta(ep))
+                _save(out, model, **meta(ep))
                 save_state(ep, gi + 1)
         t_train = time.time() - t_ep
         model.eval()
@@ -488,7 +525,8 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         nh = len(held["actions"])
         with torch.no_grad():
             for i in range(0, nh, batch_size):
-                vl, dist, a = nll(unpack_batch(held, np.arange(i, min(nh, i + batch_size)), S, NUM_LOGITS))
+                vl, dist, a = _nll(model, unpack_batch(held, np.arange(i, min(nh, i + batch_size)), S, NUM_LOGITS,
+                                                       channels_last=channels_last), dev)
                 vls.append(vl.item() * min(batch_size, nh - i))
                 h, c = agreement_counts(dist, a)
                 hits += h
@@ -500,16 +538,17 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         say(f"epoch {ep + 1}/{epochs}: train nll {np.mean(losses) if losses else float('nan'):.2f}, val nll {vnll:.2f}, "
               f"agreement: robot type {acc[0]:.3f} (keep {acc[1]:.3f}, non-keep {acc[2]:.3f}), move dir {acc[3]:.3f}, "
               f"factory {acc[4]:.3f} (acting {acc[5]:.3f}), {time.time() - t0:.0f} s, "
-              f"{seen / max(t_train, 1e-9):.1f} train samples/s")
+              f"{labels / max(t_train, 1e-9):.0f} robot labels/s, {seen / max(t_train, 1e-9):.1f} train samples/s")
         if writer is not None:
             writer.add_scalar("bc/val_nll", vnll, steps0 + steps)
             writer.add_scalar("bc/train_samples_per_s", seen / max(t_train, 1e-9), steps0 + steps)
+            writer.add_scalar("bc/train_robot_labels_per_s", labels / max(t_train, 1e-9), steps0 + steps)
             for k, v in acc_d.items():
                 writer.add_scalar(f"bc/agreement_{k}", v, steps0 + steps)
             writer.flush()
-        save_checkpoint(out, model, **meta(ep + 1, vnll, acc_d))
+        _save(out, model, **meta(ep + 1, vnll, acc_d))
         if keep_epochs:
-            save_checkpoint(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta(ep + 1, vnll, acc_d))
+            _save(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta(ep + 1, vnll, acc_d))
         save_state(ep + 1, 0)
     if bar is not None:
         bar.close()
@@ -517,6 +556,85 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         writer.close()
     model.eval()
     return out
+
+
+def crop_margin(model, crop, S):
+    """The margin of :func:`fit`'s ``crop`` for ``model`` on S x S maps: cells of a window closer
+    than this to a cut edge get other logits than on the whole board (0 when ``crop`` is 0).
+
+    Raises:
+        ValueError: one line: ``crop`` is not 0 and the net is not a grid net (its logits depend on
+            the whole map), or ``crop`` leaves no such cell or is not smaller than the map.
+    """
+    from agent.net import GridNet
+
+    crop = int(crop)
+    if not crop:
+        return 0
+    if not isinstance(model, GridNet):
+        raise ValueError(f"crop={crop}: the {model.config.get('arch', 'grid')} net pools over the whole map inside its "
+                         f"blocks, so its logits on a window are not those of the whole board; crop= needs a grid net "
+                         f"(net=small, medium, large or dilated)")
+    margin = (int(model.receptive_field) - 1) // 2
+    if not 2 * margin < crop < S:
+        raise ValueError(f"crop={crop}: give 0 (whole boards) or a window side from {2 * margin + 1} (this net sees "
+                         f"{model.receptive_field}x{model.receptive_field} cells) to {S - 1} (the maps are {S}x{S})")
+    return margin
+
+
+def fit_optimizer(model, lr):
+    """Adam over ``model``'s parameters, fused (one kernel for all of them) where this torch has it:
+    the for-loop Adam is ~6 small ops per tensor, each a parallel region that waits for every torch
+    thread (benchmarks/bc_fit.py)."""
+    try:
+        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
+    except (TypeError, RuntimeError):  # an older torch, or a device without the fused kernel
+        return torch.optim.Adam(model.parameters(), lr=lr)
+
+
+def _nll(model, b, dev, hw=1.0, nkw=1.0):
+    """(loss, distribution, actions tensor) of ``model`` on numpy batch ``b`` (:func:`imitation_loss`)."""
+    from agent.distribution import MaskedGridDistribution
+    from agent.features import P
+
+    x, g, m, a = (torch.from_numpy(t).to(dev) for t in b)  # a channels-last array stays channels-last
+    logits, _ = model(x, g)
+    dist = MaskedGridDistribution(logits, m)
+    return imitation_loss(dist, a, x[:, P["heavy_ours"]], hw, nkw), dist, a
+
+
+def fit_step(model, opt, batch, dev="cpu", heavy_weight=1.0, nonkeep_weight=1.0):
+    """One gradient step of :func:`fit` on a numpy batch of
+    :func:`training.imitation.shards.unpack_batch`: loss, backward, gradient norm clipped to 1, ``opt``.
+
+    Returns:
+        (float loss, int robot labels: robot cells whose type label is in the loss).
+    """
+    from agent.actions import C_TYPE
+
+    loss, dist, _ = _nll(model, batch, dev, heavy_weight, nonkeep_weight)
+    opt.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss.item(), int(dist.active_present[:, C_TYPE].sum())
+
+
+class _Contiguous:
+    """``net`` as :func:`agent.net.save_checkpoint` reads it, with contiguous tensors (a
+    channels-last net's weights are written in the usual order)."""
+
+    def __init__(self, net):
+        self.net, self.config = net, net.config
+
+    def state_dict(self):
+        return {k: v.contiguous() for k, v in self.net.state_dict().items()}
+
+
+def _save(path, model, **meta):
+    from agent.net import save_checkpoint
+
+    save_checkpoint(path, _Contiguous(model), **meta)
 
 
 def replan(data, out):
@@ -580,7 +698,7 @@ def main(argv):
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
                  lr=float, seed=int, threads=int, beta=float, keep_epochs=bool, heavy_weight=float,
                  student_guards=bool, shadow_anchor=bool, nonkeep_weight=float, buffer=int, val_samples=int,
-                 resume=bool, tb=bool, progress=bool)
+                 resume=bool, tb=bool, progress=bool, crop=int, channels_last=bool)
     try:
         kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
     except ConfigError as e:

@@ -9,7 +9,8 @@ At 64x64 a sample is 0.5 MB of float16 planes, so tens of thousands of samples d
 memory together. :class:`ShardStream` holds ``buffer`` shards at a time: each epoch it visits the
 shards in a seeded random order, in groups of ``buffer``, shuffles the samples of a group and
 yields batches; a background thread reads (decompresses) the next group and prepares batches
-(bit unpacking, float16 -> float32) while the net trains on the current one. The order depends
+(bit unpacking, float16 -> float32, and with ``crop``/``channels_last`` the windows and the memory
+order) while the net trains on the current one. The order depends
 only on ``(seed, epoch)``, so a fit resumed at a group boundary sees the same batches as one that
 was never stopped.
 """
@@ -79,12 +80,86 @@ def load_shard(path, index=None):
     return out
 
 
-def unpack_batch(arrays, idx, S, num_logits):
+def unpack_batch(arrays, idx, S, num_logits, crop=0, margin=0, rng=None, channels_last=False):
     """Batch ``idx`` of loaded arrays as numpy: planes float32 (B, C, S, S), globals float32 (B, G),
-    masks bool (B, S, S, A), actions int64 (B, S, S, K)."""
+    masks bool (B, S, S, A), actions int64 (B, S, S, K).
+
+    Args:
+        crop (int): 0 = whole boards; else each sample is cut to its own ``crop x crop`` window
+            (:func:`crop_windows`; planes, masks and actions cut alike, globals unchanged), so the
+            arrays are (B, C, crop, crop), (B, crop, crop, A), (B, crop, crop, K).
+        margin (int): with ``crop``: the masks of the window's cells within ``margin`` of a window
+            edge that is not the map's edge are cleared (those cells leave the loss: a net whose
+            logits see ``margin`` cells around them gets there the logits it gets on the whole
+            board only away from such an edge).
+        rng (np.random.Generator): with ``crop``: draws the windows.
+        channels_last (bool): planes in ``torch.channels_last`` memory order (the same (B, C, H, W)
+            array, strided (B, H, W, C)), so ``torch.from_numpy`` gives a channels-last tensor without
+            a copy on the training thread.
+    """
     pl, gl, pk, ac = (arrays[k] for k in KEYS)
-    m = np.unpackbits(pk[idx], axis=1, count=S * S * num_logits).view(bool).reshape(len(idx), S, S, num_logits)
-    return pl[idx].astype(np.float32), gl[idx].astype(np.float32), m, ac[idx].astype(np.int64)
+    idx = np.asarray(idx)
+    B = len(idx)
+    m = np.unpackbits(pk[idx], axis=1, count=S * S * num_logits).view(bool).reshape(B, S, S, num_logits)
+    if crop:
+        x0, y0 = crop_windows(m, crop, margin, rng)
+        planes = np.empty((B, crop, crop, pl.shape[1]) if channels_last else (B, pl.shape[1], crop, crop), np.float32)
+        masks = np.empty((B, crop, crop, num_logits), bool)
+        actions = np.empty((B, crop, crop, ac.shape[-1]), np.int64)
+        for j, (i, x, y) in enumerate(zip(idx, x0, y0)):
+            win = pl[i, :, x:x + crop, y:y + crop]  # float16, converted only inside the window
+            planes[j] = win.transpose(1, 2, 0) if channels_last else win
+            masks[j] = m[j, x:x + crop, y:y + crop]
+            actions[j] = ac[i, x:x + crop, y:y + crop]
+            if margin:
+                masks[j] &= _interior(crop, margin, x, y, S)[:, :, None]
+        planes = planes.transpose(0, 3, 1, 2) if channels_last else planes
+        return planes, gl[idx].astype(np.float32), masks, actions
+    if channels_last:
+        planes = np.empty((B, S, S, pl.shape[1]), np.float32)
+        planes[:] = pl[idx].transpose(0, 2, 3, 1)
+        planes = planes.transpose(0, 3, 1, 2)
+    else:
+        planes = pl[idx].astype(np.float32)
+    return planes, gl[idx].astype(np.float32), m, ac[idx].astype(np.int64)
+
+
+def _interior(crop, margin, x, y, S):
+    """bool (crop, crop): the cells of the window at (x, y) that are at least ``margin`` cells from
+    every window edge that is not also the map's edge."""
+    def axis(o):
+        keep = np.ones(crop, bool)
+        if o > 0:
+            keep[:margin] = False
+        if o + crop < S:
+            keep[crop - margin:] = False
+        return keep
+
+    return axis(x)[:, None] & axis(y)[None, :]
+
+
+def crop_windows(masks, crop, margin, rng):
+    """Top-left corners (x0, y0) int arrays (B,) of one ``crop x crop`` window per sample of
+    ``masks`` bool (B, S, S, A): a window holds an active cell (our robot or factory: some choice
+    legal) drawn uniformly from the sample's active cells, inside the window's exact interior
+    (:func:`_interior` with ``margin``), the window drawn uniformly among those that do; a sample
+    without an active cell gets a uniform window."""
+    B, S = masks.shape[0], masks.shape[1]
+    n = S - crop + 1
+    o = np.arange(n)
+    lo = o + np.where(o > 0, margin, 0)  # (n,) first exact cell of a window starting at o
+    hi = o + crop - np.where(o + crop < S, margin, 0)  # one past the last
+    ok = (lo[None, :] <= np.arange(S)[:, None]) & (np.arange(S)[:, None] < hi[None, :])  # (cell, start)
+    active = masks.any(-1)
+    x0, y0 = np.empty(B, np.int64), np.empty(B, np.int64)
+    for j in range(B):
+        cells = np.flatnonzero(active[j])
+        if len(cells):
+            cx, cy = divmod(int(cells[rng.integers(len(cells))]), S)
+            x0[j], y0[j] = rng.choice(np.flatnonzero(ok[cx])), rng.choice(np.flatnonzero(ok[cy]))
+        else:
+            x0[j], y0[j] = rng.integers(n), rng.integers(n)
+    return x0, y0
 
 
 class ShardStream:
@@ -98,11 +173,15 @@ class ShardStream:
         S (int), num_logits (int): map side and head width (to unpack the masks).
         prefetch (int): prepared batches queued ahead by the reader thread.
         sizes (dict | None): samples per file, when the caller has read them (:func:`shard_info`).
+        crop (int), margin (int), channels_last (bool): as for :func:`unpack_batch`, done on the
+            reader thread; the windows are a function of ``(seed, epoch, group)`` too.
     """
 
-    def __init__(self, sources, batch_size, buffer, seed, S, num_logits, prefetch=6, sizes=None):
+    def __init__(self, sources, batch_size, buffer, seed, S, num_logits, prefetch=6, sizes=None, crop=0, margin=0,
+                 channels_last=False):
         self.sources, self.batch_size, self.buffer = list(sources), int(batch_size), max(1, int(buffer))
         self.seed, self.S, self.num_logits, self.prefetch = int(seed), int(S), int(num_logits), int(prefetch)
+        self.crop, self.margin, self.channels_last = int(crop), int(margin), bool(channels_last)
         self.counts = [source_size(src, sizes) for src in self.sources]
 
     @property
@@ -132,12 +211,14 @@ class ShardStream:
                     del parts
                     n = len(arrays["actions"])
                     perm = np.random.default_rng([self.seed, epoch, gi]).permutation(n)
+                    crop_rng = np.random.default_rng([self.seed, epoch, gi, 1])
                     starts = list(range(0, n, self.batch_size))
                     for bi, s in enumerate(starts):
                         if stop.is_set():
                             return
-                        q.put((gi, bi == len(starts) - 1, unpack_batch(arrays, perm[s:s + self.batch_size], self.S,
-                                                                       self.num_logits)))
+                        q.put((gi, bi == len(starts) - 1, unpack_batch(
+                            arrays, perm[s:s + self.batch_size], self.S, self.num_logits, crop=self.crop,
+                            margin=self.margin, rng=crop_rng, channels_last=self.channels_last)))
                     del arrays
                 q.put(None)
             except BaseException as e:  # surfaced in the consumer
