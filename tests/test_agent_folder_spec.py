@@ -35,8 +35,25 @@ def _play(check, seed=2, turns=25):
     run_game(make_env("tiny", max_episode_length=turns), seed, act)
 
 
-def test_agent_folder_plays_as_its_agent_json(tmp_path):
+def _plays_like(policy, ref, plain):
+    """A tiny game: ``policy``'s action dicts equal ``ref``'s decoded cell actions on every turn,
+    and differ from ``plain``'s (another decoding of the same weights) on some: the spec's decoding
+    is not ignored. ``policy`` returns action dicts, ``ref`` and ``plain`` cell actions."""
     from agent.actions import decode
+
+    seen = {"turns": 0, "differs": 0}
+
+    def check(st):
+        a = policy(st)
+        assert a == decode(st, ref(st))
+        seen["turns"] += 1
+        seen["differs"] += a != decode(st, plain(st))
+
+    _play(check)
+    assert seen["turns"] > 10 and seen["differs"] > 0
+
+
+def test_agent_folder_plays_as_its_agent_json(tmp_path):
     from agent.player import agent_folder_config, policy_from_spec
     from training.evaluation.evaluate import make_policy
 
@@ -53,17 +70,7 @@ def test_agent_folder_plays_as_its_agent_json(tmp_path):
     folder_pol = make_policy(str(tmp_path / "submission"), seed=1, greedy=False)  # the folder's greedy wins
     ref = policy_from_spec(str(sub / "weights" / "model.pt"), seed=1, greedy=True, water_guard=True, power_guard=True)
     plain = policy_from_spec(str(sub / "weights" / "model.pt"), seed=1, greedy=False)
-    seen = {"turns": 0, "differs": 0}
-
-    def check(st):
-        a = folder_pol(st)
-        assert a == decode(st, ref(st))
-        seen["turns"] += 1
-        seen["differs"] += a != decode(st, plain(st))
-
-    _play(check)
-    assert seen["turns"] > 10
-    assert seen["differs"] > 0  # sampled and unguarded is another agent: the folder spec is not ignored
+    _plays_like(folder_pol, ref, plain)  # sampled and unguarded is another agent: the folder spec is not ignored
     assert agent_folder_config(str(tmp_path)) is None and agent_folder_config("scripted") is None
 
 
@@ -89,16 +96,7 @@ def test_dagger_student_of_an_agent_folder_plays_as_packaged(tmp_path):
     student = dagger_student(str(d), seed=4)
     ref = policy_from_spec(str(d / "model.pt"), seed=4, greedy=True, sample_factories=True, water_guard=True)
     plain = dagger_student(str(d / "model.pt"), seed=4)  # a weights file: greedy everywhere, no guards
-    seen = {"turns": 0, "differs": 0}
-
-    def check(st):
-        a = decode(st, student(st))
-        assert a == decode(st, ref(st))
-        seen["turns"] += 1
-        seen["differs"] += a != decode(st, plain(st))
-
-    _play(check)
-    assert seen["turns"] > 10 and seen["differs"] > 0
+    _plays_like(lambda st: decode(st, student(st)), ref, plain)
     scripted = tmp_path / "s"
     scripted.mkdir()
     (scripted / "agent.json").write_text(json.dumps({"agent": "scripted"}))
@@ -115,7 +113,6 @@ def test_pool_agent_folder_plays_as_packaged(tmp_path, monkeypatch):
     """pool_agents takes the same specs: an agent folder in the opponent pool plays exactly as its
     agent.json says (greedy robots, sampled factories, guards), with the seed the pool draws."""
     import training.ppo.opponents as opponents
-    from agent.actions import decode
     from agent.player import policy_from_spec
 
     d = _folder(tmp_path, {"agent": "net", "weights": "model.pt", "greedy": True, "sample_factories": True,
@@ -133,16 +130,7 @@ def test_pool_agent_folder_plays_as_packaged(tmp_path, monkeypatch):
     assert pool.current_name == f"agent:{d}" and len(seeds) == 1
     ref = policy_from_spec(str(d / "model.pt"), seed=seeds[0], greedy=True, sample_factories=True, water_guard=True)
     plain = policy_from_spec(str(d / "model.pt"), seed=seeds[0], greedy=False)
-    seen = {"turns": 0, "differs": 0}
-
-    def check(st):
-        a = pool(st)
-        assert a == decode(st, ref(st))
-        seen["turns"] += 1
-        seen["differs"] += a != decode(st, plain(st))
-
-    _play(check)
-    assert seen["turns"] > 10 and seen["differs"] > 0
+    _plays_like(pool, ref, plain)
     try:
         opponents.PoolOpponent(str(tmp_path), agents=[str(tmp_path / "missing.pt")], p_agent=1.0)
     except ValueError as e:

@@ -4,21 +4,18 @@ on the state) equal the full recompute, turn by turn over real games; and
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pytest
 
 import agent.features as features
 from agent.actions import decode
-from agent.early import early_action
 from agent.features import encode
 from agent.masks import action_masks
-from agent.obs import GameState
 from agent.paths import INF, cost_to, cost_to_update
 from agent.policy import sample_uniform_masked
 from agent.scripted import ScriptedPolicy
-from wrappers.engine import make_env, quiet_engine
+from wrappers.engine import make_env, quiet_engine, run_game
 
 PLAYERS = ("player_0", "player_1")
 pytestmark = pytest.mark.filterwarnings("ignore:.*Casting input x to numpy array")
@@ -30,34 +27,22 @@ def test_cached_path_planes_equal_the_full_recompute_over_a_game(rules, seed, tu
     player_1 uniform random masked choices (robots self-destruct and die: rubble rises, factories
     can be lost); every turn both players' encoded path planes (updated from the state's cache)
     equal path_planes recomputed from scratch on a copy."""
-    env = make_env(rules)
-    raw, _ = env.reset(seed=seed)
-    cfg = dataclasses.asdict(env.state.env_cfg)
-    states = {p: GameState(cfg, p).update(raw[p], step=env.env_steps) for p in PLAYERS}
     scripted = ScriptedPolicy(seed=seed)
     rng = np.random.default_rng(seed)
-    checked = updated = 0
-    while env.state.real_env_steps < turns:
-        acts = {}
-        for p in PLAYERS:
-            s = states[p]
-            if s.is_early_phase:
-                acts[p] = early_action(s)
-                continue
-            planes, _ = encode(s)
-            full = planes.copy()
-            features.path_planes(full, s.cfg)  # no cache: from scratch
-            np.testing.assert_array_equal(planes, full, err_msg=f"{p} turn {s.real_env_steps}")
-            checked += 1
-            updated += "home" in s._path_cache and len(s._path_cache) > 2
-            cell = scripted(s) if p == "player_0" else sample_uniform_masked(action_masks(s), rng)
-            acts[p] = decode(s, cell)
-        with quiet_engine():
-            raw, _, term, trunc, _ = env.step(acts)
-        for p in PLAYERS:
-            states[p].update(raw[p], step=env.env_steps)
-        if any(term.values()) or any(trunc.values()):
-            break
+    count = {"checked": 0, "updated": 0}
+
+    def act(p, s):
+        planes, _ = encode(s)
+        full = planes.copy()
+        features.path_planes(full, s.cfg)  # no cache: from scratch
+        np.testing.assert_array_equal(planes, full, err_msg=f"{p} turn {s.real_env_steps}")
+        count["checked"] += 1
+        count["updated"] += "home" in s._path_cache and len(s._path_cache) > 2
+        return decode(s, scripted(s) if p == "player_0" else sample_uniform_masked(action_masks(s), rng))
+
+    with quiet_engine():
+        run_game(make_env(rules, max_episode_length=turns), seed, act)
+    checked, updated = count["checked"], count["updated"]
     assert checked >= turns and updated >= checked // 2
 
 
