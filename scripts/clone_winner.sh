@@ -28,7 +28,7 @@ OUT="${OUT:-runs/clone}"
 REPLAYS="${REPLAYS:-$ROOT/../shared/data/ryandy_neurips}"   # a folder of *.json.xz / *.json.gz / *.json replays
 VAL_FILE_SEEDS="${VAL_FILE_SEEDS:-5095 5096 5097 5098 5099}"  # replays held out for NLL (by seed in the name)
 STRIDE="${STRIDE:-2}"; NET="${NET:-cone}"; EPOCHS="${EPOCHS:-4}"; BATCH="${BATCH:-32}"; LR="${LR:-0.001}"
-NONKEEP_WEIGHT="${NONKEEP_WEIGHT:-1}"; THREADS="${THREADS:-2}"
+NONKEEP_WEIGHT="${NONKEEP_WEIGHT:-1}"; THREADS="${THREADS:-1}"  # 1 torch thread: 7.7x 2 threads for cone on a busy 2-core machine (notes/usage.md)
 VAL_SEEDS="${VAL_SEEDS:-1000110:1000116}"; RULES="${RULES:-neurips}"; MAX_TURNS="${MAX_TURNS:-1000}"
 WORKERS="${WORKERS:-2}"; IMPORT_JOBS="${IMPORT_JOBS:-2}"
 TEACHER="${TEACHER:-}"; DAGGER_ROUNDS="${DAGGER_ROUNDS:-0}"; DAGGER_GAMES="${DAGGER_GAMES:-4}"
@@ -82,7 +82,7 @@ stage import import_all
 
 # 2. behaviour cloning (resumes from $OUT/clone.pt.state)
 stage fit python -m training.imitation.bc fit data="$OUT/shards" val="$OUT/val_shards" net="$NET" epochs="$EPOCHS" \
-  batch_size="$BATCH" lr="$LR" nonkeep_weight="$NONKEEP_WEIGHT" threads="$THREADS" keep_epochs=true progress=false \
+  batch_size="$BATCH" lr="$LR" nonkeep_weight="$NONKEEP_WEIGHT" threads="$THREADS" channels_last=true keep_epochs=true progress=false \
   out="$OUT/clone.pt"
 
 # 3. validation games of each epoch's net, no guards, against the scripted baseline
@@ -137,7 +137,7 @@ if (( DAGGER_ROUNDS > 0 )); then
     data="$(IFS=,; echo "${teacher_shards[*]}")"
     for _ in $(seq 1 "$DAGGER_REPEAT"); do data+=",$(IFS=,; echo "${dagger_files[*]}")"; done
     stage "dagger${r}_fit" python -m training.imitation.bc fit data="$data" val="$OUT/val_shards" init="$OUT/agent_$BASE/model.pt" \
-      epochs=1 batch_size="$BATCH" lr="$FT_LR" nonkeep_weight="$NONKEEP_WEIGHT" threads="$THREADS" progress=false \
+      epochs=1 batch_size="$BATCH" lr="$FT_LR" nonkeep_weight="$NONKEEP_WEIGHT" threads="$THREADS" channels_last=true progress=false \
       out="$OUT/dagger$r.pt"
     stage "dagger${r}_validate" validate_one "dagger$r" "$OUT/dagger$r.pt"
     student="$OUT/agent_dagger$r"; names+=("dagger$r")
