@@ -418,3 +418,11 @@ def test_shadow_labels_keep_where_the_students_queue_runs_the_bots_action():
     assert cells[4, 8, C_TYPE] == MOVE and cells[4, 8, C_MOVE] == 0  # up: a new queue
     assert cells[2, 2, C_TYPE] == MOVE and cells[2, 2, C_MOVE] == 2  # empty queue, the bot moves down
     assert sent["factory_0"] == 1 and info["legal"].all()
+
+
+@pytest.mark.parametrize("module", ["training.imitation.replays", "training.imitation.bc"])
+def test_an_unknown_command_is_one_line_and_exit_2(module):
+    p = subprocess.run([sys.executable, "-m", module, "nope"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "unknown command 'nope'" in lines[0] and "--help" in lines[0], p.stderr

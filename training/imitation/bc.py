@@ -686,8 +686,13 @@ def replan(data, out):
 
 
 def main(argv):
-    if not argv or argv[0] not in ("collect", "fit", "replan"):
-        raise SystemExit(__doc__)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        raise SystemExit(0 if argv else 2)
+    if argv[0] not in ("collect", "fit", "replan"):
+        print(f"training.imitation.bc: unknown command {argv[0]!r}; choose collect, fit or replan "
+              "(python -m training.imitation.bc --help)", file=sys.stderr)
+        raise SystemExit(2)
     from training.kv import ConfigError, convert_value, split_kv
 
     try:

@@ -835,8 +835,12 @@ USAGE = __doc__.split("\n\n")[1]
 def main(argv=None):
     """CLI entry; returns the exit code (0 ok, 2 bad input: one line on stderr, nothing written)."""
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in ("import", "check", "render", "plot"):
+    if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, file=sys.stderr)
+        return 2 if not argv else 0
+    if argv[0] not in ("import", "check", "render", "plot"):
+        print(f"replays: unknown command {argv[0]!r}; choose import, check, render or plot "
+              "(python -m training.imitation.replays --help)", file=sys.stderr)
         return 2
     from training.kv import split_kv
 
