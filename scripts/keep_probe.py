@@ -53,7 +53,10 @@ def probe(weights, data, samples=200):
         is_keep.append(ac[..., C_TYPE][robot] == KEEP)
         empty.append(pl[:, P["robot_queue_empty"]][robot] > 0.5)
     p_keep, is_keep, empty = (np.concatenate(a) for a in (p_keep, is_keep, empty))
-    mean = (lambda a: float(a.mean()) if a.size else float("nan"))
+
+    def mean(a):
+        return float(a.mean()) if a.size else float("nan")
+
     return dict(samples=len(idx), robot_cells=int(p_keep.size), keep_labels=mean(is_keep),
                 p_keep_on_keep=mean(p_keep[is_keep]), p_keep_on_other=mean(p_keep[~is_keep]),
                 argmax_keep_on_other=mean(p_keep[~is_keep] > 0.5), empty_queue_cells=int(empty.sum()),

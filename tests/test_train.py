@@ -494,8 +494,8 @@ def test_statistics_per_kind_of_opponent(tmp_path):
     pool.current_name = "step_000004096.pt"
     assert opponent_kind(pool) == "snapshot" and opponent_kind(lambda st: {}) == "other"
     run = tmp_path / "vs"
-    p = run_train(TINY + ["total_timesteps=128", "max_episode_length=20", "pool_agents=scripted", "pool_agent_prob=0.5", "init_weights=none",
-                          "eval_interval=0", f"run_dir={run}"], tmp_path)
+    p = run_train(TINY + ["total_timesteps=128", "max_episode_length=20", "pool_agents=scripted", "pool_agent_prob=0.5",
+                          "init_weights=none", "eval_interval=0", f"run_dir={run}"], tmp_path)
     assert p.returncode == 0, p.stdout + p.stderr
     kinds = [k for k in ("random", "scripted") if len(read_scalars(str(run), f"lux_vs_{k}/win_rate")[1])]
     assert kinds == ["random", "scripted"]
