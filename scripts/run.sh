@@ -2,7 +2,8 @@
 # The main job, end to end on a small default:
 #   1. set up .venv (fast when already done),
 #   2. train a masked PPO policy:  python train.py [key=value ...]   (defaults: ~9 minutes on 2 cores with the periodic evaluations;
-#      it continues from the shipped weights agent/weights/model.pt with a KL term toward them,
+#      it continues from the shipped weights agent/weights/model.pt with a KL term toward them (teacher_kl_coef=0.5,
+#      learning_rate=1e-4), against a pool that holds the shipped agent and the scripted baseline (pool_agents=),
 #      init_weights=none trains from scratch; its masks apply the shipped bot's guards (agent.guards.GUARDS), and
 #      rewards are normalised (normalize_reward=true)); its periodic evaluation plays the agent as it would be
 #      packaged (greedy, the shipped sample_factories and guards) on full games of the run's rules against the
@@ -42,7 +43,10 @@ from agent.player import resolve_agent_config
 c = resolve_agent_config("agent/weights", environ={})
 print(str(c["sample_factories"]).lower(), json.load(open("agent/weights/agent.json")).get("weights") or "model.pt")')
 SF_FLAG=(); [[ "$SAMPLE_FACTORIES" == true ]] && SF_FLAG=(--sample-factories)
+# the pool holds opponents the learner can lose to: the shipped agent as packaged and the scripted baseline;
+# a strong KL pull toward the shipped policy and a small step size keep the new weights near what they start from
 python train.py run_dir="$RUN_DIR" "${GUARDS[@]}" sample_factories="$SAMPLE_FACTORIES" normalize_reward=true \
+  pool_agents=agent/weights,scripted pool_agent_prob=0.5 teacher_kl_coef=0.5 learning_rate=0.0001 \
   eval_max_turns=0 eval_seeds=1000110:1000111 eval_interval=8192 ${ARGS[@]+"${ARGS[@]}"}
 # the rules and turns of the run (rules=... max_episode_length=... among the overrides), for the comparison games
 RULES=small
