@@ -28,7 +28,10 @@ OUT="${OUT:-runs/clone}"
 REPLAYS="${REPLAYS:-$ROOT/../shared/data/ryandy_neurips}"   # a folder of *.json.xz / *.json.gz / *.json replays
 VAL_FILE_SEEDS="${VAL_FILE_SEEDS:-5095 5096 5097 5098 5099}"  # replays held out for NLL (by seed in the name)
 STRIDE="${STRIDE:-2}"; NET="${NET:-cone}"; EPOCHS="${EPOCHS:-4}"; BATCH="${BATCH:-32}"; LR="${LR:-0.001}"
-NONKEEP_WEIGHT="${NONKEEP_WEIGHT:-1}"; THREADS="${THREADS:-1}"  # 1 torch thread: 7.7x 2 threads for cone on a busy 2-core machine (notes/usage.md)
+# non-keep robot labels weigh 3x in the loss: greedy play needs the net pushed off keep (notes/clone_ryandy.md: one DAgger
+# round so weighted dug 12,637 ice a game against 890 unweighted); 1 torch thread: 7.7x 2 threads for cone on a busy
+# 2-core machine (notes/usage.md)
+NONKEEP_WEIGHT="${NONKEEP_WEIGHT:-3}"; THREADS="${THREADS:-1}"
 VAL_SEEDS="${VAL_SEEDS:-1000110:1000116}"; RULES="${RULES:-neurips}"; MAX_TURNS="${MAX_TURNS:-1000}"
 WORKERS="${WORKERS:-2}"; IMPORT_JOBS="${IMPORT_JOBS:-2}"
 TEACHER="${TEACHER:-}"; DAGGER_ROUNDS="${DAGGER_ROUNDS:-0}"; DAGGER_GAMES="${DAGGER_GAMES:-4}"
