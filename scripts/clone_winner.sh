@@ -15,7 +15,8 @@
 #      every state it reaches (python -m training.imitation.bc collect ... student=); the chosen epoch is then
 #      fine-tuned for one epoch on the first FT_SHARDS teacher shards (the same each round) plus every
 #      round's DAgger file so far, DAGGER_REPEAT times (the aggregate of DAgger), and validated like the
-#      epochs; the best of all epochs and rounds (wins, then lichen margin) is chosen,
+#      epochs; the best of all epochs and rounds (wins, then own mean lichen, then mean game length: a margin
+#      would favour a clone that dies at turn 151 before the opponent grows any lichen) is chosen,
 #   5. with --install: agent/weights/model.pt and an agent.json without guards, only when the clone
 #      beats the shipped agent (played as packaged: the folder agent/weights) on VAL_SEEDS
 #      (FORCE_INSTALL=1 installs it anyway).
@@ -99,18 +100,18 @@ validate_one() {  # validate_one NAME WEIGHTS: $OUT/agent_NAME played against sc
   python train.py mode=test checkpoint="$OUT/agent_$1" opponents=scripted test_seeds="$VAL_SEEDS" rules="$RULES" \
     max_episode_length="$MAX_TURNS" test_workers="$WORKERS" replays=false progress_bar=false run_dir="$OUT/val_$1"
 }
-select_best() {  # select_best NAME...: the best validated agent (wins, then lichen margin) into $OUT/select.json
+select_best() {  # select_best NAME...: the best validated agent (wins, own lichen, game length) into $OUT/select.json
   python - "$OUT" "$@" <<'PY'
 import json, sys
 out, names = sys.argv[1], sys.argv[2:]
 rows = []
 for name in names:
     g = json.load(open(f"{out}/val_{name}/results.json"))["report"]["scripted"]
-    rows.append((g["wins"], g["lichen"] - g["opp_lichen"], name))
+    rows.append((g["wins"], round(g["lichen"], 1), round(g.get("game_length", 0), 1), name))
     print(f"{name}: {g['wins']}/{g['games']} wins against scripted, mean lichen {g['lichen']:.0f} vs "
           f"{g['opp_lichen']:.0f}, ice dug {g.get('ice_dug', 0):.0f}, game length {g.get('game_length', 0):.0f}, "
           f"own factories alive {g['factories_alive']:.2f}")
-best = max(rows)[2]
+best = max(rows)[-1]
 print(f"chosen: {best}")
 json.dump({"agent": best, "rows": rows}, open(f"{out}/select.json", "w"))
 PY
