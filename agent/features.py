@@ -370,7 +370,7 @@ def path_planes(planes, cfg, cache=None):
 
 def _targets(centers, step, cands, memo):
     """int64 (2, F): the flat index of each factory's cheapest ice and ore cell (``cands``), -1
-    for none: the cell :func:`agent.paths.cheapest_cells` picks for the factory's 3x3 (``centers``
+    for none: the argmin over the candidates of :func:`agent.paths.cost_to` from the factory's 3x3 (``centers``
     int64 (F, 2), ``step`` int32 (S, S) capped at INF), read off one map of
     :func:`agent.paths.source_keys` per resource for all factories at once. With ``memo`` (a dict,
     or None) the keys are updated from the previous turn's."""

@@ -78,36 +78,6 @@ def cost_to(targets, step_cost, max_iter=400):
     return np.minimum(d, INF)
 
 
-def relax(d, step_cost, max_iter=400):
-    """Bellman-Ford sweeps of :func:`cost_to` from the costs ``d`` instead of from the targets.
-
-    Args:
-        d (np.ndarray): int32 (..., S, S), a start: 0 on the targets, else the cost of *some*
-            path to a target (or ``INF``); not modified.
-        step_cost (np.ndarray): int32 (..., S, S) (broadcast against ``d``), capped at ``INF``.
-        max_iter (int): bound on the sweeps.
-
-    Returns:
-        (np.ndarray, int): int32 like ``d`` (capped at ``INF``) and the sweeps run. After k sweeps a
-        cell holds the least of its start and, over paths of at most k steps to a cell v, the path's
-        cost plus v's start: from a start that is an upper bound of the exact costs the result is
-        exact wherever an optimal path has at most ``max_iter`` steps, and a fixed point is exact
-        everywhere.
-    """
-    d = np.array(d, np.int32)
-    c = np.broadcast_to(step_cost, d.shape)
-    e = np.full(d.shape[:-2] + (d.shape[-2] + 2, d.shape[-1] + 2), 2 * INF, np.int32)
-    nd = np.empty_like(d)
-    it = 0
-    while it < max_iter:
-        _sweep(d, c, e, nd)
-        it += 1
-        if np.array_equal(nd, d):
-            break
-        d, nd = nd, d
-    return np.minimum(d, INF), it
-
-
 def cost_to_update(targets, step_cost, prev=None, max_iter=400):
     """:func:`cost_to` of one map, started from the previous turn's answer when there is one.
 
@@ -162,13 +132,8 @@ def cost_to_update(targets, step_cost, prev=None, max_iter=400):
             gx, gy = np.nonzero(gone)
             if len(gx) > 16:
                 d[:] = INF
-            else:
-                passable = p_c[p_c < INF]
-                m = int(passable.min()) if passable.size else 1
-                S0, S1 = targets.shape
-                l1 = (np.abs(np.arange(S0)[None, :, None] - gx[:, None, None])
-                      + np.abs(np.arange(S1)[None, None, :] - gy[:, None, None])).min(axis=0)
-                d[p_d >= m * l1] = INF
+            else:  # a path to a removed target t costs at least m * |x - t|_1
+                d[p_d >= _cone(gx, gy, np.zeros(len(gx)), _cheapest(p_c), targets.shape, 0)] = INF
         d[targets] = 0
         # off the previous fixed point only where a start or a step cost changed
         moved = (d != p_d) | (c != p_c)
@@ -179,7 +144,8 @@ def cost_to_update(targets, step_cost, prev=None, max_iter=400):
 
 
 def relax_scan(d, step_cost, max_rounds=400, rows=None, cols=None):
-    """The fixed point that :func:`relax` sweeps towards, reached by directional scans.
+    """The fixed point of :func:`cost_to`'s sweeps started from the costs ``d`` instead of from the
+    targets, reached by directional scans.
 
     A path that only moves right from a cell ``y`` of a row to ``j >= y`` costs
     ``P[j] - P[y]`` (``P``: the step costs summed along the row, inclusive), so one reversed
@@ -187,11 +153,12 @@ def relax_scan(d, step_cost, max_rounds=400, rows=None, cols=None):
     and down. Rows and columns are scanned in turn, and only those that may still change: a row
     whose cells did not change since its last scan is at its fixed point already
     (:func:`_scan_lines`). A fixed point of both is the answer; it takes a handful of passes
-    where :func:`relax` takes 10 to 70 sweeps.
+    where the sweeps take 10 to 70.
 
     Args:
-        d (np.ndarray): int32 (S0, S1), a start as in :func:`relax` (0 on the targets, else the
-            cost of some path to a target, or ``INF``); not modified.
+        d (np.ndarray): int32 (S0, S1), a start: 0 on the targets, else the cost of *some* path to
+            a target, or ``INF``; not modified. From such an upper bound of the exact costs the
+            fixed point is exact.
         step_cost (np.ndarray): int32 (S0, S1), capped at ``INF``.
         max_rounds (int): bound on the passes over rows and columns (each pair relaxes at least
             what one sweep does).
@@ -201,7 +168,7 @@ def relax_scan(d, step_cost, max_rounds=400, rows=None, cols=None):
 
     Returns:
         np.ndarray: int32 (S0, S1): ``min(start, cheapest path cost + the start at its end)``
-        capped at ``INF``, exactly :func:`relax`'s answer once that converges.
+        capped at ``INF`` (from the targets: :func:`cost_to`'s converged answer).
     """
     c = np.asarray(step_cost, np.int64)
     d = np.array(d, np.int64)[None]
@@ -252,80 +219,12 @@ def _scan_lines(k, c, forward, rows=None, cols=None, max_rounds=400):
     return k
 
 
-def cheapest_cells(goals, step_cost, candidates, max_iter=400, return_costs=False):
-    """For each goal map, the candidate cell cheapest to reach the goal from, found without
-    relaxing the whole map: the same sweeps as :func:`cost_to`, stopped once the answer is exact.
-
-    After k sweeps ``d`` is the cheapest cost over paths of at most k steps, and any longer path
-    costs at least ``(k + 1) * m`` (m = the cheapest step on the map). So once a candidate's ``d``
-    is below ``(k + 1) * m`` no other candidate can beat or tie it, and the sweeps stop (about 10
-    sweeps instead of 100 when the ice is a few cells from the factory).
-
-    Args:
-        goals (np.ndarray): bool (F, S, S), one goal map per row (e.g. one factory's tiles).
-        step_cost (np.ndarray): integer-valued (S, S) cost of stepping into each cell (>= ``INF``:
-            cannot be entered).
-        candidates (sequence of np.ndarray): bool (S, S) masks (e.g. ice, ore).
-
-        return_costs (bool): also return the cheapest costs.
-
-    Returns:
-        np.ndarray: int64 (len(candidates), F), the flat index ``x * S + y`` of each row's
-        cheapest candidate (the lowest index on a tie, like ``np.argmin``), -1 where none is
-        reachable. Equal to the argmin of ``cost_to(goals, step_cost)`` over the candidates.
-        With ``return_costs`` also int64 (len(candidates), F): each one's exact cost (power, the
-        step costs summed), ``INF`` where none is reachable or the sweeps hit ``max_iter``.
-    """
-    goals = np.asarray(goals, bool)
-    F, S = goals.shape[0], goals.shape[-1]
-    cells = [np.flatnonzero(np.asarray(c, bool)) for c in candidates]  # ascending: argmin ties -> lowest index
-    out = np.full((len(cells), F), -1, np.int64)
-    costs = np.full((len(cells), F), INF, np.int64)
-    if F == 0 or not any(len(i) for i in cells):
-        return (out, costs) if return_costs else out
-    c = np.minimum(np.broadcast_to(step_cost, goals.shape), INF).astype(np.int32)
-    m = int(c[c < INF].min()) if (c < INF).any() else INF
-    d = np.where(goals, 0, INF).astype(np.int32)
-    e = np.full((F, S + 2, S + 2), 2 * INF, np.int32)
-    nd = np.empty_like(d)
-    for k in range(max_iter + 1):
-        # the stop test holds from some k on, so testing every 4th sweep stays exact
-        if (k % 4 == 0 or k == max_iter) and (_pick(d, cells, out, (k + 1) * m, costs) or k == max_iter):
-            if k == max_iter:
-                costs[:] = INF  # not known to be exact
-            break
-        _sweep(d, c, e, nd)
-        if np.array_equal(nd, d):  # converged: every cost is exact
-            _pick(d, cells, out, INF, costs)
-            break
-        d, nd = nd, d
-    return (out, costs) if return_costs else out
-
-
-def _pick(d, cells, out, bound, costs):
-    """Write into ``out`` (R, F) each row's cheapest candidate under costs ``d`` (F, S, S) (-1 if
-    unreachable) and into ``costs`` (R, F) its cost; True when every row's cheapest cost is below
-    ``bound`` (then exact)."""
-    F = d.shape[0]
-    flat = d.reshape(F, -1)
-    done = True
-    for r, idx in enumerate(cells):
-        if len(idx):
-            v = flat[:, idx]  # (F, n)
-            j = v.argmin(axis=1)
-            val = v[np.arange(F), j]
-            out[r] = np.where(val < INF, idx[j], -1)
-            costs[r] = np.minimum(val, INF)
-            done = done and bool((val < bound).all())
-    return done
-
-
 def source_keys(sources, step_cost, prev=None, max_rounds=400):
     """For every cell, the cheapest source to come from, as one sortable key per cell: ``cost * N +
     index`` (``N = S0 * S1``; ``index`` the source's flat index ``x * S1 + y``; ``cost`` the step
     costs of the cells entered after the source, up to and including the cell). The least key over
-    a factory's 3x3 is the source :func:`cheapest_cells` picks for it (the cheapest, the lowest
-    index on a tie), for all factories at once from one map per source kind.
+    a factory's 3x3 is its cheapest source under :func:`cost_to` from that 3x3 (the lowest index on a
+    tie, like ``np.argmin``), for all factories at once from one map per source kind.
 
     Relaxed to the fixed point by directional scans (:func:`relax_scan`, forward: a step into ``y``
     adds ``step_cost[y] * N``), from the previous turn's keys when given (for the same sources;
