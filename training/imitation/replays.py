@@ -466,8 +466,6 @@ def import_replay(replay, players=PLAYERS, stride=1, stats=None, sink=None, queu
     Raises:
         ReplayError: an observation the GameState refuses.
     """
-    from agent.features import encode
-    from agent.masks import action_masks
 
     if queues not in ("recorded", "sticky"):
         raise ValueError(f"queues={queues!r}: choose recorded or sticky")
@@ -492,43 +490,66 @@ def import_replay(replay, players=PLAYERS, stride=1, stats=None, sink=None, queu
                 held, ours[p].heads = ours[p].heads, before
                 ours[p].apply(st)
                 ours[p].heads = held
-            m = action_masks(st)
-            cells, info = label_turn(st, sent, m)
-            u = st.my_units
-            stats.robot_turns += len(u)
-            stats.labelled += int(info["labelled"].sum())
-            stats.new_queue += int(info["new"].sum())
-            stats.exact += int(info["exact"].sum())
-            stats.legal += int((info["legal"] & info["labelled"]).sum())
-            stats.factory_turns += len(st.my_factories)
-            stats.factory_sent += int(info["f_sent"].sum())
-            stats.factory_legal += int(info["f_legal"].sum())
-            drop = ~(info["legal"] & info["labelled"])
-            for i in np.flatnonzero(~info["exact"]):
-                name = "stay" if info["stay"][i] else TYPE_NAMES.get(int(cells[u.pos[i, 0], u.pos[i, 1], C_TYPE]), "?")
-                stats.inexact[name] = stats.inexact.get(name, 0) + 1
-            for i in np.flatnonzero(drop):
-                name = TYPE_NAMES.get(int(cells[u.pos[i, 0], u.pos[i, 1], C_TYPE]), "?")
-                stats.illegal[name] = stats.illegal.get(name, 0) + 1
-            for i in np.flatnonzero(drop):
-                x, y = u.pos[i]
-                m[x, y, ROBOT_SLICE] = False
-                cells[x, y, :C_FACTORY] = 0
-            for i in np.flatnonzero(~info["f_legal"]):
-                x, y = st.my_factories.pos[i]
-                m[x, y, FACTORY_SLICE] = False
-                cells[x, y, C_FACTORY] = 0
-            if not m.any():
-                stats.empty_samples += 1
-                continue
-            pl, gl = encode(st)
-            sink["planes"].append(pl.astype(np.float16))
-            sink["globals"].append(np.asarray(gl, np.float32))
-            sink["masks"].append(np.packbits(m.reshape(-1)))
-            sink["actions"].append(cells.astype(np.int8))
-            stats.samples += 1
+            record_turn(st, sent, stats, sink)
     stats.seconds += time.perf_counter() - t0
     return stats, sink
+
+
+def record_turn(state, sent, stats, sink):
+    """Label one sampled turn and append it to ``sink`` (the import's and the DAgger shadow's one
+    recording step).
+
+    The labels are :func:`label_turn` of ``sent`` under :func:`agent.masks.action_masks`; a robot
+    whose label is unreadable or illegal under our masks, and a factory whose label is illegal,
+    has its masks and label cleared (counted by type in ``stats.illegal``; inexact labels in
+    ``stats.inexact``). A turn left with no legal choice is counted in ``stats.empty_samples`` and
+    not recorded.
+
+    Args:
+        state (agent.obs.GameState): main-phase state before the step (with the queues the labels
+            are taken against).
+        sent (dict): the action dict to label (``{"unit_3": [[...]], "factory_1": 2}``).
+        stats (Stats): counters, updated.
+        sink (dict): lists ``planes`` float16 (C, S, S), ``globals`` float32 (G,), ``masks`` uint8
+            packed, ``actions`` int8 (S, S, K), appended to.
+    """
+    from agent.features import encode
+    from agent.masks import action_masks
+
+    m = action_masks(state)
+    cells, info = label_turn(state, sent, m)
+    u = state.my_units
+    stats.robot_turns += len(u)
+    stats.labelled += int(info["labelled"].sum())
+    stats.new_queue += int(info["new"].sum())
+    stats.exact += int(info["exact"].sum())
+    stats.legal += int((info["legal"] & info["labelled"]).sum())
+    stats.factory_turns += len(state.my_factories)
+    stats.factory_sent += int(info["f_sent"].sum())
+    stats.factory_legal += int(info["f_legal"].sum())
+    drop = ~(info["legal"] & info["labelled"])
+    for i in np.flatnonzero(~info["exact"]):
+        name = "stay" if info["stay"][i] else TYPE_NAMES.get(int(cells[u.pos[i, 0], u.pos[i, 1], C_TYPE]), "?")
+        stats.inexact[name] = stats.inexact.get(name, 0) + 1
+    for i in np.flatnonzero(drop):
+        name = TYPE_NAMES.get(int(cells[u.pos[i, 0], u.pos[i, 1], C_TYPE]), "?")
+        stats.illegal[name] = stats.illegal.get(name, 0) + 1
+        x, y = u.pos[i]
+        m[x, y, ROBOT_SLICE] = False
+        cells[x, y, :C_FACTORY] = 0
+    for i in np.flatnonzero(~info["f_legal"]):
+        x, y = state.my_factories.pos[i]
+        m[x, y, FACTORY_SLICE] = False
+        cells[x, y, C_FACTORY] = 0
+    if not m.any():
+        stats.empty_samples += 1
+        return
+    pl, gl = encode(state)
+    sink["planes"].append(pl.astype(np.float16))
+    sink["globals"].append(np.asarray(gl, np.float32))
+    sink["masks"].append(np.packbits(m.reshape(-1)))
+    sink["actions"].append(cells.astype(np.int8))
+    stats.samples += 1
 
 
 def write_dataset(sink, out):

@@ -22,7 +22,7 @@ class ShadowAgent:
 
     The bot gets this side's observation stream as if it played (and sees the queues the
     student's actions left); each main-phase turn its answer is turned into labels of the
-    student's state with :func:`training.imitation.replays.label_turn` (what the engine would execute had the
+    student's state with :func:`training.imitation.replays.record_turn` (what the engine would execute had the
     bot's actions been sent, against the student's sticky queues: :func:`training.imitation.replays.shadow_labels`,
     so a robot whose queue already runs the bot's action is labelled ``keep``, as in the teacher's own
     games imported with ``queues=sticky``), recorded every ``stride`` turns, and then the student's own action is
@@ -43,13 +43,9 @@ class ShadowAgent:
         Raises:
             BotError: the bot failed.
         """
-        import numpy as np
-
         from agent.actions import decode
-        from agent.features import encode
-        from agent.masks import action_masks
         from agent.obs import GameState
-        from training.imitation.replays import label_turn, shadow_labels
+        from training.imitation.replays import record_turn, shadow_labels
 
         bot_action = self.bot.act(msg)
         if self.state is None:
@@ -58,33 +54,7 @@ class ShadowAgent:
         if st.step == 0 or st.is_early_phase:
             return bot_action
         if st.real_env_steps % self.stride == 0 and (len(st.my_units) or len(st.my_factories)):
-            m = action_masks(st)
-            cells, info = label_turn(st, shadow_labels(st, bot_action), m)
-            keep = info["legal"] & info["labelled"]
-            s = self.stats
-            s.robot_turns += len(st.my_units)
-            s.labelled += int(info["labelled"].sum())
-            s.new_queue += int(info["new"].sum())
-            s.exact += int(info["exact"].sum())
-            s.legal += int(keep.sum())
-            s.factory_turns += len(st.my_factories)
-            s.factory_sent += int(info["f_sent"].sum())
-            s.factory_legal += int(info["f_legal"].sum())
-            from training.imitation.replays import FACTORY_SLICE, ROBOT_SLICE
-
-            for i in np.flatnonzero(~keep):
-                x, y = st.my_units.pos[i]
-                m[x, y, ROBOT_SLICE] = False
-            for i in np.flatnonzero(~info["f_legal"]):
-                x, y = st.my_factories.pos[i]
-                m[x, y, FACTORY_SLICE] = False
-            if m.any():
-                pl, gl = encode(st)
-                self.sink["planes"].append(pl.astype(np.float16))
-                self.sink["globals"].append(np.asarray(gl, np.float32))
-                self.sink["masks"].append(np.packbits(m.reshape(-1)))
-                self.sink["actions"].append(cells.astype(np.int8))
-                s.samples += 1
+            record_turn(st, shadow_labels(st, bot_action), self.stats, self.sink)
         if self.rng.random() < self.beta:
             return bot_action
         return decode(st, self.student(st))
