@@ -322,13 +322,16 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
     """The one policy-spec language of the kit, as a cell-action policy.
 
     Args:
-        spec (str): ``random`` (the random-masked policy), ``scripted`` (agent/scripted.py) or the
-            path of a weights file (agent/net.py checkpoint, played by :class:`NetPolicy`).
+        spec (str): ``random`` (the random-masked policy), ``scripted`` (agent/scripted.py), the
+            path of a weights file (agent/net.py checkpoint, played by :class:`NetPolicy`) or an
+            agent folder (:func:`agent_folder_config`: played exactly as its agent.json says,
+            whatever ``greedy``, ``sample_factories`` and ``guards`` say).
             ``bot:PATH`` (a protocol bot folder) is part of the language but runs as a subprocess:
             ``training.botproc`` plays it, and this function refuses it.
         seed (int): the policy's random stream (tie-breaking, sampling).
         greedy (bool): a net plays its most likely legal choices instead of sampling.
-        net (GridNet | None): an already loaded net for a weights spec (shared between players).
+        net (GridNet | None): an already loaded net for a weights spec, or for the weights of an
+            agent folder (shared between players or games).
         sample_factories (bool): a greedy net still samples its factory head.
         **guards (bool): a net's decoding guards, keys of :data:`agent.guards.GUARDS`
             (:func:`agent.guards.guarded_masks`).
@@ -343,6 +346,10 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
         CheckpointError: the weights file is missing, unreadable or does not fit.
     """
     spec = str(spec)
+    folder = agent_folder_config(spec)
+    if folder is not None:  # played as its agent.json says
+        spec, greedy, sample_factories = folder.pop("spec"), folder.pop("greedy"), folder.pop("sample_factories")
+        guards = folder
     guards = guard_options(**guards)
     if spec == "random":
         return RandomMaskedPolicy(seed)

@@ -32,8 +32,8 @@ PLAYERS = ("player_0", "player_1")
 
 def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
     """A ``policy(state) -> action dict`` for a spec of :func:`agent.player.policy_from_spec`
-    (random | scripted | path to weights), an agent folder (:func:`agent_folder_config`: played as
-    its agent.json says, whatever the other arguments), or a stand-in that names the folder of a
+    (random | scripted | path to weights | an agent folder, played as its agent.json says whatever
+    the other arguments), or a stand-in that names the folder of a
     ``bot:PATH`` (the protocol driver plays those). ``guards``: the decoding guards of a net (keys
     of ``agent.guards.GUARDS``).
 
@@ -42,13 +42,7 @@ def make_policy(spec, seed=0, greedy=False, sample_factories=False, **guards):
             bad weights file; TypeError for an unknown guard keyword.
     """
     from agent.actions import decode
-    from agent.player import agent_folder_config, policy_from_spec
-    from agent.player import bot_folder, is_bot_spec
-
-    folder = None if is_bot_spec(spec) else agent_folder_config(spec)
-    if folder is not None:
-        spec, greedy, sample_factories = folder.pop("spec"), folder.pop("greedy"), folder.pop("sample_factories")
-        guards = folder
+    from agent.player import bot_folder, is_bot_spec, policy_from_spec
 
     if is_bot_spec(spec):
         folder = bot_folder(spec)  # ValueError without main.py

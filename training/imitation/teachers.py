@@ -161,7 +161,7 @@ def dagger_student(path, seed, guards=False):
             an agent folder (the folder says its own guards).
     """
     from agent.guards import GUARDS
-    from agent.player import NetPolicy, agent_folder_config, resolve_agent_config
+    from agent.player import NetPolicy, agent_folder_config, policy_from_spec, resolve_agent_config
 
     folder = agent_folder_config(path)
     if folder is not None:
@@ -170,8 +170,7 @@ def dagger_student(path, seed, guards=False):
                              "(student_guards=true is for a weights file)")
         if folder["spec"] in ("random", "scripted"):
             raise ValueError(f"student={path}: its agent.json plays {folder['spec']!r}, not a net")
-        return NetPolicy.from_file(folder["spec"], greedy=folder["greedy"], seed=seed,
-                                   sample_factories=folder["sample_factories"], **{k: folder[k] for k in GUARDS})
+        return policy_from_spec(path, seed=seed)  # as its agent.json says
     if not guards:
         return NetPolicy.from_file(path, greedy=True, seed=seed)
     conf = resolve_agent_config(environ={})

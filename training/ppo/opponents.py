@@ -106,20 +106,17 @@ class PoolOpponent:
             self.current, self.current_name = None, "bot:" + folder
             return
         seed = int(self.rng.integers(1 << 30))
-        if spec in ("random", "scripted"):  # ValueError without agent/scripted.py
-            self.current, self.current_name = policy_from_spec(spec, seed=seed), spec
-            return
-        decoding = agent_folder_config(spec) or dict(spec=spec, greedy=False, sample_factories=False)
-        weights = decoding.pop("spec")
-        if weights in ("random", "scripted"):  # a folder whose agent.json plays a built-in agent
-            self.current, self.current_name = policy_from_spec(weights, seed=seed), weights
+        weights = (agent_folder_config(spec) or {"spec": spec})["spec"]
+        if weights in ("random", "scripted"):  # also a folder whose agent.json plays one; ValueError without agent/scripted.py
+            self.current, self.current_name = policy_from_spec(spec, seed=seed), weights
             return
         if weights not in self._nets:
             from agent.net import load_checkpoint
 
             torch.set_num_threads(1)
             self._nets[weights] = load_checkpoint(weights)[0]
-        self.current = policy_from_spec(weights, seed=seed, net=self._nets[weights], **decoding)
+        # a weights file sampled; an agent folder as its agent.json says
+        self.current = policy_from_spec(spec, seed=seed, net=self._nets[weights])
         self.current_name = "agent:" + spec
 
     def __call__(self, state):
