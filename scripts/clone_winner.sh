@@ -7,11 +7,11 @@
 #   2. behaviour cloning (python -m training.imitation.bc fit, streaming the shards, net $NET, $EPOCHS epochs,
 #      one checkpoint per epoch; resumes a stopped fit),
 #   3. validation games: each epoch's net, played as it would be packaged *without guards*
-#      (robots greedy, or sampled with GREEDY=false; factories sampled), against the scripted baseline on VAL_SEEDS (both sides;
+#      (robots greedy, or sampled with GREEDY=false; factories sampled, or greedy with SAMPLE_FACTORIES=false), against the scripted baseline on VAL_SEEDS (both sides;
 #      never the test seeds) (train.py mode=test), and the best by wins then lichen margin goes on,
 #   4. DAgger with the teacher bot as shadow (DAGGER_ROUNDS rounds, TEACHER=bot:PATH, e.g. the C++ bot of
 #      scripts/build_cpp_bot.sh): round r's student (the chosen epoch, then round r-1's net) plays
-#      DAGGER_GAMES games against the bot on training seeds DAGGER_SEED0 + ... while the bot labels
+#      DAGGER_GAMES games against the bot (or DAGGER_OPPONENT, e.g. scripted) on training seeds DAGGER_SEED0 + ... while the bot labels
 #      every state it reaches (python -m training.imitation.bc collect ... student=); the chosen epoch is then
 #      fine-tuned for one epoch on the first FT_SHARDS teacher shards (the same each round) plus every
 #      round's DAgger file so far, DAGGER_REPEAT times (the aggregate of DAgger), and validated like the
@@ -38,8 +38,12 @@ WORKERS="${WORKERS:-2}"; IMPORT_JOBS="${IMPORT_JOBS:-2}"
 TEACHER="${TEACHER:-}"; DAGGER_ROUNDS="${DAGGER_ROUNDS:-0}"; DAGGER_GAMES="${DAGGER_GAMES:-4}"
 DAGGER_SEED0="${DAGGER_SEED0:-6000}"; DAGGER_MAX_TURNS="${DAGGER_MAX_TURNS:-500}"; DAGGER_REPEAT="${DAGGER_REPEAT:-3}"
 FT_SHARDS="${FT_SHARDS:-10}"; FT_LR="${FT_LR:-0.0003}"
-GREEDY="${GREEDY:-true}"  # the clone's robots: true = most likely choice, false = sampled (factories are sampled either way)
+GREEDY="${GREEDY:-true}"  # the clone's robots: true = most likely choice, false = sampled
+SAMPLE_FACTORIES="${SAMPLE_FACTORIES:-true}"  # the clone's factories: true = sampled, false = most likely choice
+DAGGER_OPPONENT="${DAGGER_OPPONENT:-}"  # the other side of DAgger games: "" = the teacher bot, or an agent spec (scripted, ...)
 [[ "$GREEDY" == true || "$GREEDY" == false ]] || { echo "clone_winner.sh: GREEDY=$GREEDY: choose true or false"; exit 2; }
+[[ "$SAMPLE_FACTORIES" == true || "$SAMPLE_FACTORIES" == false ]] || {
+  echo "clone_winner.sh: SAMPLE_FACTORIES=$SAMPLE_FACTORIES: choose true or false"; exit 2; }
 INSTALL_DIR="${INSTALL_DIR:-$ROOT/agent/weights}"  # the shipped agent folder: the reference, and where --install writes
 INSTALL=0
 case "${1:-}" in
@@ -90,9 +94,10 @@ stage fit python -m training.imitation.bc fit data="$OUT/shards" val="$OUT/val_s
   out="$OUT/clone.pt"
 
 # 3. validation games of each epoch's net, no guards, against the scripted baseline
-agent_folder() {  # agent_folder WEIGHTS DIR: DIR/agent.json plays WEIGHTS as packaged without guards (robots greedy or sampled: GREEDY)
+agent_folder() {  # agent_folder WEIGHTS DIR: DIR/agent.json plays WEIGHTS as packaged without guards (GREEDY, SAMPLE_FACTORIES)
   mkdir -p "$2"; cp "$1" "$2/model.pt"
-  printf '{"agent": "net", "weights": "model.pt", "greedy": %s, "sample_factories": true}\n' "$GREEDY" > "$2/agent.json"
+  printf '{"agent": "net", "weights": "model.pt", "greedy": %s, "sample_factories": %s}\n' "$GREEDY" "$SAMPLE_FACTORIES" \
+    > "$2/agent.json"
 }
 validate_one() {  # validate_one NAME WEIGHTS: $OUT/agent_NAME played against scripted into $OUT/val_NAME
   [[ -f "$OUT/val_$1/results.json" ]] && return 0
@@ -136,7 +141,7 @@ if (( DAGGER_ROUNDS > 0 )); then
   for r in $(seq 1 "$DAGGER_ROUNDS"); do
     stage "dagger${r}_collect" python -m training.imitation.bc collect teacher="$TEACHER" student="$student" rules="$RULES" \
       games="$DAGGER_GAMES" seed0=$((DAGGER_SEED0 + (r - 1) * DAGGER_GAMES)) opponent_mix=0 beta=0 stride=1 \
-      max_turns="$DAGGER_MAX_TURNS" out="$OUT/dagger$r.npz"
+      max_turns="$DAGGER_MAX_TURNS" opponent="$DAGGER_OPPONENT" out="$OUT/dagger$r.npz"
     dagger_files+=("$OUT/dagger$r.npz")
     data="$(IFS=,; echo "${teacher_shards[*]}")"
     for _ in $(seq 1 "$DAGGER_REPEAT"); do data+=",$(IFS=,; echo "${dagger_files[*]}")"; done

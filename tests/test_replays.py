@@ -340,6 +340,16 @@ def test_collect_with_a_bot_teacher_then_fit(tmp_path):
     assert p.returncode == 0 and "student vs bot" in p.stdout, p.stdout + p.stderr
     d = np.load(tmp_path / "dagger.npz")
     assert len(d["actions"]) > 0 and int(d["map_size"]) == 16
+    # ... against the scripted baseline instead of the bot (opponent=SPEC): only the student's side is recorded
+    dag = [sys.executable, "-m", "training.imitation.bc", "collect", f"teacher=bot:{ROOT}",
+           f"student={tmp_path / 'grown.pt'}", "rules=tiny", "games=1", "max_turns=20"]
+    p = subprocess.run(dag + ["opponent=scripted", f"out={tmp_path / 'dagger_s.npz'}"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "student vs scripted" in p.stdout, p.stdout + p.stderr
+    assert np.load(tmp_path / "dagger_s.npz")["actions"].shape[1:] == d["actions"].shape[1:]
+    p = subprocess.run(dag + [f"opponent=bot:{ROOT}", f"out={tmp_path / 'x.npz'}"], cwd=ROOT, env=env,
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode != 0 and "protocol bot" in p.stderr and "Traceback" not in p.stderr, p.stdout + p.stderr
 
 
 def test_collect_with_a_crashing_bot_says_so_and_goes_on(tmp_path):

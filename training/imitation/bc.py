@@ -6,6 +6,8 @@ baseline).
         out=runs/bc/dagger.npz
         [student_guards=true]   # the student plays the shipped decoding (the guards of agent/weights/agent.json)
         [shadow_anchor=true]    # the scripted teacher labels from where the student put each robot
+    python -m training.imitation.bc collect teacher=bot:PATH student=AGENT_FOLDER opponent=scripted rules=neurips out=...
+        # DAgger with a protocol bot as shadow, the student playing the scripted baseline (default: the bot)
     python -m training.imitation.bc collect teacher=scripted games=64 backend=ray ray_address=auto out=runs/bc/data.npz
     python -m training.imitation.bc fit data=runs/bc/data.npz,runs/bc/dagger.npz epochs=4 out=runs/bc/bc.pt [net=small]
         [val=runs/bc/heldout.npz] [device=auto|cpu|cuda] [amp=none|bf16]
@@ -65,7 +67,7 @@ PLAYERS = ("player_0", "player_1")
 
 def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_turns=1000, out="runs/bc/data.npz",
             opponent_mix=0.5, student="", beta=0.0, threads=1, backend="local", ray_address="", student_guards=False,
-            shadow_anchor=False):
+            shadow_anchor=False, opponent=""):
     """Play ``games`` games with the teacher on train seeds ``seed0...``; returns the npz path.
 
     Args:
@@ -82,6 +84,9 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
             (N, G), masks bit-packed uint8 (N, ceil(S*S*34/8)), actions int8 (N, S, S, 7),
             map_size), games in order.
         opponent_mix (float): probability that a game is against the random-masked policy.
+        opponent (str): ``bot:`` teachers only: an in-process agent spec (``scripted``, a weights file,
+            an agent folder) on the other side instead of the bot itself (or the random-masked policy);
+            with a student, DAgger visits the states of games against the opponent it is validated against.
         student (str): the DAgger student ("" = plain teacher games): a weights file (robots greedy)
             or an agent folder with ``agent.json``, played as it would be packaged
             (:func:`training.imitation.teachers.dagger_student`).
@@ -118,7 +123,9 @@ def collect(teacher="scripted", rules="kaggle", games=8, seed0=0, stride=2, max_
             print("collect: a bot: teacher plays its games on this machine (backend=local)", flush=True)
         return collect_from_bot(teacher, rules=rules, games=games, seed0=seed0, stride=stride, max_turns=max_turns,
                                 out=out, opponent_mix=opponent_mix, student=student, beta=beta,
-                                student_guards=student_guards)
+                                student_guards=student_guards, opponent=opponent)
+    if opponent:
+        raise ValueError(f"opponent={opponent} is for bot: teachers (teacher={teacher})")
     if student:
         from training.imitation.teachers import dagger_student
 

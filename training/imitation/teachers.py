@@ -66,7 +66,7 @@ class ShadowAgent:
 
 def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_turns=1000, out="runs/bc/data.npz",
                      opponent_mix=0.5, act_timeout=None, overage=None, student="", beta=0.0, log=print,
-                     student_guards=False):
+                     student_guards=False, opponent=""):
     """Play ``games`` games with a protocol bot and import them as BC data; returns ``out``.
 
     Game ``g`` uses map seed ``seed0 + g``; with probability ``opponent_mix`` the bot plays
@@ -82,8 +82,12 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     with the shipped decoding (the factory sampling and guards of agent/weights/agent.json), as
     :func:`training.imitation.bc.collect`.
 
+    ``opponent`` (an in-process agent spec of :func:`agent.player.policy_from_spec`: ``scripted``, a
+    weights file, an agent folder) replaces the bot (and the random-masked policy) on the other side,
+    so a DAgger student meets the opponent it is validated against; ``""`` keeps the bot.
+
     Raises:
-        ValueError: not a bot folder, or no game finished.
+        ValueError: not a bot folder, an unknown or ``bot:`` opponent, or no game finished.
     """
     import numpy as np
 
@@ -92,7 +96,11 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     from training.imitation.replays import Stats, import_replay, load_replay, write_dataset
     from wrappers.engine import make_env
 
+    from agent.player import policy_from_spec
+
     folder = bot_folder(teacher)
+    if opponent:
+        policy_from_spec(opponent, seed=seed0)  # ValueError for an unknown or bot: spec, before any game
     student_policy = None
     if student:
         import torch
@@ -105,12 +113,15 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     for g in range(games):
         seed = seed0 + g
         env = make_env(rules, max_episode_length=max_turns)
-        vs_random = rng.random() < opponent_mix
+        vs_random = not opponent and rng.random() < opponent_mix
         bot_side = PLAYERS[g % 2]
         agents, names = {}, {}
         sink = {k: [] for k in ("planes", "globals", "masks", "actions")} if sink is None else sink
         for p in PLAYERS:
-            if vs_random and p != bot_side:
+            if opponent and p != bot_side:
+                pol = policy_from_spec(opponent, seed=seed)
+                agents[p], names[p] = InProcessAgent(lambda st, pol=pol: decode(st, pol(st)), p), opponent
+            elif vs_random and p != bot_side:
                 pol = RandomMaskedPolicy(seed)
                 agents[p], names[p] = InProcessAgent(lambda st, pol=pol: decode(st, pol(st)), p), "random"
             elif student_policy is not None and p == bot_side:
@@ -128,14 +139,15 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
             continue
         path = rec.save(os.path.join(rdir, f"game{g}_seed{seed}.json"), env, seed, names)
         if student_policy is None:
-            players = (bot_side,) if vs_random else PLAYERS
+            players = (bot_side,) if vs_random or opponent else PLAYERS
             stats, sink = import_replay(load_replay(path), players, stride, stats, sink)
         else:
             stats.files += 1
             stats.steps += int(env.env_steps)
         done += 1
-        kind = ("student vs random" if vs_random else "student vs bot") if student_policy else (
-            "vs random" if vs_random else "self-play")
+        other = opponent or ("random" if vs_random else "bot")
+        kind = f"student vs {other}" if student_policy else (f"vs {opponent}" if opponent else
+                                                             "vs random" if vs_random else "self-play")
         log(f"game {g + 1}/{games}: seed {seed}, {env.state.real_env_steps} turns, {kind}, {stats.samples} samples, "
             f"{time.time() - t0:.0f} s")
     if student_policy is not None:
