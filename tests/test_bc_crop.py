@@ -160,3 +160,30 @@ def test_bad_crop_is_one_line_and_writes_nothing(data, tmp_path, args, says):
     assert p.returncode != 0 and "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
     assert says in p.stderr, p.stderr
     assert not out.exists() and not Path(str(out) + ".state").exists()
+
+
+def test_drop_planes_ablation_leaves_the_dropped_planes_unused(data, tmp_path):
+    """drop_planes=path: the fit reads the seven path planes as zeros, so no gradient reaches the
+    first layer's weights on them (they keep their fresh values), while the other planes' change."""
+    from agent.features import NUM_PLANES, PATH_PLANES
+    from agent.net import build_net, load_checkpoint
+
+    torch.manual_seed(0)
+    fresh = build_net("small")
+    _fit(data, tmp_path / "drop.pt", drop_planes="path")
+    net, payload = load_checkpoint(tmp_path / "drop.pt")
+    assert payload["drop_planes"] == list(PATH_PLANES)
+    w0, w = fresh.stem.weight.detach(), net.stem.weight.detach()  # (channels, planes + globals, 3, 3)
+    assert w.shape[1] >= NUM_PLANES
+    dropped = list(PATH_PLANES)
+    kept = [c for c in range(w.shape[1]) if c not in PATH_PLANES]
+    assert torch.equal(w[:, dropped], w0[:, dropped])
+    assert not torch.allclose(w[:, kept], w0[:, kept])
+
+
+def test_drop_planes_unknown_name_is_one_line(data, tmp_path):
+    p = subprocess.run([sys.executable, "-m", "training.imitation.bc", "fit", f"data={data['train']}",
+                        f"val={data['val']}", f"out={tmp_path / 'x.pt'}", "tb=false", "progress=false",
+                        "drop_planes=path,no_such_plane"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode != 0 and "Traceback" not in p.stderr and "no_such_plane" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and not (tmp_path / "x.pt").exists()

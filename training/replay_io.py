@@ -10,7 +10,9 @@ import gzip
 import json
 import lzma
 
-from agent.obs import GameConfig, GameState, ObservationError
+import numpy as np
+
+from agent.obs import BOARD_INT_LAYERS, GameConfig, GameState, ObservationError
 
 PLAYERS = ("player_0", "player_1")
 
@@ -153,6 +155,24 @@ def load_replay(path, max_episode_length=1000):
     return rep
 
 
+def _shared_board(obs):
+    """``obs`` with its full board layers (nested lists) converted to int64 arrays once, so the
+    players' :meth:`agent.obs.GameState.update` calls share the conversion (a shallow copy; a layer
+    that is not a full (S, S) list, e.g. a change observation, is left as it is)."""
+    board = obs.get("board") if isinstance(obs, dict) else None
+    if not isinstance(board, dict):
+        return obs
+    shared = dict(board)
+    for name in BOARD_INT_LAYERS:
+        layer = board.get(name)
+        if isinstance(layer, list):
+            try:
+                shared[name] = np.asarray(layer, dtype=np.int64)
+            except (ValueError, TypeError, OverflowError):
+                pass  # GameState.update names the problem
+    return dict(obs, board=shared)
+
+
 def iter_states(replay, players=PLAYERS):
     """Yield ``(t, states, actions)`` for every step of the replay.
 
@@ -165,7 +185,7 @@ def iter_states(replay, players=PLAYERS):
     """
     states = {p: GameState(replay.env_cfg, p) for p in players}
     for t, acts in enumerate(replay.actions):
-        obs = replay.observations[t]
+        obs = _shared_board(replay.observations[t]) if len(states) > 1 else replay.observations[t]
         for p, st in states.items():
             try:
                 st.update(obs, step=t)

@@ -339,7 +339,7 @@ def _sources(data, val, rng):
 
 def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3, seed=0, init="", threads=2,
         keep_epochs=False, val="", device="auto", amp="none", grow="", heavy_weight=1.0, nonkeep_weight=1.0,
-        buffer=4, val_samples=512, resume=True, tb=True, progress=True, crop=0, channels_last=False):
+        buffer=4, val_samples=512, resume=True, tb=True, progress=True, crop=0, channels_last=False, drop_planes=""):
     """Fit a network to the teacher's actions by masked maximum likelihood; returns the checkpoint path.
 
     The data streams from disk (:class:`training.imitation.shards.ShardStream`): ``buffer`` shards are in
@@ -391,12 +391,18 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         channels_last (bool): net and planes in ``torch.channels_last`` memory order (the planes
             reordered on the reader thread); same function, other kernels (module docstring).
             Checkpoints are written contiguous either way.
+        drop_planes (str): an ablation: comma-separated feature planes (names of
+            :data:`agent.features.P`, or ``path`` for the seven path planes ``ice_target`` ..
+            ``dist_rubble_frontier``) read as zeros in training and held-out batches, so a fit tells
+            what the net loses without them (held-out NLL and agreement against a fit without the
+            key). The checkpoint records them; played, such a net still gets every plane.
 
     Adam runs fused (one kernel for all parameters) where this torch has it.
 
     Raises:
         ValueError: missing data files, mixed map sizes (also between ``data`` and ``val``), a
-            weight <= 0, a bad ``device``/``amp`` or ``crop`` (checked before anything is written).
+            weight <= 0, a bad ``device``/``amp`` or ``crop``, an unknown plane in ``drop_planes``
+            (checked before anything is written).
         agent.net.CheckpointError: bad ``init``, ``net`` or ``grow`` (checked before the data is read).
     """
     from agent.actions import NUM_LOGITS
@@ -406,6 +412,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     from training.imitation.shards import ShardStream, expand_data, load_held_out, shard_info, unpack_batch
 
     dev = resolve_device(device, amp)
+    drop = plane_indices(drop_planes)
     for name, w in (("heavy_weight", heavy_weight), ("nonkeep_weight", nonkeep_weight)):
         if not float(w) > 0:
             raise ValueError(f"{name}={w} must be > 0 (1 = every cell weighs the same)")
@@ -462,6 +469,8 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
                     heavy_weight=float(heavy_weight), nonkeep_weight=float(nonkeep_weight))
     if crop:  # other batches (absent otherwise, so the .state of a fit before crop= existed still resumes)
         args_key["crop"] = int(crop)
+    if drop:
+        args_key["drop_planes"] = list(drop)
     ep0, group0, steps = 0, 0, 0
     if resume and os.path.isfile(state_path):
         st = torch.load(state_path, map_location="cpu", weights_only=False)
@@ -488,7 +497,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         return dict(step=0, source=f"bc from {data}", epochs=ep, init=init, grow=grow, init_planes=widened,
                     heavy_weight=float(heavy_weight), nonkeep_weight=float(nonkeep_weight), grad_steps=steps0 + steps,
                     batch_size=batch_size, val=val, val_nll=vnll, agreement=acc,
-                    **(dict(crop=int(crop)) if crop else {}))
+                    **(dict(crop=int(crop)) if crop else {}), **(dict(drop_planes=list(drop)) if drop else {}))
 
     def save_state(ep, group):
         tmp = state_path + ".tmp"
@@ -511,7 +520,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
             bar.reset(total=per_epoch)
             bar.set_description(f"epoch {ep + 1}/{epochs}")
         for gi, last, b in stream.iter_epoch(ep, group0 if ep == ep0 else 0):
-            loss, lab = fit_step(model, opt, b, dev, float(heavy_weight), float(nonkeep_weight))
+            loss, lab = fit_step(model, opt, b, dev, float(heavy_weight), float(nonkeep_weight), drop)
             sched.step()
             steps += 1
             seen += len(b[3])
@@ -533,7 +542,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         with torch.no_grad():
             for i in range(0, nh, batch_size):
                 vl, dist, a = _nll(model, unpack_batch(held, np.arange(i, min(nh, i + batch_size)), S, NUM_LOGITS,
-                                                       channels_last=channels_last), dev)
+                                                       channels_last=channels_last), dev, drop=drop)
                 vls.append(vl.item() * min(batch_size, nh - i))
                 h, c = agreement_counts(dist, a)
                 hits += h
@@ -599,18 +608,43 @@ def fit_optimizer(model, lr):
         return torch.optim.Adam(model.parameters(), lr=lr)
 
 
-def _nll(model, b, dev, hw=1.0, nkw=1.0):
-    """(loss, distribution, actions tensor) of ``model`` on numpy batch ``b`` (:func:`imitation_loss`)."""
+def plane_indices(names):
+    """The feature-plane indices of ``names`` (a comma-separated string of :data:`agent.features.P`
+    names; ``path`` stands for :data:`agent.features.PATH_PLANES`), sorted, as a tuple of ints.
+
+    Raises:
+        ValueError: an unknown plane name (the message lists the known ones).
+    """
+    from agent.features import P, PATH_PLANES
+
+    out = set()
+    for name in (n.strip() for n in str(names or "").split(",")):
+        if not name:
+            continue
+        if name == "path":
+            out.update(int(i) for i in PATH_PLANES)
+        elif name in P:
+            out.add(int(P[name]))
+        else:
+            raise ValueError(f"drop_planes: unknown feature plane {name!r}; known: path, {', '.join(P)}")
+    return tuple(sorted(out))
+
+
+def _nll(model, b, dev, hw=1.0, nkw=1.0, drop=()):
+    """(loss, distribution, actions tensor) of ``model`` on numpy batch ``b`` (:func:`imitation_loss`);
+    the planes ``drop`` (indices) read as zeros."""
     from agent.distribution import MaskedGridDistribution
     from agent.features import P
 
+    if drop:
+        b[0][:, list(drop)] = 0  # the batch is this call's own (unpack_batch makes it)
     x, g, m, a = (torch.from_numpy(t).to(dev) for t in b)  # a channels-last array stays channels-last
     logits, _ = model(x, g)
     dist = MaskedGridDistribution(logits, m)
     return imitation_loss(dist, a, x[:, P["heavy_ours"]], hw, nkw), dist, a
 
 
-def fit_step(model, opt, batch, dev="cpu", heavy_weight=1.0, nonkeep_weight=1.0):
+def fit_step(model, opt, batch, dev="cpu", heavy_weight=1.0, nonkeep_weight=1.0, drop=()):
     """One gradient step of :func:`fit` on a numpy batch of
     :func:`training.imitation.shards.unpack_batch`: loss, backward, gradient norm clipped to 1, ``opt``.
 
@@ -619,7 +653,7 @@ def fit_step(model, opt, batch, dev="cpu", heavy_weight=1.0, nonkeep_weight=1.0)
     """
     from agent.actions import C_TYPE
 
-    loss, dist, _ = _nll(model, batch, dev, heavy_weight, nonkeep_weight)
+    loss, dist, _ = _nll(model, batch, dev, heavy_weight, nonkeep_weight, drop)
     opt.zero_grad()
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -710,7 +744,7 @@ def main(argv):
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
                  lr=float, seed=int, threads=int, beta=float, keep_epochs=bool, heavy_weight=float,
                  student_guards=bool, shadow_anchor=bool, nonkeep_weight=float, buffer=int, val_samples=int,
-                 resume=bool, tb=bool, progress=bool, crop=int, channels_last=bool)
+                 resume=bool, tb=bool, progress=bool, crop=int, channels_last=bool)  # drop_planes: str
     try:
         kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
     except ConfigError as e:
