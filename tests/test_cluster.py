@@ -178,3 +178,27 @@ def test_a_dead_worker_loses_only_its_task_retried_once(ray_head, tmp_path):
     finally:
         ray.shutdown()
 
+
+
+def test_league_play_on_ray_records_the_games_local_play_records(ray_head, tmp_path):
+    """``league play backend=ray``: one Ray task per game, every game in the SQLite file with the
+    result local play gives for the same seed and sides (same matchmaking, same games)."""
+    import sqlite3
+
+    mod = "training.evaluation.league"
+    rows = {}
+    for backend in ("ray", "local"):
+        db = f"db={tmp_path / backend / 'league.sqlite'}"
+        for name, spec in (("random", "random"), ("scripted", "scripted")):
+            p = run(["add", name, spec, db], tmp_path, module=mod)
+            assert p.returncode == 0, p.stdout + p.stderr
+        extra = ["backend=ray", f"ray_address={ray_head}"] if backend == "ray" else ["workers=1"]
+        p = run(["play", "games=2", "rules=tiny", "max_episode_length=30", "seeds=1000110:1000111", db] + extra,
+                tmp_path, module=mod)
+        assert p.returncode == 0 and "played 2 games (0 crashed)" in p.stdout, p.stdout + p.stderr
+        con = sqlite3.connect(tmp_path / backend / "league.sqlite")
+        rows[backend] = sorted(con.execute("SELECT seed, player_0, player_1, status, result, lichen_0, lichen_1, length "
+                                           "FROM games").fetchall())
+        con.close()
+    assert len(rows["ray"]) == 2 and all(r[3] == "finished" for r in rows["ray"])
+    assert rows["ray"] == rows["local"]

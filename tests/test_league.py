@@ -59,6 +59,11 @@ def test_scripted_rates_above_random_after_two_dozen_tiny_games(tmp_path, capsys
     assert rs["scripted"]["sigma"] < 8.3 and rs["random"]["sigma"] < 8.3
     text = table(con)
     assert text.splitlines()[2].split()[1] == "scripted" and "100% (24)" in text
+    lichen = {n: sum(g[f"lichen_{i}"] for g in games for i in (0, 1) if g[f"player_{i}"] == n) / 24
+              for n in ("scripted", "random")}
+    for line in text.splitlines()[2:4]:  # the lichen column: each agent's mean final lichen
+        assert float(line.split()[8]) == round(lichen[line.split()[1]])
+    assert text.splitlines()[-1].startswith("play time: 24 games") and "games an hour per playing process" in text
     better, line = compare(con, "scripted", "random")
     assert better and "wins 24 vs 0" in line
     assert compare(con, "random", "scripted")[0] is False

@@ -650,7 +650,9 @@ def _pair_stats(con):
 
 def table(con):
     """The league table (text): agents from the highest ordinal down, rating mu +- sigma, ordinal,
-    rated games, crashed games and the win rate (and games) against each other agent."""
+    rated games, crashed games, the mean final lichen of the agent's rated games, and the win rate
+    (and games) against each other agent; then one line on the time a game took to play (from the
+    games' start and finish times: mean seconds a game and games an hour per playing process)."""
     rs = ratings(con)
     order = sorted(rs, key=lambda n: (-rs[n]["ordinal"], n))
     pairs = _pair_stats(con)
@@ -658,6 +660,10 @@ def table(con):
     for p0, p1 in con.execute("SELECT player_0, player_1 FROM games WHERE status='crashed'"):
         for n in (p0, p1):
             crashed[n] = crashed.get(n, 0) + 1
+    lichen = {}
+    for p0, p1, l0, l1 in con.execute("SELECT player_0, player_1, lichen_0, lichen_1 FROM games WHERE status='finished'"):
+        for n, v in ((p0, l0), (p1, l1)):
+            lichen.setdefault(n, []).append(v or 0)
     n_fin = con.execute("SELECT COUNT(*) FROM games WHERE status='finished'").fetchone()[0]
     n_crash = con.execute("SELECT COUNT(*) FROM games WHERE status='crashed'").fetchone()[0]
     rules, mel = get_meta(con, "rules"), get_meta(con, "max_episode_length")
@@ -666,16 +672,35 @@ def table(con):
             + "; sorted by ordinal = mu - 3 sigma; 'vs #k': win rate (games) against agent #k")
     width = max([5] + [len(n) for n in order])
     cols = "".join(f"{'vs #' + str(i + 1):>11}" for i in range(len(order)))
-    lines = [head, f"{'#':>3}  {'agent':<{width}}  {'mu ± sigma':>13}  {'ordinal':>7}  {'games':>5}  {'crashed':>7}{cols}"]
+    lines = [head, f"{'#':>3}  {'agent':<{width}}  {'mu ± sigma':>13}  {'ordinal':>7}  {'games':>5}  {'crashed':>7}"
+                   f"  {'lichen':>7}{cols}"]
     for i, n in enumerate(order):
         r = rs[n]
         cells = ""
         for m in order:
             s = pairs.get((n, m))
             cells += f"{'-':>11}" if m == n or not s else f"{f'{100 * s[0] / s[2]:.0f}% ({s[2]})':>11}"
+        mean_lichen = f"{sum(lichen[n]) / len(lichen[n]):>7.0f}" if lichen.get(n) else f"{'-':>7}"
         lines.append(f"{i + 1:>3}  {n:<{width}}  {r['mu']:>6.1f} ± {r['sigma']:<4.1f}  {r['ordinal']:>7.1f}  "
-                     f"{r['games']:>5}  {crashed.get(n, 0):>7}{cells}")
+                     f"{r['games']:>5}  {crashed.get(n, 0):>7}  {mean_lichen}{cells}")
+    lines.append(_play_time(con))
     return "\n".join(lines)
+
+
+def _play_time(con):
+    """One line: how long the league's finished games took to play (seconds from ``started_at`` to
+    ``finished_at``, UTC ISO times), as a mean, a range and games an hour per playing process."""
+    secs = []
+    for a, b in con.execute("SELECT started_at, finished_at FROM games WHERE status='finished' AND finished_at IS NOT NULL"):
+        try:
+            secs.append((datetime.datetime.fromisoformat(b) - datetime.datetime.fromisoformat(a)).total_seconds())
+        except (TypeError, ValueError):
+            continue
+    if not secs:
+        return "play time: no finished game"
+    mean = sum(secs) / len(secs)
+    return (f"play time: {len(secs)} games, {mean:.1f} s a game on average ({min(secs):.1f}-{max(secs):.1f} s), "
+            f"{3600 / max(mean, 1e-9):.0f} games an hour per playing process")
 
 
 def compare(con, a, b):
