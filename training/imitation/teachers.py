@@ -92,11 +92,10 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
     import numpy as np
 
     from agent.actions import decode
+    from agent.player import policy_from_spec
     from agent.policy import RandomMaskedPolicy
     from training.imitation.replays import Stats, import_replay, load_replay, write_dataset
     from wrappers.engine import make_env
-
-    from agent.player import policy_from_spec
 
     folder = bot_folder(teacher)
     if opponent:
@@ -118,12 +117,9 @@ def collect_from_bot(teacher, rules="kaggle", games=8, seed0=0, stride=2, max_tu
         agents, names = {}, {}
         sink = {k: [] for k in ("planes", "globals", "masks", "actions")} if sink is None else sink
         for p in PLAYERS:
-            if opponent and p != bot_side:
-                pol = policy_from_spec(opponent, seed=seed)
-                agents[p], names[p] = InProcessAgent(lambda st, pol=pol: decode(st, pol(st)), p), opponent
-            elif vs_random and p != bot_side:
-                pol = RandomMaskedPolicy(seed)
-                agents[p], names[p] = InProcessAgent(lambda st, pol=pol: decode(st, pol(st)), p), "random"
+            if p != bot_side and (opponent or vs_random):  # an in-process opponent
+                pol = policy_from_spec(opponent, seed=seed) if opponent else RandomMaskedPolicy(seed)
+                agents[p], names[p] = InProcessAgent(lambda st, pol=pol: decode(st, pol(st)), p), opponent or "random"
             elif student_policy is not None and p == bot_side:
                 bot = ProtocolBot(folder, act_timeout=act_timeout, overage=overage)
                 agents[p] = ShadowAgent(bot, student_policy, p, beta, rng, stride, stats, sink)
