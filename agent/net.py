@@ -289,9 +289,10 @@ def widen_planes(net, in_planes=NUM_PLANES):
 
 
 def save_checkpoint(path, net, **extra):
-    """Write ``{"state_dict", "net_config", **extra}`` with ``torch.save``: plain CPU tensors (also
-    from a net on a GPU), so main.py and torch 1.11 load the file without a GPU."""
-    payload = {"state_dict": {k: v.detach().cpu() for k, v in net.state_dict().items()},
+    """Write ``{"state_dict", "net_config", **extra}`` with ``torch.save``: plain contiguous CPU
+    tensors (also from a net on a GPU or in channels-last memory order), so main.py and torch 1.11
+    load the file without a GPU."""
+    payload = {"state_dict": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
                "net_config": dict(net.config)}
     payload.update(extra)
     torch.save(payload, str(path))

@@ -407,7 +407,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
     """
     from agent.actions import NUM_LOGITS
     from agent.features import NUM_PLANES
-    from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, widen_planes
+    from agent.net import CheckpointError, build_net, grow_net, load_checkpoint, save_checkpoint, widen_planes
     from training.device import autocast_net, resolve_device
     from training.imitation.shards import ShardStream, expand_data, load_held_out, shard_info, unpack_batch
 
@@ -533,7 +533,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
                 writer.add_scalar("bc/train_nll", loss, steps0 + steps)
                 writer.add_scalar("bc/lr", sched.get_last_lr()[0], steps0 + steps)
             if last:  # a shard group done: a usable checkpoint and the resume point
-                _save(out, model, **meta(ep))
+                save_checkpoint(out, model, **meta(ep))
                 save_state(ep, gi + 1)
         t_train = time.time() - t_ep
         model.eval()
@@ -562,9 +562,9 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
             for k, v in acc_d.items():
                 writer.add_scalar(f"bc/agreement_{k}", v, steps0 + steps)
             writer.flush()
-        _save(out, model, **meta(ep + 1, vnll, acc_d))
+        save_checkpoint(out, model, **meta(ep + 1, vnll, acc_d))
         if keep_epochs:
-            _save(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta(ep + 1, vnll, acc_d))
+            save_checkpoint(f"{out[:-3] if out.endswith('.pt') else out}_ep{ep + 1}.pt", model, **meta(ep + 1, vnll, acc_d))
         save_state(ep + 1, 0)
     if bar is not None:
         bar.close()
@@ -659,23 +659,6 @@ def fit_step(model, opt, batch, dev="cpu", heavy_weight=1.0, nonkeep_weight=1.0,
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     opt.step()
     return loss.item(), int(dist.active_present[:, C_TYPE].sum())
-
-
-class _Contiguous:
-    """``net`` as :func:`agent.net.save_checkpoint` reads it, with contiguous tensors (a
-    channels-last net's weights are written in the usual order)."""
-
-    def __init__(self, net):
-        self.net, self.config = net, net.config
-
-    def state_dict(self):
-        return {k: v.contiguous() for k, v in self.net.state_dict().items()}
-
-
-def _save(path, model, **meta):
-    from agent.net import save_checkpoint
-
-    save_checkpoint(path, _Contiguous(model), **meta)
 
 
 def replan(data, out):

@@ -127,9 +127,7 @@ def write_weights(src, dst):
     Raises:
         PackageError: the weights are missing, unreadable or do not fit (the message names ``src``).
     """
-    import torch
-
-    from agent.net import CheckpointError, load_checkpoint
+    from agent.net import CheckpointError, load_checkpoint, save_checkpoint
     from agent.player import check_net
 
     try:
@@ -137,9 +135,7 @@ def write_weights(src, dst):
         check_net(net, src)
     except CheckpointError as e:
         raise PackageError(str(e)) from None
-    out = {"state_dict": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
-           "net_config": dict(net.config), "step": payload.get("step"), "map_size": payload.get("map_size")}
-    torch.save(out, str(dst))
+    save_checkpoint(dst, net, step=payload.get("step"), map_size=payload.get("map_size"))
     check_torch111_loadable(dst)
     return payload
 
