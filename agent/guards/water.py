@@ -34,8 +34,15 @@ def water_reserve_ok(state, costs=None, margin=WATER_GUARD_MARGIN):
     f = state.my_factories
     if len(f) == 0:
         return np.zeros(0, bool)
-    costs = water_cost_bound(state) if costs is None else costs
-    return f.cargo[:, RES_WATER] - costs >= water_to_last_turn(state, margin)
+    have, need = f.cargo[:, RES_WATER], water_to_last_turn(state, margin)
+    if costs is None:
+        # water_cost_bound's flood fill only where cheaper bounds leave the answer open: the cost is
+        # >= 0 and at most coarse_water_cost_bound
+        ok = have - coarse_water_cost_bound(state) >= need
+        if (ok | (have < need)).all():
+            return ok
+        costs = water_cost_bound(state)
+    return have - costs >= need
 
 
 def water_to_last_turn(state, margin=WATER_GUARD_MARGIN):
@@ -69,17 +76,9 @@ def guard_water(state, masks, margin=WATER_GUARD_MARGIN):
     if len(f) == 0:
         return masks
     water = component_slice(C_FACTORY).start + F_WATER
-    unsafe = masks[f.pos[:, 0], f.pos[:, 1], water].copy()  # only where watering is allowed
+    unsafe = masks[f.pos[:, 0], f.pos[:, 1], water]  # only where watering is allowed
     if unsafe.any():
-        # water_reserve_ok without its fill where cheaper bounds decide: a cost is >= 0 and at most
-        # coarse_water_cost_bound
-        have, need = f.cargo[:, RES_WATER], water_to_last_turn(state, margin)
-        open_ = unsafe & (have >= need)
-        if open_.any():
-            open_ &= have - coarse_water_cost_bound(state) < need
-            if open_.any():
-                open_ &= ~water_reserve_ok(state, margin=margin)
-        unsafe &= (have < need) | open_
+        unsafe = unsafe & ~water_reserve_ok(state, margin=margin)
     if not unsafe.any():
         return masks
     masks = masks.copy()
