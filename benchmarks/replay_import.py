@@ -24,21 +24,9 @@ from __future__ import annotations
 
 import argparse
 import collections
-import gzip
 import json
-import lzma
 import sys
 import time
-
-
-def _read_bytes(path):
-    with open(path, "rb") as f:
-        raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        return gzip.decompress(raw)
-    if raw[:6] == b"\xfd7zXZ\x00":
-        return lzma.decompress(raw)
-    return raw
 
 
 def main(argv=None):
@@ -56,7 +44,7 @@ def main(argv=None):
 
     try:
         t0 = time.process_time()
-        raw = _read_bytes(args.replay)
+        raw = io.read_bytes(args.replay)
         t_unzip = time.process_time() - t0
         t0 = time.process_time()
         json.loads(raw)
