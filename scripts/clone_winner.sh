@@ -14,7 +14,8 @@
 #      DAGGER_GAMES games against the bot (or DAGGER_OPPONENT, e.g. scripted) on training seeds DAGGER_SEED0 + ... while the bot labels
 #      every state it reaches (python -m training.imitation.bc collect ... student=); the chosen epoch is then
 #      fine-tuned for one epoch on the first FT_SHARDS teacher shards (the same each round) plus every
-#      round's DAgger file so far, DAGGER_REPEAT times (the aggregate of DAgger), and validated like the
+#      round's DAgger file so far, DAGGER_REPEAT times (the aggregate of DAgger; or, with DAGGER_SHARE, as
+#      many times as holds them at that share of the samples), and validated like the
 #      epochs; the best of all epochs and rounds (wins, then own mean lichen, then mean game length: a margin
 #      would favour a clone that dies at turn 151 before the opponent grows any lichen) is chosen,
 #   5. with --install: agent/weights/model.pt and an agent.json without guards, only when the clone
@@ -37,6 +38,10 @@ VAL_SEEDS="${VAL_SEEDS:-1000110:1000116}"; RULES="${RULES:-neurips}"; MAX_TURNS=
 WORKERS="${WORKERS:-2}"; IMPORT_JOBS="${IMPORT_JOBS:-2}"
 TEACHER="${TEACHER:-}"; DAGGER_ROUNDS="${DAGGER_ROUNDS:-0}"; DAGGER_GAMES="${DAGGER_GAMES:-4}"
 DAGGER_SEED0="${DAGGER_SEED0:-6000}"; DAGGER_MAX_TURNS="${DAGGER_MAX_TURNS:-500}"; DAGGER_REPEAT="${DAGGER_REPEAT:-3}"
+# DAGGER_SHARE=0.3: every fine-tune holds the DAgger samples at about that share of the epoch (the DAgger files
+# repeated, or more teacher shards of $OUT/shards added: python -m training.imitation.bc mix) instead of repeating
+# them DAGGER_REPEAT times, which let them grow from 15 % to 53 % over 8 rounds (notes/clone_ryandy.md)
+DAGGER_SHARE="${DAGGER_SHARE:-}"
 FT_SHARDS="${FT_SHARDS:-10}"; FT_LR="${FT_LR:-0.0003}"
 GREEDY="${GREEDY:-true}"  # the clone's robots: true = most likely choice, false = sampled
 SAMPLE_FACTORIES="${SAMPLE_FACTORIES:-true}"  # the clone's factories: true = sampled, false = most likely choice
@@ -144,7 +149,12 @@ if (( DAGGER_ROUNDS > 0 )); then
       max_turns="$DAGGER_MAX_TURNS" opponent="$DAGGER_OPPONENT" out="$OUT/dagger$r.npz"
     dagger_files+=("$OUT/dagger$r.npz")
     data="$(IFS=,; echo "${teacher_shards[*]}")"
-    for _ in $(seq 1 "$DAGGER_REPEAT"); do data+=",$(IFS=,; echo "${dagger_files[*]}")"; done
+    if [[ -n "$DAGGER_SHARE" ]]; then  # DAgger files repeated (or teacher shards added) to hold their share
+      data="$(python -m training.imitation.bc mix teacher="$data" dagger="$(IFS=,; echo "${dagger_files[*]}")" \
+        share="$DAGGER_SHARE" pool="$OUT/shards")"
+    else
+      for _ in $(seq 1 "$DAGGER_REPEAT"); do data+=",$(IFS=,; echo "${dagger_files[*]}")"; done
+    fi
     stage "dagger${r}_fit" python -m training.imitation.bc fit data="$data" val="$OUT/val_shards" init="$OUT/agent_$BASE/model.pt" \
       epochs=1 batch_size="$BATCH" lr="$FT_LR" nonkeep_weight="$NONKEEP_WEIGHT" threads="$THREADS" channels_last=true progress=false \
       out="$OUT/dagger$r.pt"

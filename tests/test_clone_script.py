@@ -27,7 +27,7 @@ def test_clone_script_runs_every_stage_and_resumes(tmp_path):
                THREADS="1", RULES="tiny", MAX_TURNS="30", VAL_SEEDS="1000110:1000111", WORKERS="1", IMPORT_JOBS="2",
                # one DAgger round with this repository's main.py (the scripted agent) as the teacher bot
                TEACHER=f"bot:{ROOT}", DAGGER_ROUNDS="1", DAGGER_GAMES="1", DAGGER_MAX_TURNS="30", FT_SHARDS="1",
-               LUXKIT_AGENT="scripted")
+               DAGGER_SHARE="0.3", LUXKIT_AGENT="scripted")
     env.pop("PYTHONPATH", None)
     shipped = tmp_path / "shipped"  # a copy of the shipped agent folder: the reference and the install target
     shutil.copytree(ROOT / "agent" / "weights", shipped)
@@ -51,6 +51,7 @@ def test_clone_script_runs_every_stage_and_resumes(tmp_path):
     # the DAgger round: the clone played, the bot labelled, the clone fine-tuned on the aggregate, validated
     fit_line = [x for x in proc.stdout.splitlines() if "samples of 16x16 from" in x and "dagger1.npz" in x]
     assert len(fit_line) == 1 and "teacher_seed7.npz" in fit_line[0]  # the aggregate: teacher shards + DAgger
+    assert "(wanted 0.300)" in proc.stderr  # DAGGER_SHARE: the mix of python -m training.imitation.bc mix
     dagger = np.load(out / "dagger1.npz")
     assert len(dagger["actions"]) > 0 and int(dagger["map_size"]) == 16
     fitted = torch.load(out / "dagger1.pt", weights_only=True)

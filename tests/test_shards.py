@@ -293,3 +293,38 @@ def test_plot_validation_curve_orders_results_by_grad_steps(tmp_path):
     p = subprocess.run([sys.executable, str(ROOT / "scripts" / "plot_validation_curve.py"), str(tmp_path / "bad.json"),
                         "--out", str(tmp_path / "x.png")], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1
+
+
+def _tiny_shard(path, n, S=4):
+    from agent.actions import NUM_LOGITS
+    from agent.features import NUM_GLOBALS, NUM_PLANES
+
+    np.savez(path, planes=np.zeros((n, NUM_PLANES, S, S), np.float16), globals=np.zeros((n, NUM_GLOBALS), np.float32),
+             masks=np.zeros((n, (S * S * NUM_LOGITS + 7) // 8), np.uint8), actions=np.zeros((n, S, S, 7), np.int8),
+             map_size=np.int64(S))
+    return str(path)
+
+
+def test_dagger_mix_holds_the_dagger_share_as_the_rounds_add_data(tmp_path):
+    from training.imitation.bc import mix
+    from training.imitation.shards import dagger_mix
+
+    teacher = [_tiny_shard(tmp_path / f"t{i}.npz", 100) for i in range(2)]  # 200 teacher samples
+    pool = teacher + [_tiny_shard(tmp_path / f"p{i}.npz", 100) for i in range(4)]
+    small = [_tiny_shard(tmp_path / "d1.npz", 20)]
+    files, share, r = dagger_mix(teacher, small, 0.3, pool)
+    # 20 DAgger samples against 200: repeated round(0.3 / 0.7 * 200 / 20) = 4 times, the teacher list unchanged
+    assert r == 4 and files == teacher + small * 4 and share == pytest.approx(80 / 280)
+    big = small + [_tiny_shard(tmp_path / "d2.npz", 130)]  # 150 DAgger samples: more teacher shards instead
+    files, share, r = dagger_mix(teacher, big, 0.3, pool)
+    assert r == 1 and files[:2] == teacher and files[-2:] == big
+    # the unlisted pool shards first, until 0.7 / 0.3 * 150 = 350 teacher samples: 400
+    assert files[2:-2] == pool[2:4] and share == pytest.approx(150 / 550) and share <= 0.3
+    files, share, r = dagger_mix(teacher, big, 0.3)  # no pool: the teacher list as given, DAgger once
+    assert files == teacher + big and share == pytest.approx(150 / 350)
+    assert dagger_mix(teacher, [], 0.3) == (teacher, 0.0, 0)
+    for bad in (0, 1, 1.5):
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            dagger_mix(teacher, small, bad)
+    # the command's form: folders and files, the data= list the fine-tune reads
+    assert mix(",".join(teacher), ",".join(small), 0.3).split(",") == teacher + small * 4

@@ -17,6 +17,8 @@ baseline).
         # streams a folder of shards (python -m training.imitation.replays import ... shard_dir=DIR); resumes from <out>.state
     python -m training.imitation.bc fit data=... net=small crop=32 channels_last=true threads=1 out=...  # faster (below)
     python -m training.imitation.bc replan data=runs/old/data.npz out=runs/bc/data.npz   # add new feature planes to old data
+    python -m training.imitation.bc mix teacher=A.npz,B.npz dagger=d1.npz,d2.npz share=0.3 [pool=runs/clone/shards]
+        # prints the data= list of a DAgger fine-tune whose DAgger samples make up about 30 %
 
 ``collect`` plays the teacher against itself and the random-masked policy on train seeds and keeps,
 every ``stride`` turns, the teacher's observation (planes stored as float16), masks (bit-packed)
@@ -709,12 +711,36 @@ def replan(data, out):
     return out
 
 
+def mix(teacher, dagger="", share=0.3, pool=""):
+    """The ``data=`` list (comma-separated) of a DAgger fine-tune whose DAgger samples make up about
+    ``share`` of the epoch (:func:`training.imitation.shards.dagger_mix`); the share achieved and the
+    repeats go to stderr.
+
+    Args:
+        teacher (str): comma-separated teacher shards (files or folders) every fine-tune uses.
+        dagger (str): comma-separated DAgger files of the rounds so far ("" = none yet).
+        share (float): the wanted DAgger share, 0 < share < 1.
+        pool (str): comma-separated further teacher shards or folders to add when the DAgger data
+            outgrow ``teacher`` ("" = none).
+
+    Raises:
+        ValueError: a bad share, no teacher shards, a missing or unreadable file.
+    """
+    from training.imitation.shards import dagger_mix, expand_data
+
+    files, got, r = dagger_mix(expand_data(teacher), expand_data(dagger) if dagger else [], share,
+                               expand_data(pool) if pool else [])
+    print(f"dagger mix: {len(files)} files, DAgger share {got:.3f} (wanted {float(share):.3f}), DAgger files x{r}",
+          file=sys.stderr, flush=True)
+    return ",".join(files)
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(__doc__)
         raise SystemExit(0 if argv else 2)
-    if argv[0] not in ("collect", "fit", "replan"):
-        print(f"training.imitation.bc: unknown command {argv[0]!r}; choose collect, fit or replan "
+    if argv[0] not in ("collect", "fit", "replan", "mix"):
+        print(f"training.imitation.bc: unknown command {argv[0]!r}; choose collect, fit, replan or mix "
               "(python -m training.imitation.bc --help)", file=sys.stderr)
         raise SystemExit(2)
     from training.kv import ConfigError, convert_value, split_kv
@@ -727,12 +753,12 @@ def main(argv):
     types = dict(games=int, seed0=int, stride=int, max_turns=int, opponent_mix=float, epochs=int, batch_size=int,
                  lr=float, seed=int, threads=int, beta=float, keep_epochs=bool, heavy_weight=float,
                  student_guards=bool, shadow_anchor=bool, nonkeep_weight=float, buffer=int, val_samples=int,
-                 resume=bool, tb=bool, progress=bool, crop=int, channels_last=bool)  # drop_planes: str
+                 resume=bool, tb=bool, progress=bool, crop=int, channels_last=bool, share=float)  # drop_planes: str
     try:
         kw = {k: convert_value(k, types.get(k, str), v) for k, v in kw.items()}
     except ConfigError as e:
         raise SystemExit(f"bad value: {e}") from None
-    fn = {"collect": collect, "fit": fit, "replan": replan}[argv[0]]
+    fn = {"collect": collect, "fit": fit, "replan": replan, "mix": mix}[argv[0]]
     from training.cluster import ClusterError
 
     try:

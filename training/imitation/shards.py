@@ -263,3 +263,45 @@ def load_held_out(sources, max_samples, sizes=None):
         if len(take):
             parts.append(load_shard(f, take))
     return {k: np.concatenate([p[k] for p in parts])[:max_samples] for k in KEYS}
+
+
+def dagger_mix(teacher, dagger, share, pool=()):
+    """The file list of a DAgger fine-tune in which the DAgger samples make up about ``share`` of
+    the epoch, however much DAgger data the rounds have gathered (DAgger aggregates: without this
+    the students' own states swamp the teacher's games round by round).
+
+    The DAgger files are repeated ``r`` times, ``r`` the whole number (>= 1) that brings their share
+    nearest ``share``; when even ``r = 1`` leaves them above it, teacher shards are added from
+    ``pool`` (those not yet listed first, then the whole pool once more) until the teacher's samples
+    are at least ``(1 - share) / share`` times the (repeated) DAgger samples, or that list runs out.
+
+    Args:
+        teacher (list of str): teacher shards every fine-tune uses.
+        dagger (list of str): the DAgger files of every round so far.
+        share (float): the wanted fraction of DAgger samples, 0 < share < 1.
+        pool (list of str): further teacher shards to draw on (e.g. every training shard).
+
+    Returns:
+        (files list of str, DAgger share float achieved, repeats int).
+
+    Raises:
+        ValueError: ``share`` outside (0, 1), no teacher shards, or an unreadable file (:func:`shard_info`).
+    """
+    if not 0.0 < float(share) < 1.0:
+        raise ValueError(f"share={share}: the DAgger share of a fine-tune must lie strictly between 0 and 1")
+    teacher, dagger = list(teacher), list(dagger)
+    if not teacher:
+        raise ValueError("dagger_mix needs at least one teacher shard")
+    n = {f: shard_info(f)[0] for f in set(teacher) | set(dagger) | set(pool)}
+    T, D = sum(n[f] for f in teacher), sum(n[f] for f in dagger)
+    if D == 0:
+        return teacher, 0.0, 0
+    ratio = share / (1.0 - share)  # wanted DAgger : teacher samples
+    r = max(1, int(round(ratio * T / D)))
+    extra = [f for f in pool if f not in teacher] + list(pool)
+    while r * D > ratio * T * 1.0001 and extra:  # DAgger above its share: more teacher samples
+        f = extra.pop(0)
+        teacher.append(f)
+        T += n[f]
+    files = teacher + dagger * r
+    return files, r * D / float(T + r * D), r
