@@ -14,7 +14,8 @@ goes to a temporary folder first, so a killed run leaves no half file. ``--max-e
 episodes per team (newest first).
 
 ``play`` plays a genuine Kaggle-format episode locally: kaggle-environments 1.14.17 (installed by
-scripts/setup.sh with ``--no-deps`` into ``.venv/kaggle_env``, a folder put on ``sys.path``; found
+scripts/setup.sh with ``--no-deps`` into ``.venv/kaggle_env``, a folder put on ``PYTHONPATH`` of a
+subprocess that plays the episode; found
 through ``--kaggle-env``, ``$LUXKIT_KAGGLE_ENV``, ``<repo>/.venv/kaggle_env`` or
 ``<sys.prefix>/kaggle_env``) hosts ``main.py`` for both sides exactly as Kaggle does (``exec`` of
 main.py, ``agent_fn(observation, configuration)``), and ``env.toJSON()`` is written: ``steps[t][p]``
@@ -132,32 +133,44 @@ def kaggle_env_dirs(explicit=None):
 
 
 def import_kaggle_environments(explicit=None):
-    """``kaggle_environments.make`` from the first folder that has it (see module docstring).
+    """``kaggle_environments.make``, importable in this process (see module docstring).
+
+    Returns:
+        ``make``, or the folder (str) that holds ``kaggle_environments`` when this process cannot
+        import it: the caller runs again in a subprocess with that folder on ``PYTHONPATH``
+        (:func:`play`), so no script edits ``sys.path``.
 
     Raises:
         SubmitError: exit 2, naming the folders tried.
     """
-    tried = []
-    for d in kaggle_env_dirs(explicit):
-        if os.path.isdir(os.path.join(d, "kaggle_environments")):
-            sys.path.insert(0, d)
-            break
-        tried.append(d)
+    tried = [d for d in kaggle_env_dirs(explicit)]
+    found = next((d for d in tried if os.path.isdir(os.path.join(d, "kaggle_environments"))), None)
     try:
         import contextlib
         import io
 
         with contextlib.redirect_stdout(io.StringIO()):  # it prints a line per environment it cannot load
             from kaggle_environments import make
-    except Exception as e:
-        raise SubmitError(f"kaggle-environments is not importable ({type(e).__name__}: {e}); tried {tried}; "
-                          f"install it with scripts/setup.sh (pip install --no-deps --target .venv/kaggle_env "
-                          f"kaggle-environments==1.14.17 flask click itsdangerous blinker)", 2) from None
-    return make
+        return make
+    except ImportError as e:
+        if found and found not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+            return found
+        err = e
+    except Exception as e:  # importable but broken
+        err = e
+    raise SubmitError(f"kaggle-environments is not importable ({type(err).__name__}: {err}); tried {tried}; "
+                      f"install it with scripts/setup.sh (pip install --no-deps --target .venv/kaggle_env "
+                      f"kaggle-environments==1.14.17 flask click itsdangerous blinker)", 2) from None
 
 
 def play(args):
     make = import_kaggle_environments(args.kaggle_env)
+    if isinstance(make, str):  # the folder: play in a subprocess that has it on PYTHONPATH
+        import subprocess
+
+        path = os.pathsep.join([make] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+        return subprocess.run([sys.executable, os.path.abspath(__file__)] + args.argv,
+                              env=dict(os.environ, PYTHONPATH=path)).returncode
     import json
 
     env_cfg = {"map_size": args.map_size}
@@ -203,6 +216,7 @@ def main(argv=None):
     p.add_argument("--max-episode-length", type=int, default=1000)
     p.add_argument("--kaggle-env", default=None, help="folder holding kaggle_environments")
     args = ap.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return download(args) if args.cmd == "download" else play(args)
     except SubmitError as e:
