@@ -117,12 +117,14 @@ our total metal / 1000, our lichen / 10000, their lichen / 10000, map_size / 64.
 Only the standard library and numpy are used (this runs on Kaggle).
 """
 
+from itertools import repeat
+
 import numpy as np
 
 from agent.action_queue import A_DIG, A_MOVE, A_PICKUP, A_RECHARGE, A_TRANSFER
 from agent.early import manhattan_distance_map
 from agent.obs import isin_int
-from agent.paths import INF, cost_to, cost_to_update, dilate4, source_keys, step_cost
+from agent.paths import INF, NO_SOURCE, cost_to, cost_to_update, dilate4, source_keys, step_cost
 
 PLANE_NAMES = (
     "ice", "ore", "rubble", "lichen", "lichen_ours", "lichen_theirs", "factory_ours",
@@ -152,6 +154,7 @@ ROBOT_COUNT_SCALE = 5.0  # robots per unit of the factory_lights / factory_heavi
 HOME_COST_CLIP = 3000.0  # power: home costs beyond this read as this (a HEAVY's BATTERY_CAPACITY)
 HOME_COST_SCALE = 1000.0  # power per unit of the home_cost plane
 FRONTIER_REACH = 20  # LIGHT power: rubble_frontier cells lie this close to our factories (scripted RUBBLE_RADIUS x 2.5)
+TARGET_CAP_MARGIN = 100  # power: slack of _targets' key cap over the last turn's dearest target
 RANK_CLIP = 4  # robots: the robot_rank plane reads 1 from the 4th robot of a class at a factory on
 PATH_PLANES = tuple(range(P["ice_target"], P["dist_rubble_frontier"] + 1))  # 53 .. 59, written by path_planes
 
@@ -191,6 +194,11 @@ _ROBOT_VALUE_PLANES = np.arange(P["robot_power"], P["queue_sticky"] + 1)  # 14 .
 # queue-head plane by (engine action type + 1, direction): row 0 = empty queue; types the engine
 # does not have, self-destruct and moves to the center go to queue_other
 _FIRST_QUEUE_PLANE = P["robot_queue_empty"]
+# channel ranges [lo, hi) that encode writes only in places (robots, factories, the placement
+# phase's valid_spawn, the last_* and rank planes): a reused ``out`` buffer is zeroed there only;
+# every other plane is assigned whole (path_planes zeroes the sparse path planes itself)
+_SPARSE_PLANES = ((P["factory_ours"], P["valid_spawn"] + 1), (P["last_move_up"], P["factory_heavies"] + 1),
+                  (P["robot_rank"], P["robot_last"] + 1))
 _QUEUE_PLANE_BY_TYPE = np.full((8, 5), P["queue_other"], np.int64)
 _QUEUE_PLANE_BY_TYPE[0, :] = P["robot_queue_empty"]
 _QUEUE_PLANE_BY_TYPE[A_MOVE + 1, 1:] = (P["queue_move_up"], P["queue_move_right"], P["queue_move_down"],
@@ -240,11 +248,20 @@ def unit_numbers(ids):
     The engine (``luxai_s2.state.State.generate_unit_data`` / ``LuxAI_S2.add_unit``) numbers units
     from a counter shared by both teams, so the numbers follow build order.
     """
+    memo = _UNIT_NUMBERS
+    if len(memo) > 100000:
+        memo.clear()
     out = []
     for uid in ids:
-        tail = str(uid).rpartition("_")[2]
-        out.append(int(tail) if tail.isdigit() else -1)
+        n = memo.get(uid)
+        if n is None:
+            tail = str(uid).rpartition("_")[2]
+            n = memo[uid] = int(tail) if tail.isdigit() else -1
+        out.append(n)
     return np.array(out, np.int64).reshape(len(out))
+
+
+_UNIT_NUMBERS = {}  # unit_numbers' memo: unit_id -> number (ids recur turn after turn)
 
 
 def _rank_planes(planes, units, nearest):
@@ -300,8 +317,13 @@ def path_planes(planes, cfg, cache=None):
     turn of a game to the next: :func:`encode` keeps one on the state) the planes are *updated*
     from the previous turn's rather than recomputed: the maps restart from the previous ones
     (:func:`agent.paths.cost_to_update`, :func:`agent.paths.source_keys`), and the open ground of
-    the frontier grows from the previous one. The planes are the same either way
-    (tests/test_path_cache.py compares both over whole games).
+    the frontier grows from the previous one. The updated maps are also read only as far as the
+    planes need them (``cap`` of :func:`agent.paths.cost_to_update` and
+    :func:`agent.paths.source_keys`): home costs up to HOME_COST_CLIP, step distances up to
+    DIST_CLIP, a LIGHT's costs home up to FRONTIER_REACH + 1, and the target keys up to a cap over
+    the previous turn's dearest target (:func:`_targets`), so changes beyond those do not
+    propagate. The planes are the same either way (tests/test_path_cache.py compares both over
+    whole games).
 
     Args:
         planes (np.ndarray): float32 or float16 (C, S, S), C = NUM_PLANES.
@@ -309,8 +331,8 @@ def path_planes(planes, cfg, cache=None):
         cache (dict | None): the previous turn's intermediate results (filled here), or None.
 
     Returns:
-        np.ndarray: ``planes`` (about 2 ms of CPU a turn at 64x64 mid-game updated with a cache,
-        ``benchmarks/env_step.py``; about 6 ms from scratch).
+        np.ndarray: ``planes`` (about 1.4 ms of CPU a turn at 64x64 mid-game updated with a cache,
+        ``benchmarks/env_step.py``; about 4 ms from scratch).
 
     Raises:
         ValueError: ``planes`` is not (NUM_PLANES, S, S).
@@ -333,8 +355,7 @@ def path_planes(planes, cfg, cache=None):
                 or not np.array_equal(frame[1], ours) or not np.array_equal(frame[2], theirs)):
             memo.clear()  # a factory appeared or was destroyed: start again
         memo["frame"] = (cfg, ours, theirs)
-    for ch in PATH_PLANES:
-        planes[ch] = 0.0
+    planes[PATH_PLANES[0]:PATH_PLANES[-1] + 1] = 0.0  # a contiguous range of channels
     centers = np.argwhere(planes[P["factory_center_ours"]] > 0)  # (F, 2)
     F = len(centers)
     if F:
@@ -348,20 +369,20 @@ def path_planes(planes, cfg, cache=None):
         # more than HOME_COST_CLIP (each step costs at least m).
         m = int(step[step < INF].min()) if (step < INF).any() else INF
         prev = memo.get("home") if m * 400 > HOME_COST_CLIP else None
-        home, memo["home"] = cost_to_update(ours, step, prev)
+        home, memo["home"] = cost_to_update(ours, step, prev, cap=HOME_COST_CLIP)  # read up to the clip
     else:
         home = np.full((S, S), INF, np.int64)
     for name, target in (("dist_ice_target", "ice_target"), ("dist_ore_target", "ore_target")):
         goal = planes[P[target]] > 0
         # DIST_CLIP sweeps: exact up to DIST_CLIP steps, and farther cells read DIST_CLIP anyway
-        d, memo[name] = cost_to_update(goal, walk, memo.get(name), max_iter=DIST_CLIP)
+        d, memo[name] = cost_to_update(goal, walk, memo.get(name), max_iter=DIST_CLIP, cap=DIST_CLIP)
         planes[P[name]] = np.minimum(d, DIST_CLIP) * (1.0 / DIST_SCALE)
     planes[P["home_cost"]] = np.minimum(home, HOME_COST_CLIP) * (1.0 / HOME_COST_SCALE)
     if F:
         frontier = _rubble_frontier(planes, rubble, ours, theirs, step_cost(r, rubble, 0), memo)
         planes[P["rubble_frontier"]] = frontier
         d, memo["dist_rubble_frontier"] = cost_to_update(frontier, walk, memo.get("dist_rubble_frontier"),
-                                                         max_iter=DIST_CLIP)
+                                                         max_iter=DIST_CLIP, cap=DIST_CLIP)
     else:
         d = np.full((S, S), INF)
     planes[P["dist_rubble_frontier"]] = np.minimum(d, DIST_CLIP) * (1.0 / DIST_SCALE)
@@ -373,15 +394,36 @@ def _targets(centers, step, cands, memo):
     for none: the argmin over the candidates of :func:`agent.paths.cost_to` from the factory's 3x3 (``centers``
     int64 (F, 2), ``step`` int32 (S, S) capped at INF), read off one map of
     :func:`agent.paths.source_keys` per resource for all factories at once. With ``memo`` (a dict,
-    or None) the keys are updated from the previous turn's."""
+    or None) the keys are updated from the previous turn's, and read only up to a cap per resource
+    above the previous turn's dearest factory (:func:`_target_cap`): the factory tiles are all the
+    keys are read at, and a cheapest path only passes keys below its own. A factory whose least
+    key reaches the cap has its answer above it: then the keys are read in full again."""
     S = step.shape[-1]
+    N = S * S
     x, y, owner = _tiles_3x3(centers, S)
-    keys, m = source_keys(np.stack(cands), step, None if memo is None else memo.get("targets"))
+    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each factory's first tile
+    sources = np.stack(cands)
+    cap = None if memo is None else memo.get("target_cap")
+    keys, m = source_keys(sources, step, None if memo is None else memo.get("targets"), cap=cap)
+    least = np.minimum.reduceat(keys[:, x, y], starts, axis=1)  # (2, F)
+    if cap is not None and ((least >= cap[:, None]) & (cap[:, None] < NO_SOURCE)).any():
+        keys, m = source_keys(sources, step, m)  # in full, from the capped keys
+        least = np.minimum.reduceat(keys[:, x, y], starts, axis=1)
     if memo is not None:
         memo["targets"] = m
-    starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])  # each factory's first tile
-    least = np.minimum.reduceat(keys[:, x, y], starts, axis=1)  # (2, F)
-    return np.where(least // (S * S) < INF, least % (S * S), -1)
+        memo["target_cap"] = _target_cap(least, N)
+    return np.where(least // N < INF, least % N, -1)
+
+
+def _target_cap(least, N):
+    """int64 (2,): the key cap of each resource for the next turn's :func:`_targets`, from this
+    turn's least keys ``least`` int64 (2, F): the keys of paths that cost up to TARGET_CAP_MARGIN
+    more power than the dearest factory's cheapest path (a cheapest path only gets dearer when
+    rubble is left on it: destroyed robots), or ``NO_SOURCE`` (no cap) when a factory has no
+    reachable source."""
+    cost = least.max(axis=1) // N  # (2,)
+    capped = (cost + TARGET_CAP_MARGIN + 1) * N
+    return np.where(cost < INF, capped, NO_SOURCE).astype(np.int64)
 
 
 def _rubble_frontier(planes, rubble, ours, theirs, light_step, memo=None):
@@ -412,7 +454,7 @@ def _rubble_frontier(planes, rubble, ours, theirs, light_step, memo=None):
         m = max(int(c.min()), 1)
         light_home = cost_to(ours, c, max_iter=min(FRONTIER_REACH // m + 1, FRONTIER_REACH + 1))
     else:
-        light_home, memo["light_home"] = cost_to_update(ours, c, memo.get("light_home"))
+        light_home, memo["light_home"] = cost_to_update(ours, c, memo.get("light_home"), cap=FRONTIER_REACH + 1)
     return ((dilate4(reach) | ring) & (rubble > 0) & ~resource & ~factory & (planes[P["lichen"]] == 0)
             & (light_home <= FRONTIER_REACH))
 
@@ -448,8 +490,8 @@ def _last_turn_planes(planes, u, prev, cfg):
     turn's UnitArrays of the same team), matched by unit_id."""
     if len(u) == 0 or len(prev) == 0:
         return
-    index = {uid: i for i, uid in enumerate(prev.ids)}
-    j = np.array([index.get(uid, -1) for uid in u.ids], np.int64)
+    index = dict(zip(prev.ids, range(len(prev.ids))))
+    j = np.fromiter(map(index.get, u.ids, repeat(-1, len(u.ids))), np.int64, len(u.ids))
     seen = j >= 0
     if not seen.any():
         return
@@ -488,7 +530,8 @@ def encode(state, out=None):
         if out.shape != (NUM_PLANES, S, S):
             raise ValueError(f"out has shape {out.shape}, expected {(NUM_PLANES, S, S)}")
         planes = out
-        planes.fill(0.0)
+        for lo, hi in _SPARSE_PLANES:  # the other planes are written whole below
+            planes[lo:hi] = 0.0
     planes[P["ice"]] = b["ice"] > 0
     planes[P["ore"]] = b["ore"] > 0
     planes[P["rubble"]] = b["rubble"] * (1.0 / cfg.MAX_RUBBLE)

@@ -166,7 +166,12 @@ def coarse_water_cost_bound(state):
     spreading = (state.prev_lichen >= cfg.MIN_LICHEN_TO_SPREAD) | (b["lichen"] >= cfg.MIN_LICHEN_TO_SPREAD)
     n_spread = int(dilate4(spreading).sum()) if spreading.any() else 0
     strains = np.concatenate([state.prev_lichen_strains.ravel(), b["lichen_strains"].ravel()])
-    own = np.array([int(np.count_nonzero(strains == s)) for s in f.strain], np.int64)  # counts both boards: still a bound
+    # cells of each factory's strain, counted on both boards (still a bound)
+    held = strains[strains >= 0]
+    if len(f) and 0 <= f.strain.min() and f.strain.max() < 65536 and (held.size == 0 or held.max() < 65536):
+        own = np.bincount(held, minlength=int(f.strain.max()) + 1)[f.strain].astype(np.int64)
+    else:
+        own = np.array([int(np.count_nonzero(strains == s)) for s in f.strain], np.int64)
     n = 12 + own + n_spread
     return -(-n // cfg.LICHEN_WATERING_COST_FACTOR)
 

@@ -55,7 +55,7 @@ def isin_int(values, ids):
         return np.isin(values, ids)
     table = np.zeros(hi - lo + 1, bool)
     table[ids[(ids >= lo) & (ids <= hi)].astype(np.int64) - lo] = True
-    return table[values.astype(np.int64) - lo]
+    return table[values.astype(np.int64, copy=False) - lo]
 
 
 class ObservationError(ValueError):
