@@ -136,6 +136,27 @@ class MaskedGridDistribution:
         g = torch.where(self.masks, self.log_p.detach(), torch.full_like(self.log_p, -float("inf")))
         return self._dense(g.argmax(dim=-1))
 
+    def joint_mode(self):
+        """int64 (B, H, W, K): the most likely legal *action* of each cell, the argmax of the joint
+        distribution: the robot type ``t`` maximising ``log p(t) + sum_{k used by t} max_c log p(k = c)``,
+        its used components at their most likely choice, and the factory's most likely choice.
+
+        :meth:`mode` takes each component's argmax apart, so the robot type ``move`` wins whenever
+        its probability, summed over the four directions, is the largest, even when one ``dig``
+        is likelier than every single move (``p(dig) = 0.3`` against ``p(move) = 0.5`` spread over
+        four directions: ``mode`` moves, ``joint_mode`` digs). Components a type does not use
+        hold their own argmax (as in :meth:`mode`); they are not part of the action sent.
+        """
+        g = torch.where(self.masks, self.log_p.detach(), torch.full_like(self.log_p, -float("inf")))
+        best, choice = g.max(dim=-1)  # (N, K)
+        sub = torch.where(self.active_present, best, torch.zeros_like(best))[:, ROBOT_SUB_COMPONENTS]
+        uses = _USES.to(device=sub.device, dtype=sub.dtype)[:, ROBOT_SUB_COMPONENTS]  # (7, 5)
+        # a type a cell cannot take is -inf already; 0 * -inf never occurs: sub is finite where present
+        score = g[:, C_TYPE, :NUM_ROBOT_TYPES] + sub @ uses.t()  # (N, 7)
+        choice = choice.clone()
+        choice[:, C_TYPE] = torch.where(self.active_present[:, C_TYPE], score.argmax(dim=-1), choice[:, C_TYPE])
+        return self._dense(choice)
+
     def log_prob(self, actions):
         """float (B,): sum over cells of the log-probabilities of the used components.
 

@@ -13,6 +13,8 @@ Which agent plays (:func:`resolve_agent_config`, :func:`load_registry`), read on
   ``weights`` is relative to the folder holding ``agent.json``; ``greedy`` plays the most likely
   legal choices,
   ``sample_factories`` still samples the factory head (builds and watering) when ``greedy`` is set,
+  ``joint_greedy`` (with ``greedy``) picks each robot's type by the joint argmax of its whole action
+  (:func:`agent.policy.joint_robot_type`) instead of the type's own argmax,
   and each decoding guard (a key of :data:`agent.guards.GUARDS`; the guards, what each does and the
   order :func:`agent.guards.guarded_masks` applies them in are :data:`agent.guards.REGISTRY`)
   narrows the choices, e.g. ``water_guard`` never waters lichen below the water the factory needs
@@ -68,7 +70,7 @@ WEIGHTS_DIR = os.path.join(AGENT_DIR, "weights")
 CONFIG_NAME = "agent.json"
 DEFAULT_WEIGHTS = "model.pt"
 AGENTS = ("net", "random", "scripted")
-CONFIG_KEYS = dict({"agent": str, "weights": str, "greedy": bool, "sample_factories": bool},
+CONFIG_KEYS = dict({"agent": str, "weights": str, "greedy": bool, "sample_factories": bool, "joint_greedy": bool},
                    **{k: bool for k in GUARDS})
 
 # turn budget (seconds); Kaggle: actTimeout 3 s per turn, 60 s overage per game
@@ -111,6 +113,8 @@ class NetPolicy:
         seed (int): sampling seed.
         sample_factories (bool): sample the factory head even when ``greedy``
             (:func:`agent.policy.component_greedy`).
+        joint_greedy (bool): a greedy robot type is the joint argmax of the robot's action
+            (:func:`agent.policy.joint_robot_type`).
         **guards (bool): the decoding guards, keys of :data:`agent.guards.GUARDS` (all off by
             default), applied by :func:`agent.guards.guarded_masks`.
 
@@ -120,19 +124,21 @@ class NetPolicy:
         TypeError: an unknown guard keyword.
     """
 
-    def __init__(self, net, greedy=False, seed=0, sample_factories=False, **guards):
+    def __init__(self, net, greedy=False, seed=0, sample_factories=False, joint_greedy=False, **guards):
         self.net = net
         self.greedy = component_greedy(greedy, sample_factories)
+        self.joint_greedy = bool(joint_greedy)
         self.guards = guard_options(**guards)
         for key, on in self.guards.items():
             setattr(self, key, on)
         self.rng = np.random.default_rng(int(seed))
 
     @classmethod
-    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, **guards):
+    def from_file(cls, path, greedy=False, seed=0, sample_factories=False, joint_greedy=False, **guards):
         """Load weights written by ``agent.net.save_checkpoint`` (raises ``CheckpointError``)."""
         net, _ = load_checkpoint(path)
-        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories, **guards)
+        return cls(net, greedy=greedy, seed=seed, sample_factories=sample_factories, joint_greedy=joint_greedy,
+                   **guards)
 
     def _logits(self, planes, glob):
         with torch.no_grad():
@@ -147,7 +153,7 @@ class NetPolicy:
         greedy = self.greedy if greedy is None else greedy
         planes, glob = encode(state)
         masks = guarded_masks(state, planes=planes, **self.guards)
-        return sample_masked(self._logits(planes, glob), masks, self.rng, greedy=greedy)
+        return sample_masked(self._logits(planes, glob), masks, self.rng, greedy=greedy, joint=self.joint_greedy)
 
     def fast(self, state):
         """The turn-budget ``fast`` mode: most likely legal choices, no sampling."""
@@ -188,7 +194,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
 
     Returns:
         dict: ``agent`` (str), ``weights`` (absolute path or None), ``greedy`` (bool),
-        ``sample_factories`` (bool), one bool per guard of :data:`agent.guards.GUARDS`, ``source`` (str,
+        ``sample_factories`` (bool), ``joint_greedy`` (bool), one bool per guard of :data:`agent.guards.GUARDS`, ``source`` (str,
         where the choice came from), ``note`` (str or None: a message for the log, e.g. "no weights").
 
     Raises:
@@ -219,6 +225,7 @@ def resolve_agent_config(weights_dir=None, environ=None):
     weights = os.path.join(weights_dir, conf["weights"]) if conf.get("weights") else None
     greedy = bool(conf.get("greedy", True))
     sample_factories = bool(conf.get("sample_factories", False))
+    joint_greedy = bool(conf.get("joint_greedy", False))
     guards = {k: bool(conf.get(k, False)) for k in GUARDS}
     if environ.get("LUXKIT_AGENT"):
         agent = environ["LUXKIT_AGENT"].strip()
@@ -242,7 +249,8 @@ def resolve_agent_config(weights_dir=None, environ=None):
     if agent == "net" and weights is None:
         weights = default
     return dict(agent=agent, weights=weights if agent == "net" else None, greedy=greedy,
-                sample_factories=sample_factories, source=" + ".join(sources) or "defaults", note=note, **guards)
+                sample_factories=sample_factories, joint_greedy=joint_greedy, source=" + ".join(sources) or "defaults",
+                note=note, **guards)
 
 
 def agent_folder_config(spec):
@@ -251,11 +259,11 @@ def agent_folder_config(spec):
     An agent folder is a folder holding ``agent.json`` (e.g. ``agent/weights``) or a packaged
     submission holding ``agent/weights/agent.json`` (e.g. ``submission``); it is played exactly as
     its ``agent.json`` says (:func:`resolve_agent_config`, environment ignored):
-    weights, greedy, sample_factories and guards.
+    weights, greedy, sample_factories, joint_greedy and guards.
 
     Returns:
         dict | None: ``spec`` (the policy spec: weights path, ``random`` or ``scripted``),
-        ``greedy``, ``sample_factories`` and the guard keys.
+        ``greedy``, ``sample_factories``, ``joint_greedy`` and the guard keys.
 
     Raises:
         ValueError: an unreadable ``agent.json``.
@@ -267,7 +275,8 @@ def agent_folder_config(spec):
             conf = resolve_agent_config(wdir, environ={})
             agent = conf["agent"] or ("net" if conf["weights"] else "random")
             return dict(spec=conf["weights"] if agent == "net" else agent, greedy=conf["greedy"],
-                        sample_factories=conf["sample_factories"], **{k: conf[k] for k in GUARDS})
+                        sample_factories=conf["sample_factories"], joint_greedy=conf["joint_greedy"],
+                        **{k: conf[k] for k in GUARDS})
     return None
 
 
@@ -318,14 +327,14 @@ def check_agent_spec(spec):
                      "or bot:PATH")
 
 
-def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, **guards):
+def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=False, joint_greedy=False, **guards):
     """The one policy-spec language of the kit, as a cell-action policy.
 
     Args:
         spec (str): ``random`` (the random-masked policy), ``scripted`` (agent/scripted.py), the
             path of a weights file (agent/net.py checkpoint, played by :class:`NetPolicy`) or an
             agent folder (:func:`agent_folder_config`: played exactly as its agent.json says,
-            whatever ``greedy``, ``sample_factories`` and ``guards`` say).
+            whatever ``greedy``, ``sample_factories``, ``joint_greedy`` and ``guards`` say).
             ``bot:PATH`` (a protocol bot folder) is part of the language but runs as a subprocess:
             ``training.botproc`` plays it, and this function refuses it.
         seed (int): the policy's random stream (tie-breaking, sampling).
@@ -333,6 +342,8 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
         net (GridNet | None): an already loaded net for a weights spec, or for the weights of an
             agent folder (shared between players or games).
         sample_factories (bool): a greedy net still samples its factory head.
+        joint_greedy (bool): a greedy net picks robot types by the joint argmax
+            (:func:`agent.policy.joint_robot_type`).
         **guards (bool): a net's decoding guards, keys of :data:`agent.guards.GUARDS`
             (:func:`agent.guards.guarded_masks`).
 
@@ -349,6 +360,7 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
     folder = agent_folder_config(spec)
     if folder is not None:  # played as its agent.json says
         spec, greedy, sample_factories = folder.pop("spec"), folder.pop("greedy"), folder.pop("sample_factories")
+        joint_greedy = folder.pop("joint_greedy")
         guards = folder
     guards = guard_options(**guards)
     if spec == "random":
@@ -362,7 +374,8 @@ def policy_from_spec(spec, seed=0, greedy=False, net=None, sample_factories=Fals
     if net is not None or os.path.isfile(spec):
         if net is None:
             net, _ = load_checkpoint(spec)
-        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories, **guards)
+        return NetPolicy(net, greedy=greedy, seed=seed, sample_factories=sample_factories, joint_greedy=joint_greedy,
+                         **guards)
     raise ValueError(f"policy spec {spec!r} is not 'random', 'scripted', 'bot:PATH' or an existing weights file")
 
 
@@ -383,13 +396,15 @@ def load_policy_factory(config):
         check_net(net, path)
         greedy = bool(config.get("greedy", True))
         sample_factories = bool(config.get("sample_factories", False))
+        joint_greedy = bool(config.get("joint_greedy", False))
         guards = {k: bool(config.get(k, False)) for k in GUARDS}
 
         def factory(player, env_cfg):
             return policy_from_spec(path, seed=int(player[-1]), greedy=greedy, net=net,
-                                    sample_factories=sample_factories, **guards)
+                                    sample_factories=sample_factories, joint_greedy=joint_greedy, **guards)
 
         decoding = "sampling" if not greedy else ("greedy robots, sampled factories" if sample_factories else "greedy")
+        decoding += " (joint robot types)" if greedy and joint_greedy else ""
         decoding += "".join(", " + k.replace("_", " ") for k, on in guards.items() if on)
         desc = f"net {path} ({payload.get('net_config')}, step {payload.get('step', '?')}, {decoding})"
         return factory, desc

@@ -7,11 +7,11 @@ play with.
 
 import numpy as np
 
-from agent.actions import C_FACTORY, NUM_COMPONENTS, NVEC, OFFSETS
+from agent.actions import C_FACTORY, C_TYPE, NUM_COMPONENTS, NVEC, OFFSETS, ROBOT_SUB_COMPONENTS, USES
 from agent.masks import action_masks
 
 
-def sample_masked(logits, masks, rng, greedy=False):
+def sample_masked(logits, masks, rng, greedy=False, joint=False):
     """Sample one choice per cell and component from masked logits (Gumbel-max trick).
 
     Args:
@@ -21,6 +21,9 @@ def sample_masked(logits, masks, rng, greedy=False):
         greedy (bool | sequence of bool): take the argmax instead of sampling; one bool for every
             component, or K = 7 bools, one per component (:data:`agent.actions.COMPONENTS` order),
             e.g. robots greedy and the factory head sampled (:func:`component_greedy`).
+        joint (bool): where the robot type is greedy, choose it by the joint argmax of the cell's
+            robot action (:func:`joint_robot_type`) instead of the type's own argmax; its used
+            components are their argmax either way. Ignored without ``logits``.
 
     Returns:
         np.ndarray: int64 (S, S, K), K = 7; a component with no legal choice yields 0.
@@ -49,7 +52,47 @@ def sample_masked(logits, masks, rng, greedy=False):
     for k in range(NUM_COMPONENTS):
         sl = scores[:, :, OFFSETS[k]:OFFSETS[k] + NVEC[k]]
         out[:, :, k] = np.argmax(sl, axis=2)
+    if joint and logits is not None and per_component[C_TYPE]:
+        x, y = np.nonzero(masks[:, :, OFFSETS[C_TYPE]:OFFSETS[C_TYPE] + NVEC[C_TYPE]].any(axis=2))
+        if len(x):
+            out[x, y, C_TYPE] = joint_robot_type(np.asarray(logits)[x, y], masks[x, y])
     return out
+
+
+def _masked_log_softmax(z, m):
+    """float64 (N, n): log-softmax of logits ``z`` over the legal choices ``m`` (bool (N, n)); -inf
+    where illegal (a row without a legal choice is all -inf)."""
+    z = np.where(m, np.asarray(z, np.float64), -np.inf)
+    top = z.max(axis=1, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(m, z - top - np.log(np.exp(z - top).sum(axis=1, keepdims=True)), -np.inf)
+
+
+def joint_robot_type(logits, masks):
+    """The robot type of the joint argmax of each cell's robot action: int64 (N,).
+
+    The net's distribution factorises per component, and a robot type uses some of them
+    (:data:`agent.actions.USES`: move a direction, transfer a direction, resource and amount, ...), so
+    the likeliest whole action has type ``argmax_t log p(t) + sum_{k used by t} max_c log p(k = c)``
+    (the torch twin: :meth:`agent.distribution.MaskedGridDistribution.joint_mode`). The type's own
+    argmax instead favours the types whose probability is spread over many sub-choices:
+    ``p(move) = 0.5`` over four directions beats ``p(dig) = 0.3``, though every single move has
+    probability 0.125.
+
+    Args:
+        logits (np.ndarray): float (N, A) logits of N cells, A = 34.
+        masks (np.ndarray): bool (N, A) legal choices; every row has a legal robot type.
+    """
+    sub = np.zeros((len(logits), NUM_COMPONENTS))
+    for k in range(C_TYPE + 1, C_FACTORY):
+        sl = slice(OFFSETS[k], OFFSETS[k] + NVEC[k])
+        lp = _masked_log_softmax(logits[:, sl], masks[:, sl]).max(axis=1)
+        sub[:, k] = np.where(np.isfinite(lp), lp, 0.0)  # a component with no legal choice adds nothing
+    sl = slice(OFFSETS[C_TYPE], OFFSETS[C_TYPE] + NVEC[C_TYPE])
+    score = _masked_log_softmax(logits[:, sl], masks[:, sl])
+    score = score + sub[:, ROBOT_SUB_COMPONENTS] @ USES[:, ROBOT_SUB_COMPONENTS].T.astype(np.float64)
+    return np.argmax(score, axis=1)
 
 
 def component_greedy(greedy, sample_factories=False):

@@ -7,7 +7,8 @@
 #   2. behaviour cloning (python -m training.imitation.bc fit, streaming the shards, net $NET, $EPOCHS epochs,
 #      one checkpoint per epoch; resumes a stopped fit),
 #   3. validation games: each epoch's net, played as it would be packaged *without guards*
-#      (robots greedy, or sampled with GREEDY=false; factories sampled, or greedy with SAMPLE_FACTORIES=false), against the scripted baseline on VAL_SEEDS (both sides;
+#      (robots greedy, or sampled with GREEDY=false; JOINT_GREEDY=true: greedy robot types by the joint argmax of the
+#      whole action; factories sampled, or greedy with SAMPLE_FACTORIES=false), against the scripted baseline on VAL_SEEDS (both sides;
 #      never the test seeds) (train.py mode=test), and the best by wins then lichen margin goes on,
 #   4. DAgger with the teacher bot as shadow (DAGGER_ROUNDS rounds, TEACHER=bot:PATH, e.g. the C++ bot of
 #      scripts/build_cpp_bot.sh): round r's student (the chosen epoch, then round r-1's net) plays
@@ -45,10 +46,13 @@ DAGGER_SHARE="${DAGGER_SHARE:-}"
 FT_SHARDS="${FT_SHARDS:-10}"; FT_LR="${FT_LR:-0.0003}"
 GREEDY="${GREEDY:-true}"  # the clone's robots: true = most likely choice, false = sampled
 SAMPLE_FACTORIES="${SAMPLE_FACTORIES:-true}"  # the clone's factories: true = sampled, false = most likely choice
+JOINT_GREEDY="${JOINT_GREEDY:-false}"  # true: a greedy robot's type is the joint argmax of its whole action (agent.json joint_greedy)
 DAGGER_OPPONENT="${DAGGER_OPPONENT:-}"  # the other side of DAgger games: "" = the teacher bot, or an agent spec (scripted, ...)
 [[ "$GREEDY" == true || "$GREEDY" == false ]] || { echo "clone_winner.sh: GREEDY=$GREEDY: choose true or false"; exit 2; }
 [[ "$SAMPLE_FACTORIES" == true || "$SAMPLE_FACTORIES" == false ]] || {
   echo "clone_winner.sh: SAMPLE_FACTORIES=$SAMPLE_FACTORIES: choose true or false"; exit 2; }
+[[ "$JOINT_GREEDY" == true || "$JOINT_GREEDY" == false ]] || {
+  echo "clone_winner.sh: JOINT_GREEDY=$JOINT_GREEDY: choose true or false"; exit 2; }
 INSTALL_DIR="${INSTALL_DIR:-$ROOT/agent/weights}"  # the shipped agent folder: the reference, and where --install writes
 INSTALL=0
 case "${1:-}" in
@@ -99,10 +103,10 @@ stage fit python -m training.imitation.bc fit data="$OUT/shards" val="$OUT/val_s
   out="$OUT/clone.pt"
 
 # 3. validation games of each epoch's net, no guards, against the scripted baseline
-agent_folder() {  # agent_folder WEIGHTS DIR: DIR/agent.json plays WEIGHTS as packaged without guards (GREEDY, SAMPLE_FACTORIES)
+agent_folder() {  # agent_folder WEIGHTS DIR: DIR/agent.json plays WEIGHTS as packaged without guards (GREEDY, SAMPLE_FACTORIES, JOINT_GREEDY)
   mkdir -p "$2"; cp "$1" "$2/model.pt"
-  printf '{"agent": "net", "weights": "model.pt", "greedy": %s, "sample_factories": %s}\n' "$GREEDY" "$SAMPLE_FACTORIES" \
-    > "$2/agent.json"
+  printf '{"agent": "net", "weights": "model.pt", "greedy": %s, "sample_factories": %s, "joint_greedy": %s}\n' \
+    "$GREEDY" "$SAMPLE_FACTORIES" "$JOINT_GREEDY" > "$2/agent.json"
 }
 validate_one() {  # validate_one NAME WEIGHTS: $OUT/agent_NAME played against scripted into $OUT/val_NAME
   [[ -f "$OUT/val_$1/results.json" ]] && return 0

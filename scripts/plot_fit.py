@@ -9,7 +9,7 @@ Bad input (a folder without bc/ scalars) is one line and exit 2.
 import argparse
 import sys
 
-COMPONENTS = ("robot_type", "keep", "non_keep", "move_dir", "factory", "factory_acting")
+COMPONENTS = ("robot_type", "keep", "non_keep", "move_dir", "factory", "factory_acting", "dig")  # dig: absent before 2026-12-08
 
 
 def main(argv=None):

@@ -161,3 +161,26 @@ def test_test_mode_folder_spec_plays_what_main_py_in_that_folder_plays(tmp_path,
     for turn, (a, b) in enumerate(zip(acts_f, acts_m)):
         assert a["player_0"] == b["player_0"], turn
     assert res_f["lichen"] == res_m["lichen"] and res_f["result"] == res_m["result"]
+
+
+def test_agent_folder_joint_greedy_plays_joint_robot_types(tmp_path):
+    """agent.json "joint_greedy": the folder plays robot types by the joint argmax of the whole action
+    (agent.policy.joint_robot_type), not by the type's own argmax."""
+    from agent.player import agent_folder_config, load_policy_factory, policy_from_spec, resolve_agent_config
+    from training.evaluation.evaluate import make_policy
+
+    d = _folder(tmp_path, {"agent": "net", "weights": "model.pt", "greedy": True, "joint_greedy": True})
+    assert agent_folder_config(str(d))["joint_greedy"] is True
+    folder_pol = make_policy(str(d), seed=1)
+    ref = policy_from_spec(str(d / "model.pt"), seed=1, greedy=True, joint_greedy=True)
+    plain = policy_from_spec(str(d / "model.pt"), seed=1, greedy=True)
+    _plays_like(folder_pol, ref, plain)
+    conf = resolve_agent_config(str(d), environ={})
+    assert conf["joint_greedy"] is True and "joint robot types" in load_policy_factory(conf)[1]
+    (d / "agent.json").write_text(json.dumps({"agent": "net", "weights": "model.pt", "joint_greedy": "yes"}))
+    try:
+        resolve_agent_config(str(d), environ={})
+    except ValueError as e:
+        assert "'joint_greedy' must be a bool" in str(e)
+    else:
+        raise AssertionError("a non-bool joint_greedy was taken")

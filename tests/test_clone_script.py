@@ -43,6 +43,7 @@ def test_clone_script_runs_every_stage_and_resumes(tmp_path):
         assert (out / name).is_file(), name
     conf = json.loads((out / "agent_ep1" / "agent.json").read_text())
     assert conf["greedy"] and not any(k.endswith("_guard") for k in conf)  # played without guards
+    assert conf["joint_greedy"] is False  # JOINT_GREEDY's default
     res = json.loads((out / "val_ep1" / "results.json").read_text())
     assert res["rules"] == "tiny" and res["report"]["scripted"]["games"] == 2
     stages = ["import", "fit", "validate", "dagger1_collect", "dagger1_fit", "dagger1_validate"]

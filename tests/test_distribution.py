@@ -233,3 +233,71 @@ def test_shape_errors_are_clear():
         MaskedGridDistribution(torch.zeros(1, 10, 4, 4), torch.zeros(1, 4, 4, 10, dtype=torch.bool))
     with pytest.raises(ValueError, match="masks must be"):
         MaskedGridDistribution(torch.zeros(1, NUM_LOGITS, 4, 4), torch.zeros(1, 4, 5, NUM_LOGITS, dtype=torch.bool))
+
+
+def _joint_argmax_by_enumeration(logits_cell, mask_cell):
+    """The likeliest whole robot action of one cell by enumerating every (type, used components)
+    choice: (type, {component: choice})."""
+    def logp(k):
+        sl = slice(int(OFFSETS[k]), int(OFFSETS[k] + NVEC[k]))
+        z = np.where(mask_cell[sl], logits_cell[sl], -np.inf)
+        return z - z.max() - np.log(np.exp(z - z.max()).sum())
+
+    lt = logp(0)
+    best = (-np.inf, None, None)
+    for t in range(len(lt)):
+        if not np.isfinite(lt[t]):
+            continue
+        comps = [k for k in range(1, NUM_COMPONENTS - 1) if USES[t, k] and mask_cell[OFFSETS[k]:OFFSETS[k] + NVEC[k]].any()]
+        for choice in itertools.product(*[range(int(NVEC[k])) for k in comps]):
+            lp = lt[t] + sum(logp(k)[c] for k, c in zip(comps, choice))
+            if lp > best[0]:
+                best = (lp, t, dict(zip(comps, choice)))
+    return best[1], best[2]
+
+
+def test_joint_mode_is_the_likeliest_whole_action_and_the_numpy_twin_agrees():
+    from agent.policy import joint_robot_type, sample_masked
+
+    logits, masks = random_case(7, B=2, H=4, W=4, p_legal=0.6)
+    jm = MaskedGridDistribution(logits, masks).joint_mode()
+    mode = MaskedGridDistribution(logits, masks).mode()
+    cells = 0
+    for b in range(2):
+        for x in range(4):
+            for y in range(4):
+                z, m = logits[b, :, x, y].numpy(), masks[b, x, y].numpy()
+                if not m[:int(NVEC[0])].any():
+                    continue
+                t, comps = _joint_argmax_by_enumeration(z, m)
+                assert jm[b, x, y, 0].item() == t and all(jm[b, x, y, k].item() == c for k, c in comps.items())
+                assert joint_robot_type(z[None], m[None])[0] == t
+                cells += 1
+    assert cells > 10
+    assert (jm[..., 1:] == mode[..., 1:]).all()  # the components: their own argmax either way
+    # numpy play (cell-major logits) picks the same types
+    for b in range(2):
+        cell_major = logits[b].permute(1, 2, 0).numpy()
+        got = sample_masked(cell_major, masks[b].numpy(), np.random.default_rng(0), greedy=True, joint=True)
+        assert (got[..., 0] == jm[b, ..., 0].numpy()).all()
+
+
+def test_joint_mode_digs_where_the_type_argmax_moves():
+    """p(move) = 0.5 spread over four directions, p(dig) = 0.3: mode moves, joint_mode digs."""
+    from agent.actions import C_MOVE, DIG, MOVE
+    from agent.policy import sample_masked
+
+    logits = torch.zeros(1, NUM_LOGITS, 1, 1)
+    masks = torch.zeros(1, 1, 1, NUM_LOGITS, dtype=torch.bool)
+    types = torch.full((int(NVEC[0]),), -30.0)
+    types[MOVE], types[DIG], types[0] = np.log(0.5), np.log(0.3), np.log(0.2)
+    logits[0, :int(NVEC[0]), 0, 0] = types
+    masks[0, 0, 0, :int(NVEC[0])] = True
+    masks[0, 0, 0, int(OFFSETS[C_MOVE]):int(OFFSETS[C_MOVE] + NVEC[C_MOVE])] = True  # four equal directions
+    d = MaskedGridDistribution(logits, masks)
+    assert d.mode()[0, 0, 0, 0].item() == MOVE and d.joint_mode()[0, 0, 0, 0].item() == DIG
+    z, m = logits[0].permute(1, 2, 0).numpy(), masks[0].numpy()
+    rng = np.random.default_rng(0)
+    assert sample_masked(z, m, rng, greedy=True)[0, 0, 0] == MOVE
+    assert sample_masked(z, m, rng, greedy=True, joint=True)[0, 0, 0] == DIG
+    assert sample_masked(z, m, rng, greedy=False, joint=True).shape == (1, 1, NUM_COMPONENTS)  # sampled: no joint

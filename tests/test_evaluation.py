@@ -143,7 +143,8 @@ def test_dagger_student_guards_play_the_shipped_decoding(monkeypatch, bc_checkpo
         assert res["kind"] == "vs teacher" and len(res["actions"]) > 0
     shipped = resolve_agent_config(environ={})
     assert shipped["sample_factories"] and shipped["water_guard"] and shipped["ice_guard"]
-    assert made[0] == dict(greedy=True, seed=made[0]["seed"], sample_factories=True, **{k: shipped[k] for k in GUARDS})
+    assert made[0] == dict(greedy=True, seed=made[0]["seed"], sample_factories=True, joint_greedy=shipped["joint_greedy"],
+                           **{k: shipped[k] for k in GUARDS})
     assert not any(made[1].get(k) for k in ("sample_factories", *GUARDS))
     assert all(k["greedy"] for k in made)
 

@@ -155,7 +155,13 @@ def test_agreement_counts_keep_and_non_keep_apart():
     hits, counts = agreement_counts(MaskedGridDistribution(logits, masks), actions)
     r = dict(zip(METRICS, zip(hits, counts)))
     assert r["robot_type"] == (3, 4) and r["keep"] == (3, 3) and r["non_keep"] == (0, 1)
-    assert r["move_dir"][1] == 1 and r["factory"] == (0, 0)
+    assert r["move_dir"][1] == 1 and r["factory"] == (0, 0) and r["dig"] == (0, 0)
+    from agent.actions import DIG
+
+    actions[0, 1, 1, 0] = DIG  # a dig label where the net keeps: counted, missed
+    logits[0, int(OFFSETS[0]) + DIG, 1, 0] = 9.0  # the net digs where the label keeps: not a dig label
+    r = dict(zip(METRICS, zip(*agreement_counts(MaskedGridDistribution(logits, masks), actions))))
+    assert r["dig"] == (0, 1) and r["non_keep"] == (0, 2) and r["keep"] == (1, 2)
 
 
 def _fit(shard_dir, out, **kw):

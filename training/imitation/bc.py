@@ -288,7 +288,7 @@ def imitation_loss(dist, actions, heavy_cells, heavy_weight=1.0, nonkeep_weight=
     return -(dist.cell_log_prob(actions) * w).sum((1, 2)).mean()
 
 
-METRICS = ("robot_type", "keep", "non_keep", "move_dir", "factory", "factory_acting")
+METRICS = ("robot_type", "keep", "non_keep", "move_dir", "factory", "factory_acting", "dig")
 
 
 def agreement_counts(dist, actions):
@@ -298,9 +298,12 @@ def agreement_counts(dist, actions):
     * ``robot_type``: every robot cell; ``keep`` / ``non_keep``: robot cells whose label is keep /
       any other type (a new action queue);
     * ``move_dir``: robot cells labelled move (is the direction right?);
-    * ``factory``: every factory cell; ``factory_acting``: factory cells labelled build or water.
+    * ``factory``: every factory cell; ``factory_acting``: factory cells labelled build or water;
+    * ``dig``: robot cells labelled dig (a new dig queue: on ice and ore, but also the rubble a
+      factory's lichen needs cleared, which a clone that leaves its factories walled in never
+      learned: notes/clone_ryandy.md).
     """
-    from agent.actions import C_FACTORY, C_MOVE, C_TYPE, KEEP, MOVE
+    from agent.actions import C_FACTORY, C_MOVE, C_TYPE, DIG, KEEP, MOVE
 
     agree = dist.mode() == actions
     present = dist.present
@@ -309,7 +312,8 @@ def agreement_counts(dist, actions):
     t = actions[..., C_TYPE]
     cells = {"robot_type": (robot, C_TYPE), "keep": (robot & (t == KEEP), C_TYPE),
              "non_keep": (robot & (t != KEEP), C_TYPE), "move_dir": (robot & (t == MOVE), C_MOVE),
-             "factory": (fac, C_FACTORY), "factory_acting": (fac & (actions[..., C_FACTORY] != 0), C_FACTORY)}
+             "factory": (fac, C_FACTORY), "factory_acting": (fac & (actions[..., C_FACTORY] != 0), C_FACTORY),
+             "dig": (robot & (t == DIG), C_TYPE)}
     hits = np.array([agree[..., c][cells[k][0]].sum().item() for k, (_, c) in ((k, cells[k]) for k in METRICS)], float)
     counts = np.array([cells[k][0].sum().item() for k in METRICS], float)
     return hits, counts
@@ -555,7 +559,7 @@ def fit(data, out="runs/bc/bc.pt", net="small", epochs=4, batch_size=32, lr=1e-3
         acc_d = dict(zip(METRICS, map(float, acc)))
         say(f"epoch {ep + 1}/{epochs}: train nll {np.mean(losses) if losses else float('nan'):.2f}, val nll {vnll:.2f}, "
               f"agreement: robot type {acc[0]:.3f} (keep {acc[1]:.3f}, non-keep {acc[2]:.3f}), move dir {acc[3]:.3f}, "
-              f"factory {acc[4]:.3f} (acting {acc[5]:.3f}), {time.time() - t0:.0f} s, "
+              f"factory {acc[4]:.3f} (acting {acc[5]:.3f}), dig {acc[6]:.3f}, {time.time() - t0:.0f} s, "
               f"{labels / max(t_train, 1e-9):.0f} robot labels/s, {seen / max(t_train, 1e-9):.1f} train samples/s")
         if writer is not None:
             writer.add_scalar("bc/val_nll", vnll, steps0 + steps)

@@ -183,4 +183,4 @@ def dagger_student(path, seed, guards=False):
         return NetPolicy.from_file(path, greedy=True, seed=seed)
     conf = resolve_agent_config(environ={})
     return NetPolicy.from_file(path, greedy=True, seed=seed, sample_factories=conf["sample_factories"],
-                               **{k: conf[k] for k in GUARDS})
+                               joint_greedy=conf["joint_greedy"], **{k: conf[k] for k in GUARDS})
