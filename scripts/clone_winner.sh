@@ -43,6 +43,9 @@ DAGGER_SEED0="${DAGGER_SEED0:-6000}"; DAGGER_MAX_TURNS="${DAGGER_MAX_TURNS:-500}
 # repeated, or more teacher shards of $OUT/shards added: python -m training.imitation.bc mix) instead of repeating
 # them DAGGER_REPEAT times, which let them grow from 15 % to 53 % over 8 rounds (notes/clone_ryandy.md)
 DAGGER_SHARE="${DAGGER_SHARE:-}"
+# DAGGER_BETA=0.5: each turn of a DAgger game plays the teacher's own action with that probability (the student's otherwise),
+# so the games last into the mid-game, where the teacher clears the ground for its lichen (notes/clone_ryandy.md)
+DAGGER_BETA="${DAGGER_BETA:-0}"
 FT_SHARDS="${FT_SHARDS:-10}"; FT_LR="${FT_LR:-0.0003}"
 GREEDY="${GREEDY:-true}"  # the clone's robots: true = most likely choice, false = sampled
 SAMPLE_FACTORIES="${SAMPLE_FACTORIES:-true}"  # the clone's factories: true = sampled, false = most likely choice
@@ -149,7 +152,7 @@ if (( DAGGER_ROUNDS > 0 )); then
   student="$OUT/agent_$BASE"; dagger_files=(); names=("$BASE")  # played as packaged (its agent.json)
   for r in $(seq 1 "$DAGGER_ROUNDS"); do
     stage "dagger${r}_collect" python -m training.imitation.bc collect teacher="$TEACHER" student="$student" rules="$RULES" \
-      games="$DAGGER_GAMES" seed0=$((DAGGER_SEED0 + (r - 1) * DAGGER_GAMES)) opponent_mix=0 beta=0 stride=1 \
+      games="$DAGGER_GAMES" seed0=$((DAGGER_SEED0 + (r - 1) * DAGGER_GAMES)) opponent_mix=0 beta="$DAGGER_BETA" stride=1 \
       max_turns="$DAGGER_MAX_TURNS" opponent="$DAGGER_OPPONENT" out="$OUT/dagger$r.npz"
     dagger_files+=("$OUT/dagger$r.npz")
     data="$(IFS=,; echo "${teacher_shards[*]}")"
