@@ -42,14 +42,103 @@ RES_POWER = 4
 DIRECTION_DELTAS = np.array([[0, 0], [0, -1], [1, 0], [0, 1], [-1, 0]], dtype=np.int64)
 
 
-def _targets(state, pos, direction):
-    """Target cells int64 (M, 2) of ``direction`` (M,) from ``pos`` (M, 2), and bool (M,) on the map
-    (directions outside 0..4 count as off the map)."""
+_NEIGHBOURS = {}  # map size -> (flat neighbour index, on the map): see neighbour_table
+
+
+def neighbour_table(S):
+    """(nbr, inb) for an S x S map: int64 (S * S, 5) flat index ``x * S + y`` of each cell's
+    neighbour in engine direction 0..4 (center, up, right, down, left), clipped onto the map, and
+    bool (S * S, 5) whether that neighbour is on the map. Built once per map size; read-only."""
+    hit = _NEIGHBOURS.get(S)
+    if hit is None:
+        x, y = np.divmod(np.arange(S * S, dtype=np.int64), S)
+        nx = x[:, None] + DIRECTION_DELTAS[None, :, 0]
+        ny = y[:, None] + DIRECTION_DELTAS[None, :, 1]
+        inb = (nx >= 0) & (ny >= 0) & (nx < S) & (ny < S)
+        nbr = np.clip(nx, 0, S - 1) * S + np.clip(ny, 0, S - 1)
+        nbr.flags.writeable = False
+        inb.flags.writeable = False
+        hit = _NEIGHBOURS[S] = (nbr, inb)
+    return hit
+
+
+def robot_values(state, key):
+    """``state.cfg.robot[key]`` of each of our robots (its LIGHT or HEAVY entry), (N,) in
+    ``state.my_units`` order, of that entry's dtype (int64, or float64 for
+    ``RUBBLE_MOVEMENT_COST``); ``key="heavy"`` gives the int64 (N,) type index (0 LIGHT, 1 HEAVY)
+    itself. Computed once per observation (cached in ``state.my_units.derived``); read-only."""
+    u = state.my_units
+    cache = u.derived.get("robot_values")
+    if cache is None:
+        heavy = u.heavy.astype(np.int64)
+        heavy.flags.writeable = False
+        cache = u.derived["robot_values"] = {"heavy": heavy}
+    v = cache.get(key)
+    if v is None:
+        v = state.cfg.robot[key][cache["heavy"]]
+        v.flags.writeable = False
+        cache[key] = v
+    return v
+
+
+def robot_neighbours(state):
+    """(cell, nb, inb) of our robots: int64 (N,) flat cell ``x * S + y``, int64 (N, 5) the flat cells
+    in engine directions 0..4 (clipped onto the map: :func:`neighbour_table`) and bool (N, 5) whether
+    those are on the map. Computed once per observation (cached in ``state.my_units.derived``);
+    read-only."""
+    u = state.my_units
+    hit = u.derived.get("neighbours")
+    if hit is None:
+        S = state.cfg.map_size
+        nbr, nbr_inb = neighbour_table(S)
+        cell = u.pos[:, 0] * S + u.pos[:, 1]
+        hit = u.derived["neighbours"] = (cell, nbr[cell], nbr_inb[cell])
+        for a in hit:
+            a.flags.writeable = False
+    return hit
+
+
+def move_costs(state):
+    """int64 (N, 4): ``floor(MOVE_COST + RUBBLE_MOVEMENT_COST x rubble)`` of each of our robots'
+    moves up, right, down, left (``Unit.move_power_cost``; a move off the map is priced on the
+    edge cell it is clipped to: mask it with :func:`robot_neighbours`). Computed once per
+    observation (cached in ``state.my_units.derived``); read-only."""
+    u = state.my_units
+    cost = u.derived.get("move_costs")
+    if cost is None:
+        nb = robot_neighbours(state)[1][:, 1:]
+        cost = np.floor(robot_values(state, "MOVE_COST")[:, None] + robot_values(state, "RUBBLE_MOVEMENT_COST")[:, None]
+                        * state.board["rubble"].ravel()[nb]).astype(np.int64)
+        cost.flags.writeable = False
+        u.derived["move_costs"] = cost
+    return cost
+
+
+def _power_cost(typ, direction, res, amount, inb, rubble_at, move_cost, rubble_move_cost, dig_cost, sd_cost):
+    """:func:`action_power_cost` from per-action arrays (M,): the engine type, direction, resource and
+    amount of each action, whether its target is on the map, the rubble on its (clipped) target, and
+    the acting robots' ``MOVE_COST``, ``RUBBLE_MOVEMENT_COST``, ``DIG_COST`` and ``SELF_DESTRUCT_COST``."""
+    out = np.zeros(len(typ), np.int64)
+    move = (typ == A_MOVE) & (direction != 0) & inb
+    out[move] = np.floor(move_cost[move] + rubble_move_cost[move] * rubble_at[move])
+    dig = typ == A_DIG
+    out[dig] = dig_cost[dig]
+    sd = typ == A_SELF_DESTRUCT
+    out[sd] = sd_cost[sd]
+    power = (typ == A_TRANSFER) & (res == RES_POWER)
+    out[power] = np.maximum(amount[power], 0)
+    return out
+
+
+def _head_targets(state, pos, direction):
+    """Flat target cells ``x * S + y`` int64 (M,) of ``direction`` (M,) from ``pos`` (M, 2) (clipped
+    onto the map; directions outside 0..4 as 0), and bool (M,) on the map (False for those)."""
     S = state.cfg.map_size
+    nbr, nbr_inb = neighbour_table(S)
+    cell = pos[:, 0] * S + pos[:, 1]
     known = (direction >= 0) & (direction <= 4)
-    t = pos + DIRECTION_DELTAS[np.where(known, direction, 0)]
-    inb = known & (t >= 0).all(axis=1) & (t < S).all(axis=1)
-    return np.clip(t, 0, S - 1), inb
+    d = np.where(known, direction, 0)
+    return nbr[cell, d], known & nbr_inb[cell, d]
 
 
 def action_power_cost(state, vecs, idx):
@@ -66,24 +155,10 @@ def action_power_cost(state, vecs, idx):
         the amount of a power transfer, 0 otherwise (a target off the map costs 0: such a move is
         invalid anyway).
     """
-    u = state.my_units
-    r = state.cfg.robot
-    heavy = u.heavy[idx].astype(np.int64)
-    typ, d = vecs[:, 0], vecs[:, 1]
-    out = np.zeros(len(idx), np.int64)
-    move = (typ == A_MOVE) & (d != 0)
-    if move.any():
-        tgt, inb = _targets(state, u.pos[idx[move]], d[move])
-        h = heavy[move]
-        rubble = state.board["rubble"][tgt[:, 0], tgt[:, 1]]
-        out[move] = np.where(inb, np.floor(r["MOVE_COST"][h] + r["RUBBLE_MOVEMENT_COST"][h] * rubble), 0)
-    dig = typ == A_DIG
-    out[dig] = r["DIG_COST"][heavy[dig]]
-    sd = typ == A_SELF_DESTRUCT
-    out[sd] = r["SELF_DESTRUCT_COST"][heavy[sd]]
-    power = (typ == A_TRANSFER) & (vecs[:, 2] == RES_POWER)
-    out[power] = np.maximum(vecs[power, 3], 0)
-    return out
+    tgt, inb = _head_targets(state, state.my_units.pos[idx], vecs[:, 1])
+    return _power_cost(vecs[:, 0], vecs[:, 1], vecs[:, 2], vecs[:, 3], inb, state.board["rubble"].ravel()[tgt],
+                       robot_values(state, "MOVE_COST")[idx], robot_values(state, "RUBBLE_MOVEMENT_COST")[idx],
+                       robot_values(state, "DIG_COST")[idx], robot_values(state, "SELF_DESTRUCT_COST")[idx])
 
 
 def sticky_ok(state, vecs, idx):
@@ -110,15 +185,22 @@ def dig_useful(state):
     tile with no rubble, no lichen and no ice or ore, or on an ice (ore) tile by a robot whose ice
     (ore) cargo is already full, only spends ``DIG_COST`` power. Cargo cannot shrink before the dig
     within a turn (a robot sends one action; transfers only add to the receiver).
+
+    Computed once per observation (cached in ``state.my_units.derived``); do not modify it.
     """
     u = state.my_units
+    hit = u.derived.get("dig_useful")
+    if hit is not None:
+        return hit
     b = state.board
-    x, y = u.pos[:, 0], u.pos[:, 1]
-    cap = state.cfg.robot["CARGO_SPACE"][u.heavy.astype(np.int64)]
-    room_ice = u.cargo[:, 0] < cap
-    room_ore = u.cargo[:, 1] < cap
-    return (b["rubble"][x, y] > 0) | (b["lichen"][x, y] > 0) | ((b["ice"][x, y] > 0) & room_ice) | \
-        ((b["ore"][x, y] > 0) & room_ore)
+    cell = u.pos[:, 0] * state.cfg.map_size + u.pos[:, 1]
+    cap = robot_values(state, "CARGO_SPACE")
+    useful = ((b["rubble"].ravel()[cell] > 0) | (b["lichen"].ravel()[cell] > 0)
+              | ((b["ice"].ravel()[cell] > 0) & (u.cargo[:, 0] < cap))
+              | ((b["ore"].ravel()[cell] > 0) & (u.cargo[:, 1] < cap)))
+    useful.flags.writeable = False
+    u.derived["dig_useful"] = useful
+    return useful
 
 
 def _view(state, occupancy=None):
@@ -135,36 +217,30 @@ def _view(state, occupancy=None):
         return view
     occ = state.factory_occupancy() if occupancy is None else occupancy
     h = u.head
-    idx = np.arange(n)
-    heavy = u.heavy.astype(np.int64)
-    r = state.cfg.robot
-    x, y = u.pos[:, 0], u.pos[:, 1]
-    typ = h[:, 0]
-    cost = action_power_cost(state, h, idx)
+    typ, d = h[:, 0], h[:, 1]
+    power = u.power
+    tgt, inb = _head_targets(state, u.pos, d)
+    cost = _power_cost(typ, d, h[:, 2], h[:, 3], inb, state.board["rubble"].ravel()[tgt],
+                       robot_values(state, "MOVE_COST"), robot_values(state, "RUBBLE_MOVEMENT_COST"),
+                       robot_values(state, "DIG_COST"), robot_values(state, "SELF_DESTRUCT_COST"))
     # validity (validate_actions) with the robot's power as is
-    valid = np.zeros(n, bool)
-    m = typ == A_MOVE
-    if m.any():
-        tgt, inb = _targets(state, u.pos[m], h[m, 1])
-        t_occ = occ[tgt[:, 0], tgt[:, 1]]
-        opp_factory = (t_occ != -1) & ~isin_int(t_occ, state.my_factories.strain)
-        valid[m] = (h[m, 1] == 0) | (inb & ~opp_factory & (u.power[m] >= cost[m]))
-    t = typ == A_TRANSFER
-    if t.any():
-        _, inb = _targets(state, u.pos[t], h[t, 1])
-        valid[t] = inb & (h[t, 2] >= 0) & (h[t, 2] <= 4)
-    here = occ[x, y]
+    occ_flat = occ.ravel()
+    t_occ = occ_flat[tgt]
+    here = occ_flat[u.pos[:, 0] * state.cfg.map_size + u.pos[:, 1]]
+    move_ok = (d == 0) | (inb & ((t_occ == -1) | isin_int(t_occ, state.my_factories.strain)) & (power >= cost))
+    valid = np.where(typ == A_MOVE, move_ok,
+                     (typ == A_TRANSFER) & inb & (h[:, 2] >= 0) & (h[:, 2] <= 4))
     valid |= (typ == A_PICKUP) & (here != -1)
-    valid |= (typ == A_DIG) & (here == -1) & (u.power >= r["DIG_COST"][heavy])
-    valid |= (typ == A_SELF_DESTRUCT) & (u.power >= r["SELF_DESTRUCT_COST"][heavy])
+    valid |= (typ == A_DIG) & (here == -1) & (power >= robot_values(state, "DIG_COST"))
+    valid |= (typ == A_SELF_DESTRUCT) & (power >= robot_values(state, "SELF_DESTRUCT_COST"))
     valid |= typ == A_RECHARGE
-    valid &= u.queue_len > 0
+    qlen = u.queue_len
+    valid &= qlen > 0
     # keep: valid, useful, and safe
-    q = r["ACTION_QUEUE_POWER_COST"][heavy]
     useful = (typ != A_DIG) | dig_useful(state)
-    stays = (u.queue_len > 1) | (h[:, 4] > 0) | (h[:, 5] > 1)
-    safe = (cost == 0) | ~stays | (u.power - cost >= q)
-    keep = (u.queue_len == 0) | (valid & useful & safe)
+    stays = (qlen > 1) | (h[:, 4] > 0) | (h[:, 5] > 1)
+    safe = (cost == 0) | ~stays | (power - cost >= robot_values(state, "ACTION_QUEUE_POWER_COST"))
+    keep = (qlen == 0) | (valid & useful & safe)
     view = (valid, keep)
     u.derived["queue_view"] = view
     return view

@@ -161,19 +161,19 @@ def robot_action_vectors(state, cell_actions):
         robots in ``state.my_units`` order.
     """
     u = state.my_units
+    if len(u) == 0:
+        return np.full((0, 6), -1, np.int64), np.zeros(0, bool)
+    return _robot_vectors(state, np.asarray(cell_actions)[u.pos[:, 0], u.pos[:, 1]])
+
+
+def _robot_vectors(state, a):
+    """:func:`robot_action_vectors` from the robots' cell actions ``a`` (N, K), in ``state.my_units``
+    order (N > 0)."""
+    u = state.my_units
     n = len(u)
-    vecs = np.full((n, 6), -1, np.int64)
-    if n == 0:
-        return vecs, np.zeros(0, bool)
-    cfg = state.cfg
-    x, y = u.pos[:, 0], u.pos[:, 1]
-    a = np.asarray(cell_actions)[x, y]  # (N, K)
     rtype = a[:, C_TYPE]
-    heavy = u.heavy.astype(np.int64)
-    q_cost = cfg.robot["ACTION_QUEUE_POWER_COST"][heavy]
+    vecs = np.zeros((n, 6), np.int64)
     vecs[:, 0] = ENGINE_TYPE[rtype]
-    vecs[:, 1:4] = 0
-    vecs[:, 4] = 0
     vecs[:, 5] = 1
     # move
     m = rtype == MOVE
@@ -182,6 +182,7 @@ def robot_action_vectors(state, cell_actions):
     t = rtype == TRANSFER
     if t.any():
         res = a[t, C_TRES]
+        q_cost = _queue.robot_values(state, "ACTION_QUEUE_POWER_COST")
         held = np.where(res < RES_POWER, u.cargo[t, np.minimum(res, RES_METAL)], u.power[t] - q_cost[t])
         vecs[t, 1] = a[t, C_TDIR]
         vecs[t, 2] = res
@@ -191,23 +192,34 @@ def robot_action_vectors(state, cell_actions):
     if p.any():
         res = a[p, C_PRES]
         stock = factory_stocks_at(state, u.pos[p])[np.arange(len(res)), res]
-        cap = np.where(res < RES_POWER, cfg.robot["CARGO_SPACE"][heavy[p]] - u.cargo[p, np.minimum(res, RES_METAL)],
-                       cfg.robot["BATTERY_CAPACITY"][heavy[p]] - u.power[p])
+        cap = np.where(res < RES_POWER,
+                       _queue.robot_values(state, "CARGO_SPACE")[p] - u.cargo[p, np.minimum(res, RES_METAL)],
+                       _queue.robot_values(state, "BATTERY_CAPACITY")[p] - u.power[p])
         vecs[p, 2] = res
         vecs[p, 3] = amount_units(a[p, C_AMOUNT], np.maximum(np.minimum(stock, cap), 0))
     r = rtype == RECHARGE
     if r.any():
-        vecs[r, 3] = amount_units(a[r, C_AMOUNT], cfg.robot["BATTERY_CAPACITY"][heavy[r]])
-    sticky = np.isin(rtype, STICKY_TYPES)
+        vecs[r, 3] = amount_units(a[r, C_AMOUNT], _queue.robot_values(state, "BATTERY_CAPACITY")[r])
+    dig = rtype == DIG
+    sticky = m | dig | (rtype == RECHARGE)  # STICKY_TYPES
     if sticky.any():
-        vecs[sticky, 4] = _queue.sticky_ok(state, vecs[sticky], np.flatnonzero(sticky)).astype(np.int64)
-    chosen = rtype != KEEP
-    same_as_head = np.all(vecs[:, :5] == u.head[:, :5], axis=1) & (u.queue_len > 0)
+        # sticky_ok: P - Q - cost >= Q, the cost of a move (on the map) or a dig, 0 for a recharge
+        cost = np.zeros(n, np.int64)
+        if m.any():
+            mi = np.flatnonzero(m)
+            k = vecs[mi, 1] - 1
+            on_map = _queue.robot_neighbours(state)[2][mi, k + 1]
+            cost[mi[on_map]] = _queue.move_costs(state)[mi[on_map], k[on_map]]
+        cost[dig] = _queue.robot_values(state, "DIG_COST")[dig]
+        q = _queue.robot_values(state, "ACTION_QUEUE_POWER_COST")
+        vecs[sticky, 4] = (u.power - q - cost >= q)[sticky]
+    head = u.head
+    same4 = (vecs[:, :4] == head[:, :4]).all(axis=1)
+    same_as_head = same4 & (vecs[:, 4] == head[:, 4]) & (u.queue_len > 0)
     # repeating a sticky head the robot may keep: go on without paying Q (even where a new queue
     # would have been one-shot)
-    goes_on = (np.all(vecs[:, :4] == u.head[:, :4], axis=1) & (u.head[:, 4] > 0)
-               & _queue.keep_allowed(state))
-    send = chosen & ~same_as_head & ~goes_on
+    goes_on = same4 & (head[:, 4] > 0) & _queue.keep_allowed(state)
+    send = (rtype != KEEP) & ~same_as_head & ~goes_on
     return vecs, send
 
 
@@ -249,32 +261,63 @@ def avoid_own_collisions(state, cell_actions):
     """
     a = np.array(cell_actions, dtype=np.int64, copy=True)
     u = state.my_units
-    n = len(u)
-    if n == 0:
+    if len(u) == 0:
         return a
+    x, y = u.pos[:, 0], u.pos[:, 1]
+    f = state.my_factories
+    stops, build = _collision_stops(state, a[x, y], a[f.pos[:, 0], f.pos[:, 1], C_FACTORY])
+    for by_keep, by_recharge in stops:
+        a[x[by_keep], y[by_keep], C_TYPE] = KEEP
+        a[x[by_recharge], y[by_recharge], C_TYPE] = RECHARGE
+        a[x[by_recharge], y[by_recharge], C_AMOUNT] = 0
+    if build is not None:
+        a[f.pos[build, 0], f.pos[build, 1], C_FACTORY] = F_NONE
+    return a
+
+
+def _collision_stops(state, rows, fchoice):
+    """What :func:`avoid_own_collisions` changes, from our robots' cell actions ``rows`` (N, K) int64
+    (N > 0, ``state.my_units`` order) and our factories' choices ``fchoice`` (F,) int64.
+
+    Returns:
+        (stops, build): ``stops`` lists, round by round, (by_keep, by_recharge) int64 arrays of the
+        robots stopped with keep and with a sticky recharge (amount choice 0); ``build`` is bool (F,),
+        the factories whose build is cancelled (None without factories).
+    """
+    u = state.my_units
+    n = len(u)
     x, y = u.pos[:, 0], u.pos[:, 1]
     occ = state.factory_occupancy()
     keep_ok = _queue.keep_allowed(state, occ)
     head_walks = _queue.head_moves(state)
-    rtype = a[x, y, C_TYPE]
+    rtype = rows[:, C_TYPE]
     keep_walks = (rtype == KEEP) & head_walks & _queue.head_valid(state, occ)
-    moving = (rtype == MOVE) | keep_walks
-    direction = np.where(rtype == MOVE, MOVE_DIR_TO_ENGINE[a[x, y, C_MOVE]], np.clip(u.head[:, 1], 0, 4))
+    chose_move = rtype == MOVE
+    moving = chose_move | keep_walks
+    direction = np.where(chose_move, MOVE_DIR_TO_ENGINE[rows[:, C_MOVE]], np.minimum(np.maximum(u.head[:, 1], 0), 4))
     delta = DIRECTION_DELTAS[direction]
     # how a mover stops: keep where the head does nothing (empty, recharge, move center), else a
     # recharge (Q power), else keep where the head stays on its cell (a dig, a transfer ...)
     idle = _queue.head_idle(state)
-    can_pay = u.power >= state.cfg.robot["ACTION_QUEUE_POWER_COST"][u.heavy.astype(np.int64)]
+    heavy = _queue.robot_values(state, "heavy")
+    can_pay = u.power >= _queue.robot_values(state, "ACTION_QUEUE_POWER_COST")
     stop_keep = keep_ok & ~head_walks & (idle | ~can_pay)
     can_stop = stop_keep | can_pay
     S = state.cfg.map_size
-    priority = np.lexsort((-u.power, -u.heavy.astype(np.int64)))  # heavies first, then more power
-    rank = np.empty(n, np.int64)
-    rank[priority] = np.arange(n)
+    here = x * S + y
+    step = delta[:, 0] * S + delta[:, 1]
+    rank = None
+    stops = []
     while True:
-        tx = np.where(moving, x + delta[:, 0], x)
-        ty = np.where(moving, y + delta[:, 1], y)
-        cell = tx * S + ty
+        cell = np.where(moving, here + step, here)
+        order = np.argsort(cell, kind="stable")
+        c = cell[order]
+        if (c[1:] != c[:-1]).all():  # every cell receives one robot
+            break
+        if rank is None:
+            priority = np.lexsort((-u.power, -heavy))  # heavies first, then more power
+            rank = np.empty(n, np.int64)
+            rank[priority] = np.arange(n)
         order = np.lexsort((rank, moving, cell))  # per cell: stayers first, then by priority
         c = cell[order]
         first = np.ones(n, bool)
@@ -283,19 +326,15 @@ def avoid_own_collisions(state, cell_actions):
         if len(losers) == 0:
             break
         moving[losers] = False
-        by_keep = losers[stop_keep[losers]]
-        by_recharge = losers[~stop_keep[losers]]
-        a[x[by_keep], y[by_keep], C_TYPE] = KEEP
-        a[x[by_recharge], y[by_recharge], C_TYPE] = RECHARGE
-        a[x[by_recharge], y[by_recharge], C_AMOUNT] = 0
+        stop = stop_keep[losers]
+        stops.append((losers[stop], losers[~stop]))
     f = state.my_factories
-    if len(f):
-        occupied = np.zeros((S, S), bool)
-        occupied[np.where(moving, x + delta[:, 0], x), np.where(moving, y + delta[:, 1], y)] = True
-        fx, fy = f.pos[:, 0], f.pos[:, 1]
-        build = np.isin(a[fx, fy, C_FACTORY], (F_LIGHT, F_HEAVY)) & occupied[fx, fy]
-        a[fx[build], fy[build], C_FACTORY] = F_NONE
-    return a
+    if len(f) == 0:
+        return stops, None
+    occupied = np.zeros((S, S), bool)
+    occupied[np.where(moving, x + delta[:, 0], x), np.where(moving, y + delta[:, 1], y)] = True
+    build = ((fchoice == F_LIGHT) | (fchoice == F_HEAVY)) & occupied[f.pos[:, 0], f.pos[:, 1]]
+    return stops, build
 
 
 def decode(state, cell_actions, avoid_collisions=True):
@@ -320,15 +359,37 @@ def decode(state, cell_actions, avoid_collisions=True):
     cell_actions = np.asarray(cell_actions)
     if cell_actions.shape != (S, S, NUM_COMPONENTS):
         raise ValueError(f"cell_actions has shape {cell_actions.shape}, expected ({S}, {S}, {NUM_COMPONENTS})")
-    if avoid_collisions:
+    u, f = state.my_units, state.my_factories
+    x, y = u.pos[:, 0], u.pos[:, 1]
+    fx, fy = f.pos[:, 0], f.pos[:, 1]
+    if avoid_collisions and len(u) and len(set((x * S + y).tolist())) < len(u):
+        # robots sharing a cell (never in a game): the stops are written into the full array
         cell_actions = avoid_own_collisions(state, cell_actions)
-    out = {}
-    vecs, send = robot_action_vectors(state, cell_actions)
-    for i in np.flatnonzero(send):
-        out[state.my_units.ids[i]] = [[int(v) for v in vecs[i]]]
+    elif avoid_collisions and len(u):
+        # avoid_own_collisions on our robots' and factories' entries alone (one robot per cell)
+        rows = cell_actions[x, y].astype(np.int64)
+        choice = cell_actions[fx, fy, C_FACTORY].astype(np.int64)
+        stops, build = _collision_stops(state, rows, choice)
+        for by_keep, by_recharge in stops:
+            rows[by_keep, C_TYPE] = KEEP
+            rows[by_recharge, C_TYPE] = RECHARGE
+            rows[by_recharge, C_AMOUNT] = 0
+        if build is not None:
+            choice[build] = F_NONE
+        return _action_dict(state, _robot_vectors(state, rows), choice)
+    elif avoid_collisions:
+        cell_actions = cell_actions.astype(np.int64)  # as avoid_own_collisions returns it
+    vecs = robot_action_vectors(state, cell_actions)
+    return _action_dict(state, vecs, cell_actions[fx, fy, C_FACTORY] if len(f) else None)
+
+
+def _action_dict(state, robot_vectors, factory_choice):
+    """decode's dict from :func:`robot_action_vectors`'s (vecs, send) and our factories' choices (F,)."""
+    vecs, send = robot_vectors
+    ids = state.my_units.ids
+    out = {ids[i]: [row] for i, row in zip(np.flatnonzero(send).tolist(), vecs[send].tolist())}
     f = state.my_factories
     if len(f):
-        choice = cell_actions[f.pos[:, 0], f.pos[:, 1], C_FACTORY]
-        for i in np.flatnonzero(choice != F_NONE):
-            out[f.ids[i]] = FACTORY_ENGINE_ACTION[int(choice[i])]
+        for i in np.flatnonzero(factory_choice != F_NONE):
+            out[f.ids[i]] = FACTORY_ENGINE_ACTION[int(factory_choice[i])]
     return out

@@ -93,15 +93,18 @@ import numpy as np
 
 from agent.actions import (
     C_AMOUNT, C_FACTORY, C_MOVE, C_PRES, C_TDIR, C_TRES, C_TYPE, DIG, DIRECTION_DELTAS, KEEP, MOVE, NUM_LOGITS,
-    NUM_ROBOT_TYPES, PICKUP, RECHARGE, RES_WATER, SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER,
+    PICKUP, RECHARGE, RES_WATER, SELF_DESTRUCT, TRANSFER, F_HEAVY, F_LIGHT, F_NONE, F_WATER,
     component_slice, factory_stocks_at,
 )
-from agent.action_queue import dig_useful, keep_allowed
+from agent.action_queue import dig_useful, keep_allowed, move_costs, robot_neighbours, robot_values
 from agent.paths import dilate4
 
 # Water (turns of FACTORY_WATER_CONSUMPTION = 1) a factory keeps after a robot's water pickup:
 # without it one greedy pickup of 100% empties the factory, which then dies at the end of the turn.
 WATER_PICKUP_RESERVE = 50
+
+_TYPE, _MOVE, _TDIR, _TRES, _PRES, _AMOUNT, _FACTORY = (component_slice(k) for k in (
+    C_TYPE, C_MOVE, C_TDIR, C_TRES, C_PRES, C_AMOUNT, C_FACTORY))
 
 # The 12 cells around a factory's 3x3 from which the engine's lichen flood fill starts
 # (Factory.cache_water_info).
@@ -159,12 +162,24 @@ def coarse_water_cost_bound(state):
     """A cheap upper bound of :func:`water_cost_bound`, int64 (F,): every cell the fill can reach is
     one of the 12 seed cells, a cell of the factory's strain, or a neighbour of a cell with lichen
     >= MIN_LICHEN_TO_SPREAD (on either board), so ``ceil((12 + |own| + |dilate4(spreading)|) /
-    LICHEN_WATERING_COST_FACTOR)`` bounds its cost. A factory whose water covers it needs no fill."""
+    LICHEN_WATERING_COST_FACTOR)`` bounds its cost. A factory whose water covers it needs no fill.
+    Computed once per observation (the masks and the water guard both ask), a new array each call."""
+    f = state.my_factories
+    key = (state.board, state.prev_lichen, state.prev_lichen_strains)
+    hit = f.derived.get("coarse_water_cost_bound")
+    if hit is not None and all(a is b for a, b in zip(hit[0], key)):
+        return hit[1].copy()
+    cost = _coarse_water_cost_bound(state)
+    f.derived["coarse_water_cost_bound"] = (key, cost)
+    return cost.copy()
+
+
+def _coarse_water_cost_bound(state):
     f = state.my_factories
     cfg = state.cfg
     b = state.board
     spreading = (state.prev_lichen >= cfg.MIN_LICHEN_TO_SPREAD) | (b["lichen"] >= cfg.MIN_LICHEN_TO_SPREAD)
-    n_spread = int(dilate4(spreading).sum()) if spreading.any() else 0
+    n_spread = np.count_nonzero(dilate4(spreading)) if spreading.any() else 0
     strains = np.concatenate([state.prev_lichen_strains.ravel(), b["lichen_strains"].ravel()])
     # cells of each factory's strain, counted on both boards (still a bound)
     held = strains[strains >= 0]
@@ -272,38 +287,37 @@ def _robot_choice_masks(state, power, occ, rubble, useful_dig, own_factory_tile,
     Returns dict of bool arrays: move (N, 4), tdir (N, 5), tres (N, 5), pres (N, 5),
     dig (N,), sd (N,), on_factory (N,).
     """
-    cfg = state.cfg
     u = state.my_units
-    S = cfg.map_size
-    heavy = u.heavy.astype(np.int64)
-    x, y = u.pos[:, 0], u.pos[:, 1]
-    # neighbours in engine directions 0..4 (center, up, right, down, left), clipped onto the map
-    dx = x[:, None] + DIRECTION_DELTAS[None, :, 0]
-    dy = y[:, None] + DIRECTION_DELTAS[None, :, 1]
-    dinb = (dx >= 0) & (dy >= 0) & (dx < S) & (dy < S)
-    dcx, dcy = np.minimum(np.maximum(dx, 0), S - 1), np.minimum(np.maximum(dy, 0), S - 1)
+    # neighbours in engine directions 0..4 (center, up, right, down, left): flat cells clipped onto
+    # the map, and whether they are on it
+    cell, nb, dinb = robot_neighbours(state)
+    own_n = own_factory_tile.ravel()[nb]
+    on_factory = own_n[:, 0]
     # move: directions 1..4; an opponent factory tile is a factory tile that is not ours
-    inb, cx, cy = dinb[:, 1:], dcx[:, 1:], dcy[:, 1:]
-    opp_fac = (occ[cx, cy] != -1) & ~own_factory_tile[cx, cy]
-    cost = np.floor(cfg.robot["MOVE_COST"][heavy][:, None]
-                    + cfg.robot["RUBBLE_MOVEMENT_COST"][heavy][:, None] * rubble[cx, cy]).astype(np.int64)
-    move = inb & ~opp_fac & (power[:, None] >= cost)
+    opp_fac = (occ.ravel()[nb[:, 1:]] != -1) & ~own_n[:, 1:]
+    if rubble is state.board["rubble"]:
+        cost = move_costs(state)
+    else:
+        cost = np.floor(robot_values(state, "MOVE_COST")[:, None] + robot_values(state, "RUBBLE_MOVEMENT_COST")[:, None]
+                        * rubble.ravel()[nb[:, 1:]]).astype(np.int64)
+    move = dinb[:, 1:] & ~opp_fac & (power[:, None] >= cost)
     # transfer directions 0..4 (target must be our factory tile or hold our robot; center: factory)
-    target_ok = own_factory_tile[dcx, dcy] | own_unit_at[dcx, dcy]
-    target_ok[:, 0] = own_factory_tile[x, y]
+    target_ok = own_n | own_unit_at.ravel()[nb]
+    target_ok[:, 0] = on_factory
     tdir = dinb & target_ok
-    held = np.concatenate([u.cargo, power[:, None]], axis=1)
-    tres = held > 0
+    tres = np.empty((len(cell), 5), bool)
+    np.greater(u.cargo, 0, out=tres[:, :4])
+    np.greater(power, 0, out=tres[:, 4])
     # pickup: on our factory tile; resource in stock and room for it
-    on_factory = own_factory_tile[x, y]
-    cap = np.concatenate([cfg.robot["CARGO_SPACE"][heavy][:, None] - u.cargo,
-                          (cfg.robot["BATTERY_CAPACITY"][heavy] - u.power)[:, None]], axis=1)
+    cap = np.empty((len(cell), 5), np.int64)
+    np.subtract(robot_values(state, "CARGO_SPACE")[:, None], u.cargo, out=cap[:, :4])
+    np.subtract(robot_values(state, "BATTERY_CAPACITY"), u.power, out=cap[:, 4])
     stock = factory_stocks_at(state, u.pos)
     pres = on_factory[:, None] & (stock > 0) & (cap > 0)
     # (useful) never take water a factory needs: even a 100% pickup must leave the reserve
     pres[:, RES_WATER] &= stock[:, RES_WATER] - np.minimum(stock[:, RES_WATER], cap[:, RES_WATER]) >= WATER_PICKUP_RESERVE
-    dig = (occ[x, y] == -1) & (power >= cfg.robot["DIG_COST"][heavy]) & useful_dig
-    sd = power >= cfg.robot["SELF_DESTRUCT_COST"][heavy]
+    dig = (occ.ravel()[cell] == -1) & (power >= robot_values(state, "DIG_COST")) & useful_dig
+    sd = power >= robot_values(state, "SELF_DESTRUCT_COST")
     return dict(move=move, tdir=tdir, tres=tres, pres=pres, dig=dig, sd=sd, on_factory=on_factory)
 
 
@@ -327,32 +341,32 @@ def action_masks(state):
     occ = state.factory_occupancy()
     own_factory_tile = state.own_factory_tiles()
     u = state.my_units
-    if len(u):
-        x, y = u.pos[:, 0], u.pos[:, 1]
-        own_unit_at = np.zeros((S, S), bool)
-        own_unit_at[x, y] = True
-        heavy = u.heavy.astype(np.int64)
-        q = cfg.robot["ACTION_QUEUE_POWER_COST"][heavy]
+    n = len(u)
+    if n:
+        cell = robot_neighbours(state)[0]
+        own_unit_at = np.zeros(S * S, bool)
+        own_unit_at[cell] = True
+        q = robot_values(state, "ACTION_QUEUE_POWER_COST")
         can_update = u.power >= q
         new = _robot_choice_masks(state, np.maximum(u.power - q, -1), occ, b["rubble"], dig_useful(state),
                                   own_factory_tile, own_unit_at)
-        keep = keep_allowed(state, occ)
-        t = np.zeros((len(u), NUM_ROBOT_TYPES), bool)
-        t[:, KEEP] = keep
-        t[:, MOVE] = can_update & new["move"].any(axis=1)
-        t[:, TRANSFER] = can_update & new["tdir"].any(axis=1) & new["tres"].any(axis=1)
-        t[:, PICKUP] = can_update & new["pres"].any(axis=1)
-        t[:, DIG] = can_update & new["dig"]
-        t[:, SELF_DESTRUCT] = can_update & new["sd"]
-        t[:, RECHARGE] = can_update
-        stuck = ~t.any(axis=1)
-        t[stuck, KEEP] = True  # see module docstring: forced keep
-        masks[x, y, component_slice(C_TYPE)] = t
-        masks[x, y, component_slice(C_MOVE)] = new["move"]
-        masks[x, y, component_slice(C_TDIR)] = new["tdir"]
-        masks[x, y, component_slice(C_TRES)] = new["tres"]
-        masks[x, y, component_slice(C_PRES)] = new["pres"]
-        masks[x, y, component_slice(C_AMOUNT)] = True
+        rows = np.zeros((n, NUM_LOGITS), bool)  # the robots' cells, written at once below
+        t = rows[:, _TYPE]
+        t[:, KEEP] = keep_allowed(state, occ)
+        t[:, MOVE] = new["move"].any(axis=1)
+        t[:, TRANSFER] = new["tdir"].any(axis=1) & new["tres"].any(axis=1)
+        t[:, PICKUP] = new["pres"].any(axis=1)
+        t[:, DIG] = new["dig"]
+        t[:, SELF_DESTRUCT] = new["sd"]
+        t[:, RECHARGE] = True
+        t[:, MOVE:] &= can_update[:, None]
+        t[~t.any(axis=1), KEEP] = True  # see module docstring: forced keep
+        rows[:, _MOVE] = new["move"]
+        rows[:, _TDIR] = new["tdir"]
+        rows[:, _TRES] = new["tres"]
+        rows[:, _PRES] = new["pres"]
+        rows[:, _AMOUNT] = True
+        masks.reshape(S * S, NUM_LOGITS)[cell] = rows
     f = state.my_factories
     if len(f):
         fx, fy = f.pos[:, 0], f.pos[:, 1]
@@ -365,5 +379,5 @@ def action_masks(state):
         fm[:, F_WATER] = water >= np.maximum(coarse_water_cost_bound(state), 1)
         if not fm[:, F_WATER].all():
             fm[:, F_WATER] = water >= np.maximum(water_cost_bound(state, occ), 1)
-        masks[fx, fy, component_slice(C_FACTORY)] = fm
+        masks[fx, fy, _FACTORY] = fm
     return masks

@@ -21,6 +21,8 @@ Only the standard library and numpy are used (this runs on Kaggle).
 """
 
 import json
+from itertools import repeat
+from operator import itemgetter
 
 import numpy as np
 
@@ -56,6 +58,57 @@ def isin_int(values, ids):
     table = np.zeros(hi - lo + 1, bool)
     table[ids[(ids >= lo) & (ids <= hi)].astype(np.int64) - lo] = True
     return table[values.astype(np.int64, copy=False) - lo]
+
+
+class _Around(dict):
+    """map size S -> int64 (9,): the flat offsets ``dx * S + dy`` of a 3x3 around its center."""
+
+    def __missing__(self, S):
+        d = np.arange(-1, 2, dtype=np.int64)
+        self[S] = v = (d[:, None] * S + d[None, :]).ravel()
+        return v
+
+
+_AROUND = _Around()
+_CARGO_OF = itemgetter(*CARGO)  # a cargo dict -> (ice, ore, water, metal)
+
+
+def _int_rows(rows, n, k):
+    """int64 (n, k) of ``rows`` (n sequences of k numbers), as ``int()`` of each entry would give it.
+
+    The whole list goes through one ``np.array`` call when that yields a signed integer (n, k)
+    array (Python or numpy integers: exact); anything else (floats, strings, rows of another
+    length) takes the per-entry ``int()`` of the checked parsers, which raises where they raise.
+    """
+    if n and list(map(len, rows)).count(k) == n:
+        arr = np.array(rows)
+        if arr.dtype.kind == "i" and arr.shape == (n, k):
+            return arr.astype(np.int64, copy=False)
+    return np.array([[int(r[j]) for j in range(k)] for r in rows], np.int64).reshape(n, k)
+
+
+def _apply_deltas(arr, layer, S):
+    """Write a change observation's ``{"x,y": value}`` into ``arr`` (int64 (S, S)) all at once.
+
+    Done only when every key is two ``int()``-readable coordinates inside the map and the values
+    make an integer array (exact); returns False (``arr`` untouched) otherwise, and the key-by-key
+    loop of :meth:`GameState.update` decides (it raises on what is malformed).
+    """
+    try:
+        keys = list(layer)
+        m = len(keys)
+        if m == 0:
+            return True
+        if list(map(str.count, keys, repeat(","))).count(1) != m:
+            return False
+        xy = np.array(list(map(int, ",".join(keys).split(","))), np.int64).reshape(m, 2)
+        values = np.array(list(layer.values()))
+    except Exception:
+        return False
+    if values.dtype.kind != "i" or values.shape != (m,) or xy.min() < 0 or xy.max() >= S:
+        return False
+    arr[xy[:, 0], xy[:, 1]] = values
+    return True
 
 
 class ObservationError(ValueError):
@@ -156,36 +209,32 @@ class UnitArrays:
             self._parse_checked(units_dict)
 
     def _parse_fast(self, units_dict):
-        """Same result as :meth:`_parse_checked` for well-formed input (Python lists, one numpy
-        conversion per field); raises on anything the checked parser would reject."""
+        """Same result as :meth:`_parse_checked` for well-formed input (one list per field, built
+        by comprehensions, and one numpy conversion per field); raises on anything the checked
+        parser would reject, and on anything it cannot convert exactly (then the checked parser
+        decides)."""
         ids = list(units_dict.keys())
-        pos, heavy, power, cargo, queue_len, heads = [], [], [], [], [], []
-        for i, u in enumerate(units_dict.values()):
-            if not isinstance(u, dict):
-                raise TypeError("unit is not a dict")
-            p = u["pos"]
-            pos.append((int(p[0]), int(p[1])))
-            utype = u["unit_type"]
-            if utype not in UNIT_TYPES:
-                raise ValueError("unknown unit_type")
-            heavy.append(utype == "HEAVY")
-            power.append(int(u["power"]))
-            c = u["cargo"]
-            if not isinstance(c, dict):
-                raise TypeError("cargo is not a dict")
-            cargo.append((int(c["ice"]), int(c["ore"]), int(c["water"]), int(c["metal"])))
-            queue = u.get("action_queue", [])
-            queue_len.append(len(queue))
-            if len(queue):
-                heads.append(queue[0])
-        n = len(ids)
+        vals = list(units_dict.values())
+        n = len(vals)
+        if not all(map(isinstance, vals, repeat(dict))):
+            raise TypeError("unit is not a dict")
+        types = [u["unit_type"] for u in vals]
+        n_heavy = types.count("HEAVY")
+        if n_heavy + types.count("LIGHT") != n:
+            raise ValueError("unknown unit_type")
+        cargos = [u["cargo"] for u in vals]
+        if not all(map(isinstance, cargos, repeat(dict))):
+            raise TypeError("cargo is not a dict")
+        queues = [u.get("action_queue", []) for u in vals]
+        queue_len = list(map(len, queues))
         self.ids = ids
-        self.pos = np.array(pos, np.int64).reshape(n, 2)
-        self.heavy = np.array(heavy, bool).reshape(n)
-        self.power = np.array(power, np.int64).reshape(n)
-        self.cargo = np.array(cargo, np.int64).reshape(n, 4)
+        self.pos = _int_rows([u["pos"] for u in vals], n, 2)
+        self.heavy = np.array([t == "HEAVY" for t in types], bool).reshape(n)
+        self.power = np.array([int(u["power"]) for u in vals], np.int64).reshape(n)
+        self.cargo = _int_rows(list(map(_CARGO_OF, cargos)), n, 4)
         self.queue_len = np.array(queue_len, np.int64).reshape(n)
         self.head = np.full((n, 6), -1, np.int64)
+        heads = [q[0] for q, k in zip(queues, queue_len) if k]
         if heads:
             h = np.array(heads, dtype=np.int64)  # raises on ragged heads
             if h.shape != (len(heads), 6):
@@ -240,6 +289,29 @@ class FactoryArrays:
 
     def __init__(self, factories_dict):
         self.derived = {}
+        try:
+            self._parse_fast(factories_dict)
+        except Exception:
+            # the checked parser below raises an ObservationError naming the problem
+            self._parse_checked(factories_dict)
+
+    def _parse_fast(self, factories_dict):
+        """Same result as :meth:`_parse_checked` for well-formed input (one list and one numpy
+        conversion per field); raises on anything the checked parser would reject."""
+        vals = list(factories_dict.values())
+        n = len(vals)
+        if not all(map(isinstance, vals, repeat(dict))):
+            raise TypeError("factory is not a dict")
+        cargos = [f["cargo"] for f in vals]
+        if not all(map(isinstance, cargos, repeat(dict))):
+            raise TypeError("cargo is not a dict")
+        self.ids = list(factories_dict.keys())
+        self.pos = _int_rows([f["pos"] for f in vals], n, 2)
+        self.power = np.array([int(f["power"]) for f in vals], np.int64).reshape(n)
+        self.cargo = _int_rows(list(map(_CARGO_OF, cargos)), n, 4)
+        self.strain = np.array([int(f["strain_id"]) for f in vals], np.int64).reshape(n)
+
+    def _parse_checked(self, factories_dict):
         n = len(factories_dict)
         self.ids = list(factories_dict.keys())
         self.pos = np.zeros((n, 2), np.int64)
@@ -353,6 +425,9 @@ class GameState:
                         f"observation board[{name!r}] is a change observation but no full board was seen"
                     )
                 arr = new[name].copy()
+                if _apply_deltas(arr, layer, S):
+                    new[name] = arr
+                    continue
                 for key, v in layer.items():
                     try:
                         x, y = (int(c) for c in key.split(","))
@@ -441,8 +516,19 @@ class GameState:
             return occ
         S = self.cfg.map_size
         occ = np.full((S, S), -1, np.int64)
-        for fa in (self.my_factories, self.opp_factories):
-            for (x, y), s in zip(fa.pos, fa.strain):
+        pos = np.concatenate([self.my_factories.pos, self.opp_factories.pos])
+        strain = np.concatenate([self.my_factories.strain, self.opp_factories.strain])
+        # all 3x3 at once where no 3x3 leaves the map, none overlaps and no strain is -1 (always, in a
+        # game); else one factory after the other, later ones written over earlier ones
+        fast = len(pos) and pos.min() >= 1 and pos.max() <= S - 2 and strain.min() >= 0
+        if fast:
+            cells = (pos[:, 0, None] * S + pos[:, 1, None] + _AROUND[S]).ravel()
+            occ.ravel()[cells] = np.repeat(strain, 9)
+            fast = np.count_nonzero(occ != -1) == len(cells)
+            if not fast:
+                occ[...] = -1
+        if not fast:
+            for (x, y), s in zip(pos, strain):
                 occ[max(x - 1, 0):x + 2, max(y - 1, 0):y + 2] = s
         occ.flags.writeable = False
         cache["occupancy"], cache["occupancy_of"] = occ, self.opp_factories
@@ -456,7 +542,15 @@ class GameState:
         if own is not None and cache.get("own_tiles_of") is self.opp_factories:
             return own
         occ = self.factory_occupancy()
-        own = isin_int(occ, np.asarray(self.my_factories.strain, np.int64)) & (occ != -1)
+        mine = self.my_factories.strain
+        strains = np.concatenate([mine, self.opp_factories.strain])
+        if len(mine) and strains.min() >= 0 and strains.max() <= 65535:
+            # occ holds -1 and these strain ids: a lookup table over occ + 1
+            table = np.zeros(int(strains.max()) + 2, bool)
+            table[mine + 1] = True
+            own = table[occ + 1]
+        else:
+            own = isin_int(occ, np.asarray(mine, np.int64)) & (occ != -1)
         own.flags.writeable = False
         cache["own_tiles"], cache["own_tiles_of"] = own, self.opp_factories
         return own

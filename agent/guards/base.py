@@ -66,11 +66,19 @@ def robot_cells(state):
     """(units, x, y, t0): ``state.my_units``, their cells (int64 (N,) each) and the index of the first
     robot-type entry of a cell's masks (``keep``), for the guards that edit robot types."""
     u = state.my_units
-    return u, u.pos[:, 0], u.pos[:, 1], component_slice(C_TYPE).start
+    return u, u.pos[:, 0], u.pos[:, 1], _T0
 
 
 _MOVE_DELTAS = [(int(dx), int(dy)) for dx, dy in DIRECTION_DELTAS[1:]]  # up, right, down, left
 WHOLE = int(np.flatnonzero(AMOUNT_FRACTIONS == 1.0)[0])  # the amount choice of 100 %: a whole cargo or battery
+# first mask entries of the robot components, and each component's slice by name (for hold)
+_T0, _M0, _P0, _A0 = (component_slice(k).start for k in (C_TYPE, C_MOVE, C_PRES, C_AMOUNT))
+_TYPE = component_slice(C_TYPE)
+_SLICES = {name: component_slice(k) for k, name in enumerate(COMPONENTS)}
+_MOVE_DX = DIRECTION_DELTAS[1:, 0]  # the moves up, right, down, left
+_MOVE_DY = DIRECTION_DELTAS[1:, 1]
+_PICKUP_POWER = np.arange(_SLICES["pickup_res"].stop - _P0) == RES_POWER  # hold_fill's entries
+_AMOUNT_WHOLE = np.arange(_SLICES["amount"].stop - _A0) == WHOLE
 
 
 def queued_move(u, i):
@@ -81,8 +89,21 @@ def queued_move(u, i):
 
 def unit_numbers(u):
     """int64 (N,): the numbers of our robots' unit_ids (``"unit_12"`` -> 12), in ``u`` order; a
-    robot built later has a larger one (``LuxAI_S2.add_unit``)."""
-    return np.array([int(s.rsplit("_", 1)[-1]) for s in u.ids], np.int64)
+    robot built later has a larger one (``LuxAI_S2.add_unit``). Raises ValueError for an id without
+    one."""
+    memo = _UNIT_NUMBERS
+    if len(memo) > 100000:
+        memo.clear()
+    out = []
+    for s in u.ids:
+        n = memo.get(s)
+        if n is None:
+            n = memo[s] = int(s.rsplit("_", 1)[-1])
+        out.append(n)
+    return np.array(out, np.int64).reshape(len(out))
+
+
+_UNIT_NUMBERS = {}  # unit_numbers' memo: unit_id -> number (ids recur turn after turn)
 
 
 def occupied_cells(S, x, y):
@@ -100,8 +121,7 @@ def step_to_factory(out, u, i, f, k, occupied):
     fx, fy = int(f.pos[k, 0]), int(f.pos[k, 1])
     # factory_steps to factory k alone, in plain ints (called per robot: numpy's overhead dominates)
     here = max(abs(cx - fx) - 1, 0) + max(abs(cy - fy) - 1, 0)
-    gain = np.array([here - max(abs(cx + dx - fx) - 1, 0) - max(abs(cy + dy - fy) - 1, 0)
-                     for dx, dy in _MOVE_DELTAS], np.int64)
+    gain = [here - max(abs(cx + dx - fx) - 1, 0) - max(abs(cy + dy - fy) - 1, 0) for dx, dy in _MOVE_DELTAS]
     hold_step(out, cx, cy, queued_move(u, i), gain, occupied)
 
 
@@ -120,8 +140,7 @@ def step_down(out, u, i, dist, occupied):
 def fill_allowed(masks, x, y):
     """Whether ``masks`` (bool (S, S, A)) let the robot on ``(x, y)`` pick up power, the whole free
     battery (amount 100 %); ``x``, ``y`` may be ints (a bool) or int64 (N,) arrays (bool (N,))."""
-    return (masks[x, y, component_slice(C_TYPE).start + PICKUP] & masks[x, y, component_slice(C_PRES).start + RES_POWER]
-            & masks[x, y, component_slice(C_AMOUNT).start + WHOLE])
+    return masks[x, y, _T0 + PICKUP] & masks[x, y, _P0 + RES_POWER] & masks[x, y, _A0 + WHOLE]
 
 
 def hold_fill(out, x, y):
@@ -138,21 +157,95 @@ def factory_steps(px, py, f):
     return dx + dy
 
 
+def robot_factory_steps(state):
+    """:func:`factory_steps` of our robots to our factories, int64 (N, F) in ``state.my_units`` and
+    ``state.my_factories`` order; computed once per observation (cached in
+    ``state.my_units.derived``), read-only."""
+    u, f = state.my_units, state.my_factories
+    hit = u.derived.get("factory_steps")
+    if hit is not None and hit[0] is f:
+        return hit[1]
+    steps = factory_steps(u.pos[:, 0], u.pos[:, 1], f)
+    steps.flags.writeable = False
+    u.derived["factory_steps"] = (f, steps)
+    return steps
+
+
+def free_resource_steps(state, res):
+    """(cells, steps) of the ``res`` (``"ice"`` or ``"ore"``) cells no robot of ours stands on:
+    int64 (M, 2) ``np.argwhere`` order, and their :func:`factory_steps` int64 (M, F) (None when M =
+    0); computed once per observation (cached in ``state.my_units.derived``), read-only."""
+    u, f = state.my_units, state.my_factories
+    key = "free_" + res
+    hit = u.derived.get(key)
+    if hit is not None and hit[0] is f:
+        return hit[1], hit[2]
+    free = state.board[res] > 0
+    free[u.pos[:, 0], u.pos[:, 1]] = False
+    cells = np.argwhere(free)
+    steps = factory_steps(cells[:, 0], cells[:, 1], f) if len(cells) else None
+    cells.flags.writeable = False
+    if steps is not None:
+        steps.flags.writeable = False
+    u.derived[key] = (f, cells, steps)
+    return cells, steps
+
+
 def hold(out, x, y, rtype, keep=False, **only):
-    """Hold the robot on cell ``(x, y)`` of ``out`` (bool (S, S, A), edited in place) to robot type
+    """Hold the robot on cell ``(x, y)`` (ints) of ``out`` (bool (S, S, A), edited in place) to robot type
     ``rtype``, plus keep when ``keep``; each keyword names a component (``move_dir``,
     ``transfer_dir``, ``transfer_res``, ``pickup_res``, ``amount``) and gives the bool entries it
     keeps (a choice index or a bool mask). Callers pass only choices ``out`` already allows."""
-    t = component_slice(C_TYPE)
-    keep = keep and bool(out[x, y, t.start + KEEP])
-    out[x, y, t] = False
-    out[x, y, t.start + rtype] = True
-    out[x, y, t.start + KEEP] = keep
+    row = out[x, y]  # the cell's entries, a view
+    keep = keep and bool(row[_T0 + KEEP])
+    row[_TYPE] = False
+    row[_T0 + rtype] = True
+    row[_T0 + KEEP] = keep
     for name, allowed in only.items():
-        c = component_slice(COMPONENTS.index(name))
+        c = _SLICES[name]
         entries = np.zeros(c.stop - c.start, bool)
         entries[allowed] = True
-        out[x, y, c] = entries
+        row[c] = entries
+
+
+def hold_fills(out, x, y):
+    """:func:`hold_fill` for the robots on the cells ``(x, y)`` (int64 (R,) each, one robot a cell as
+    in every game) at once."""
+    out[x, y, _TYPE] = False
+    out[x, y, _T0 + PICKUP] = True
+    out[x, y, _SLICES["pickup_res"]] = _PICKUP_POWER
+    out[x, y, _SLICES["amount"]] = _AMOUNT_WHOLE
+
+
+def steps_to_factories(out, u, idx, f, homes, occupied):
+    """:func:`step_to_factory` for our robots ``idx`` (int64 (R,) indices of ``u``, one robot a cell
+    as in every game) toward the factories ``homes`` (int64 (R,) indices of ``f``) at once."""
+    if len(idx) == 0:
+        return
+    cx, cy = u.pos[idx, 0], u.pos[idx, 1]
+    fx, fy = f.pos[homes, 0][:, None], f.pos[homes, 1][:, None]
+    # factory_steps to each robot's factory from its cell and from the four cells around it
+    here = np.maximum(np.abs(cx - fx[:, 0]) - 1, 0) + np.maximum(np.abs(cy - fy[:, 0]) - 1, 0)
+    nx, ny = cx[:, None] + _MOVE_DX, cy[:, None] + _MOVE_DY
+    gain = here[:, None] - np.maximum(np.abs(nx - fx) - 1, 0) - np.maximum(np.abs(ny - fy) - 1, 0)
+    head_dir = np.where((u.queue_len[idx] > 0) & (u.head[idx, 0] == A_MOVE), u.head[idx, 1], 0)  # queued_move
+    S = occupied.shape[0]
+    inside = (nx >= 0) & (nx < S) & (ny >= 0) & (ny < S)
+    free = ~inside | ~occupied[np.minimum(np.maximum(nx, 0), S - 1), np.minimum(np.maximum(ny, 0), S - 1)]
+    # hold_step, robot by robot in rows
+    allowed = out[cx, cy, _M0:_M0 + 4]
+    closer = allowed & (gain > 0)
+    tiers = (closer & free, allowed & (gain == 0) & free, closer)
+    first, second, third = (t.any(axis=1) for t in tiers)
+    good = np.where(first[:, None], tiers[0], np.where(second[:, None], tiers[1], tiers[2]))
+    held = first | second | third
+    on_good = good[np.arange(len(idx)), np.minimum(np.maximum(head_dir - 1, 0), 3)]
+    keep = (head_dir >= 1) & (head_dir <= 4) & on_good & out[cx, cy, _T0 + KEEP]
+    cx, cy = cx[held], cy[held]
+    out[cx, cy, _TYPE] = False
+    out[cx, cy, _T0 + MOVE] = True
+    out[cx, cy, _T0 + KEEP] = keep[held]
+    out[cx, cy, _M0:_M0 + 4] = good[held]
 
 
 def hold_step(out, x, y, head_dir, gain, occupied):
@@ -168,8 +261,7 @@ def hold_step(out, x, y, head_dir, gain, occupied):
     S = occupied.shape[0]
     # four entries: plain Python (this runs per robot, where numpy's overhead dominates)
     free = [not (0 <= x + dx < S and 0 <= y + dy < S) or not occupied[x + dx, y + dy] for dx, dy in _MOVE_DELTAS]
-    m0 = component_slice(C_MOVE).start
-    allowed = out[x, y, m0:m0 + 4].tolist()
+    allowed = out[x, y, _M0:_M0 + 4].tolist()
     g = np.asarray(gain).tolist()
     for good in ([a and v > 0 and o for a, v, o in zip(allowed, g, free)],
                  [a and v == 0 and o for a, v, o in zip(allowed, g, free)],

@@ -5,7 +5,7 @@ import numpy as np
 from agent.actions import A_DIG, DIG, MOVE, RES_ICE, RES_ORE, RES_WATER
 from agent.features import DIST_SCALE, HOME_COST_CLIP, P as PLANE
 from agent.guards.base import (
-    Guard, factory_steps, fill_allowed, hold, hold_fill, occupied_cells, robot_cells, step_down, step_to_factory,
+    Guard, fill_allowed, hold, hold_fill, occupied_cells, robot_cells, robot_factory_steps, step_down, step_to_factory,
     unit_numbers,
 )
 from agent.guards.water import WATER_GUARD_MARGIN, water_to_last_turn
@@ -75,7 +75,7 @@ def guard_heavy_rubble(state, masks, planes, home_cost, water=HEAVY_RUBBLE_WATER
     cfg = state.cfg
     spare = (f.cargo[:, RES_WATER] + f.cargo[:, RES_ICE] // int(cfg.ICE_WATER_RATIO)
              >= water_to_last_turn(state, WATER_GUARD_MARGIN + water))
-    fsteps = factory_steps(x, y, f)
+    fsteps = robot_factory_steps(state)
     home = fsteps.argmin(1)
     uid = unit_numbers(u)
     diggers = []
@@ -109,7 +109,7 @@ def guard_heavy_rubble(state, masks, planes, home_cost, water=HEAVY_RUBBLE_WATER
             continue
         if dist[cx, cy] <= steps and out[cx, cy, t0 + MOVE]:
             step_down(out, u, i, dist, occupied)
-    if np.array_equal(out, masks):
+    if np.array_equal(out[x[diggers], y[diggers]], masks[x[diggers], y[diggers]]):  # the only cells changed
         return masks
     return out
 

@@ -10,12 +10,16 @@ from agent.actions import (
     TRANSFER, component_slice,
 )
 from agent.guards.base import (
-    WHOLE, Guard, factory_steps, hold, hold_step, occupied_cells, queued_move, robot_cells, step_to_factory,
+    WHOLE, Guard, free_resource_steps, hold, hold_step, occupied_cells, queued_move, robot_cells,
+    robot_factory_steps, step_to_factory,
 )
 
 
 ICE_GUARD_WATER = 100  # a factory holding less water than this (its ice counted as water) is thirsty
 ICE_GUARD_LOAD = 200   # ice a HEAVY digs for a thirsty factory before it carries the load home
+
+_D0, _R0, _A0, _P0 = (component_slice(k).start for k in (C_TDIR, C_TRES, C_AMOUNT, C_PRES))
+_DELTAS = [(int(dx), int(dy)) for dx, dy in DIRECTION_DELTAS]  # center, up, right, down, left
 
 
 def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
@@ -68,7 +72,7 @@ def guard_ice(state, masks, water=ICE_GUARD_WATER, load=ICE_GUARD_LOAD):
     if not thirsty.any():
         return masks
     heavy = np.flatnonzero(u.heavy.astype(bool))
-    home = factory_steps(x[heavy], y[heavy], f).argmin(1)
+    home = robot_factory_steps(state)[heavy].argmin(1)
     sel = thirsty[home]
     r = state.cfg.robot
     low = -(-load // int(r["DIG_RESOURCE_GAIN"][1])) * int(r["DIG_COST"][1])
@@ -84,14 +88,14 @@ def hold_miners(state, masks, robots, homes, res, load, low):
         return masks
     u, x, y, t0 = robot_cells(state)
     f = state.my_factories
-    on_factory = factory_steps(x[robots], y[robots], f)[np.arange(len(robots)), homes] == 0
-    res_board = state.board["ice" if res == RES_ICE else "ore"] > 0
+    on_factory = robot_factory_steps(state)[robots, homes] == 0
+    res_name = "ice" if res == RES_ICE else "ore"
+    res_board = state.board[res_name] > 0
     occupied = occupied_cells(state.cfg.map_size, x, y)
-    res_cells = np.argwhere(res_board & ~occupied)
-    res_steps = factory_steps(res_cells[:, 0], res_cells[:, 1], f) if len(res_cells) else None
-    d0 = component_slice(C_TDIR).start
-    r0, a0 = component_slice(C_TRES).start, component_slice(C_AMOUNT).start
-    p0 = component_slice(C_PRES).start
+    res_cells, res_steps = free_resource_steps(state, res_name)  # res_board & ~occupied
+    d0 = _D0
+    r0, a0 = _R0, _A0
+    p0 = _P0
     out = masks.copy()
     for i, k, at_home in zip(robots, homes, on_factory):
         cx, cy = int(x[i]), int(y[i])
@@ -99,10 +103,9 @@ def hold_miners(state, masks, robots, homes, res, load, low):
         head = int(u.head[i, 0]) if u.queue_len[i] > 0 else -1
         can_dig = bool(out[cx, cy, t0 + DIG])
         if held >= load or (held > 0 and not (res_board[cx, cy] and can_dig)):
-            onto = np.zeros(5, bool)  # transfer_dir: center, up, right, down, left
-            for d in range(5):
-                tx, ty = cx + int(DIRECTION_DELTAS[d][0]), cy + int(DIRECTION_DELTAS[d][1])
-                onto[d] = abs(tx - f.pos[k, 0]) <= 1 and abs(ty - f.pos[k, 1]) <= 1
+            fx, fy = int(f.pos[k, 0]), int(f.pos[k, 1])
+            # transfer_dir: center, up, right, down, left
+            onto = np.array([abs(cx + dx - fx) <= 1 and abs(cy + dy - fy) <= 1 for dx, dy in _DELTAS], bool)
             onto &= out[cx, cy, d0:d0 + 5]
             if onto.any() and out[cx, cy, t0 + TRANSFER] and out[cx, cy, r0 + res] and out[cx, cy, a0 + WHOLE]:
                 hold(out, cx, cy, TRANSFER, transfer_dir=onto, transfer_res=res, amount=WHOLE)
@@ -128,10 +131,11 @@ def hold_miners(state, masks, robots, homes, res, load, low):
         if target is None:
             step_to_factory(out, u, i, f, k, occupied)
             continue
-        nx, ny = cx + DIRECTION_DELTAS[1:, 0], cy + DIRECTION_DELTAS[1:, 1]
-        gain = abs(cx - target[0]) + abs(cy - target[1]) - np.abs(nx - target[0]) - np.abs(ny - target[1])
+        tx, ty = int(target[0]), int(target[1])
+        here = abs(cx - tx) + abs(cy - ty)
+        gain = [here - abs(cx + dx - tx) - abs(cy + dy - ty) for dx, dy in _DELTAS[1:]]
         hold_step(out, cx, cy, queued_move(u, i), gain, occupied)
-    if np.array_equal(out, masks):
+    if np.array_equal(out[x[robots], y[robots]], masks[x[robots], y[robots]]):  # the only cells changed
         return masks
     return out
 

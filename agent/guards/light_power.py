@@ -5,7 +5,7 @@ import numpy as np
 from agent.actions import RES_ICE, RES_ORE
 from agent.features import HOME_COST_CLIP
 from agent.guards.base import (
-    Guard, factory_steps, fill_allowed, hold_fill, occupied_cells, robot_cells, step_to_factory,
+    Guard, fill_allowed, hold_fills, occupied_cells, robot_cells, robot_factory_steps, steps_to_factories,
 )
 
 
@@ -62,7 +62,7 @@ def guard_light_power(state, masks, home_cost, margin=LIGHT_POWER_MARGIN, fill=L
         return masks
     r = state.cfg.robot
     light = ~u.heavy.astype(bool) & (u.cargo[:, RES_ICE] == 0) & (u.cargo[:, RES_ORE] == 0)
-    steps = factory_steps(x, y, f)
+    steps = robot_factory_steps(state)
     home = steps.argmin(1)
     on_factory = steps.min(1) == 0
     power = u.power.astype(np.int64)
@@ -75,11 +75,11 @@ def guard_light_power(state, masks, home_cost, margin=LIGHT_POWER_MARGIN, fill=L
         return masks
     occupied = occupied_cells(state.cfg.map_size, x, y)
     out = masks.copy()
-    for i in np.flatnonzero(refill):
-        hold_fill(out, int(x[i]), int(y[i]))
-    for i in np.flatnonzero(short):
-        step_to_factory(out, u, i, f, home[i], occupied)
-    if np.array_equal(out, masks):
+    hold_fills(out, x[refill], y[refill])
+    short_idx = np.flatnonzero(short)
+    steps_to_factories(out, u, short_idx, f, home[short_idx], occupied)
+    held = refill | short  # the only cells changed
+    if np.array_equal(out[x[held], y[held]], masks[x[held], y[held]]):
         return masks
     return out
 

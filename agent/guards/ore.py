@@ -3,7 +3,7 @@
 import numpy as np
 
 from agent.actions import C_FACTORY, F_HEAVY, RES_METAL, RES_ORE, component_slice
-from agent.guards.base import Guard, factory_steps, robot_cells, unit_numbers
+from agent.guards.base import Guard, free_resource_steps, robot_cells, robot_factory_steps, unit_numbers
 from agent.guards.ice import hold_miners
 
 
@@ -53,7 +53,7 @@ def guard_ore(state, masks, load=ORE_GUARD_LOAD, steps=ORE_GUARD_STEPS, build_po
         return masks
     r = state.cfg.robot
     heavy = u.heavy.astype(bool)
-    home = factory_steps(x, y, f).argmin(1)
+    home = robot_factory_steps(state).argmin(1)
     n_heavy = np.bincount(home[heavy], minlength=len(f))
     fs = component_slice(C_FACTORY)
     build = ((f.cargo[:, RES_METAL] >= int(r["METAL_COST"][1])) & (f.power >= int(r["POWER_COST"][1]) + build_power)
@@ -63,21 +63,23 @@ def guard_ore(state, masks, load=ORE_GUARD_LOAD, steps=ORE_GUARD_STEPS, build_po
         out = masks.copy()
         out[f.pos[build, 0], f.pos[build, 1], fs] = False
         out[f.pos[build, 0], f.pos[build, 1], fs.start + F_HEAVY] = True
-    free_ore = state.board["ore"] > 0
-    free_ore[x, y] = False  # ore cells no robot of ours stands on, as the miners' targets
-    ore = np.argwhere(free_ore)
+    # ore cells no robot of ours stands on, as the miners' targets
+    ore, ore_steps = free_resource_steps(state, "ore")
     if len(ore) == 0:
         return out
-    near_ore = factory_steps(ore[:, 0], ore[:, 1], f).min(0) <= steps
+    near_ore = ore_steps.min(0) <= steps
+    # each such factory's LIGHT robot with the lowest unit number (the first of them in ``u`` order on
+    # a tie), in factory order
     uid = unit_numbers(u)
-    miners, homes = [], []
-    for k in np.flatnonzero((n_heavy == 1) & near_ore):
-        lights = np.flatnonzero(~heavy & (home == k))
-        if len(lights):
-            miners.append(lights[uid[lights].argmin()])
-            homes.append(k)
+    lights = np.flatnonzero(~heavy & ((n_heavy == 1) & near_ore)[home])
     low = -(-load // int(r["DIG_RESOURCE_GAIN"][0])) * int(r["DIG_COST"][0]) + 2 * steps
-    return hold_miners(state, out, np.array(miners, np.int64), np.array(homes, np.int64), RES_ORE, load, low)
+    if len(lights) == 0:
+        return hold_miners(state, out, np.zeros(0, np.int64), np.zeros(0, np.int64), RES_ORE, load, low)
+    order = lights[np.lexsort((uid[lights], home[lights]))]
+    first = np.ones(len(order), bool)
+    first[1:] = home[order[1:]] != home[order[:-1]]
+    miners = order[first]
+    return hold_miners(state, out, miners, home[miners], RES_ORE, load, low)
 
 
 GUARD = Guard("ore_guard", "a factory's first LIGHT robot mines ore, and a factory with one HEAVY builds a second",

@@ -2,10 +2,13 @@
 
 import numpy as np
 
-from agent.actions import A_DIG, A_MOVE, C_MOVE, C_TYPE, DIG, DIRECTION_DELTAS, KEEP, MOVE, RECHARGE, component_slice
+from agent.action_queue import neighbour_table
+from agent.actions import A_DIG, A_MOVE, C_MOVE, C_TYPE, DIG, KEEP, MOVE, RECHARGE, component_slice
 from agent.features import HOME_COST_CLIP
 from agent.guards.base import Guard
 from agent.paths import step_cost
+
+_MOVE_DIRS = np.arange(1, 5)  # engine directions of the move choices up, right, down, left
 
 
 def guard_power(state, masks, home_cost, clip=HOME_COST_CLIP):
@@ -53,7 +56,6 @@ def guard_power(state, masks, home_cost, clip=HOME_COST_CLIP):
         return masks
     r = state.cfg.robot
     q, dig_cost = int(r["ACTION_QUEUE_POWER_COST"][1]), int(r["DIG_COST"][1])
-    step = step_cost(r, state.board["rubble"], 1).astype(np.int64)  # the price of home_cost's steps
     own_tile = state.own_factory_tiles()
     idx = np.nonzero(u.heavy.astype(bool))[0]
     x, y = u.pos[idx, 0], u.pos[idx, 1]
@@ -70,21 +72,22 @@ def guard_power(state, masks, home_cost, clip=HOME_COST_CLIP):
     queued = u.queue_len[idx] > 0
     head_type, head_dir = u.head[idx, 0], u.head[idx, 1]
     forbid_keep = short & queued & (head_type == A_DIG)
-    for d in range(4):
-        dx, dy = DIRECTION_DELTAS[d + 1]
-        nx, ny = x + int(dx), y + int(dy)
-        inb = (nx >= 0) & (ny >= 0) & (nx < S) & (ny < S)
-        cx, cy = np.clip(nx, 0, S - 1), np.clip(ny, 0, S - 1)
-        hn = home_cost[cx, cy]
-        bad = inb & (hn >= h) & (power - step[cx, cy] < hn)
-        out[x[bad], y[bad], m0 + d] = False
-        forbid_keep |= bad & queued & (head_type == A_MOVE) & (head_dir == d + 1)
+    # the four moves at once, (M, 4): the neighbours up, right, down, left (clipped onto the map)
+    nbr, nbr_inb = neighbour_table(S)
+    cell = x * S + y
+    nb, inb = nbr[cell, 1:], nbr_inb[cell, 1:]
+    hn = home_cost.ravel()[nb]
+    step = step_cost(r, state.board["rubble"].ravel()[nb], 1).astype(np.int64)  # the price of home_cost's steps
+    bad = inb & (hn >= h[:, None]) & (power[:, None] - step < hn)
+    rows, dirs = np.nonzero(bad)
+    out[x[rows], y[rows], m0 + dirs] = False
+    forbid_keep |= (bad & (head_dir[:, None] == _MOVE_DIRS)).any(axis=1) & queued & (head_type == A_MOVE)
     no_move = ~out[x, y, m0:m0 + 4].any(axis=1)
     out[x[no_move], y[no_move], t0 + MOVE] = False
     # keep would run the queued dig or move: recharge is then the way to stand still
     forbid_keep &= out[x, y, t0 + RECHARGE]
     out[x[forbid_keep], y[forbid_keep], t0 + KEEP] = False
-    if np.array_equal(out, masks):
+    if np.array_equal(out[x, y], masks[x, y]):  # the only cells changed
         return masks
     return out
 

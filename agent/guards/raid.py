@@ -5,7 +5,7 @@ import numpy as np
 from agent.actions import A_DIG, DIG, MOVE, RES_ICE, RES_WATER
 from agent.features import P as PLANE
 from agent.guards.base import (
-    Guard, factory_steps, fill_allowed, hold, hold_fill, occupied_cells, remaining_turns, robot_cells, step_down,
+    Guard, fill_allowed, hold, hold_fill, occupied_cells, remaining_turns, robot_cells, robot_factory_steps, step_down,
     step_to_factory,
 )
 from agent.masks import water_cost_bound
@@ -80,7 +80,7 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
     if not target.any():
         return masks
     heavy = u.heavy.astype(bool)
-    fsteps = factory_steps(x, y, f)
+    fsteps = robot_factory_steps(state)
     home = fsteps.argmin(1)
     on_factory = fsteps.min(1) == 0
     spare = (f.cargo[:, RES_WATER] + f.cargo[:, RES_ICE] // int(cfg.ICE_WATER_RATIO)
@@ -123,7 +123,7 @@ def guard_raid(state, masks, planes, base=None, turns=RAID_TURNS, water=RAID_WAT
                 step_to_factory(out, u, i, f, home[i], occupied)
         if np.array_equal(out[cx, cy], base[cx, cy]):
             out[cx, cy] = kept  # not raiding: the other guards' choices stand
-    if np.array_equal(out, masks):
+    if np.array_equal(out[x[raiders], y[raiders]], masks[x[raiders], y[raiders]]):  # the only cells changed
         return masks
     return out
 

@@ -51,7 +51,7 @@ def guard_rubble(state, masks, planes, power=RUBBLE_GUARD_POWER, steps=RUBBLE_GU
     out = masks.copy()
     for i in np.flatnonzero(sent):
         step_down(out, u, i, dist, occupied)
-    if np.array_equal(out, masks):
+    if np.array_equal(out[x[sent], y[sent]], masks[x[sent], y[sent]]):  # the only cells changed
         return masks
     return out
 
