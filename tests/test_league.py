@@ -271,6 +271,7 @@ def test_periodic_evaluation_plays_the_agent_as_packaged(tmp_path):
 
     from agent.net import load_checkpoint
     from training.ppo.callbacks import EvalCallback
+    from agent.guards import GUARDS
     from agent.player import agent_folder_config
     from training.evaluation.evaluate import evaluate
 
@@ -280,7 +281,7 @@ def test_periodic_evaluation_plays_the_agent_as_packaged(tmp_path):
     (tmp_path / "checkpoints").mkdir()
     cb = EvalCallback(str(tmp_path), 1, "scripted", range(1000110, 1000111), "tiny", 40, greedy=conf["greedy"],
                       sample_factories=conf["sample_factories"],
-                      guards={k: v for k, v in conf.items() if k not in ("spec", "greedy", "sample_factories")})
+                      guards={k: conf[k] for k in GUARDS})
     cb.model = SimpleNamespace(policy=SimpleNamespace(net=net), num_timesteps=0,
                                logger=SimpleNamespace(record=lambda k, v, exclude=None: logged.__setitem__(k, v)))
     ours = cb.evaluate()
