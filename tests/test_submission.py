@@ -431,6 +431,10 @@ def test_package_build_writes_sample_factories_and_the_guards(tmp_path, ckpt, ca
     assert archive.is_file()
     with pytest.raises(package.PackageError, match="unknown decoding guard"):
         package.build(tmp_path / "submission", weights=str(ckpt), park_gaurd=True)
+    out, _ = package.build(tmp_path / "submission", weights=str(ckpt), greedy=True, joint_greedy=True)
+    assert json.loads((out / "agent" / "weights" / "agent.json").read_text()) == {
+        "agent": "net", "weights": "model.pt", "greedy": True, "joint_greedy": True}
+    assert "greedy (joint robot types)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("case,expect", [

@@ -153,11 +153,12 @@ def agent_sources(root=ROOT):
     return sorted(p.relative_to(root) for p in (root / "agent").rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def build(out, agent="net", weights=None, greedy=True, sample_factories=False, **guards):
+def build(out, agent="net", weights=None, greedy=True, sample_factories=False, joint_greedy=False, **guards):
     """Write ``out/`` and ``out.tar.gz``; returns (out dir, archive path).
 
-    ``greedy``, ``sample_factories`` and the ``guards`` that are on (keys of ``agent.guards.GUARDS``)
-    go to the bot's ``agent.json`` (:mod:`agent.player`).
+    ``greedy``, ``sample_factories``, ``joint_greedy`` (greedy robot types by the joint argmax of the
+    whole action, :func:`agent.policy.joint_robot_type`) and the ``guards`` that are on (keys of
+    ``agent.guards.GUARDS``) go to the bot's ``agent.json`` (:mod:`agent.player`).
 
     Raises:
         PackageError: bad weights, an unknown guard or a non-submission folder in the way.
@@ -209,6 +210,8 @@ def build(out, agent="net", weights=None, greedy=True, sample_factories=False, *
         conf.update(weights="model.pt", greedy=bool(greedy))
         if sample_factories:
             conf["sample_factories"] = True
+        if joint_greedy:
+            conf["joint_greedy"] = True
         conf.update((k, True) for k, on in guards.items() if on)
     (out / "agent" / "weights" / "agent.json").write_text(json.dumps(conf, indent=1) + "\n")
     # the bot's own start-up path, strict: what the bot would log as an error fails here
@@ -375,6 +378,8 @@ def main(argv=None):
     ap.add_argument("--agent", default="net", help="net (default), random or scripted")
     ap.add_argument("--sample", action="store_true", help="sample from the policy instead of taking its most likely choices")
     add_decoding_flags(ap)
+    ap.add_argument("--joint-greedy", action="store_true",
+                    help="greedy robot types by the joint argmax of the whole action (agent.json joint_greedy)")
     ap.add_argument("--out", default=str(ROOT / "submission"),
                     help="output folder (default: submission); the archive is <out>.tar.gz")
     ap.add_argument("--full", action="store_true", help="prove on the default rules (64x64, 1000 turns) instead of 16x16/100")
@@ -383,7 +388,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     try:
         out, archive = build(args.out, agent=args.agent, weights=args.weights, greedy=not args.sample,
-                              sample_factories=args.sample_factories, **guard_kwargs(args))
+                              sample_factories=args.sample_factories, joint_greedy=args.joint_greedy,
+                              **guard_kwargs(args))
         names = check_archive(archive)
         size = archive.stat().st_size
         print(f"wrote {archive} ({size / 1024:.1f} KiB, {len(names)} entries, main.py at the root)")
