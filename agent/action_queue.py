@@ -171,9 +171,8 @@ def sticky_ok(state, vecs, idx):
     Returns:
         np.ndarray: bool (M,).
     """
-    u = state.my_units
-    q = state.cfg.robot["ACTION_QUEUE_POWER_COST"][u.heavy[idx].astype(np.int64)]
-    return u.power[idx] - q - action_power_cost(state, vecs, idx) >= q
+    q = robot_values(state, "ACTION_QUEUE_POWER_COST")[idx]
+    return state.my_units.power[idx] - q - action_power_cost(state, vecs, idx) >= q
 
 
 def dig_useful(state):

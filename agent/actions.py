@@ -200,19 +200,10 @@ def _robot_vectors(state, a):
     r = rtype == RECHARGE
     if r.any():
         vecs[r, 3] = amount_units(a[r, C_AMOUNT], _queue.robot_values(state, "BATTERY_CAPACITY")[r])
-    dig = rtype == DIG
-    sticky = m | dig | (rtype == RECHARGE)  # STICKY_TYPES
+    sticky = m | (rtype == DIG) | r  # STICKY_TYPES
     if sticky.any():
-        # sticky_ok: P - Q - cost >= Q, the cost of a move (on the map) or a dig, 0 for a recharge
-        cost = np.zeros(n, np.int64)
-        if m.any():
-            mi = np.flatnonzero(m)
-            k = vecs[mi, 1] - 1
-            on_map = _queue.robot_neighbours(state)[2][mi, k + 1]
-            cost[mi[on_map]] = _queue.move_costs(state)[mi[on_map], k[on_map]]
-        cost[dig] = _queue.robot_values(state, "DIG_COST")[dig]
-        q = _queue.robot_values(state, "ACTION_QUEUE_POWER_COST")
-        vecs[sticky, 4] = (u.power - q - cost >= q)[sticky]
+        idx = np.flatnonzero(sticky)
+        vecs[idx, 4] = _queue.sticky_ok(state, vecs[idx], idx)
     head = u.head
     same4 = (vecs[:, :4] == head[:, :4]).all(axis=1)
     same_as_head = same4 & (vecs[:, 4] == head[:, 4]) & (u.queue_len > 0)
