@@ -278,8 +278,9 @@ def _water_cost_bound(state, occupancy):
     return (-(-n // factor)).astype(np.int64)
 
 
-def _robot_choice_masks(state, power, occ, rubble, useful_dig, own_factory_tile, own_unit_at):
-    """Validity of each robot choice for given available power (N,) after any queue cost.
+def _robot_choice_masks(state, power, occ, useful_dig, own_factory_tile, own_unit_at):
+    """Validity of each robot choice for given available power (N,) after any queue cost (moves
+    priced on this observation's rubble: :func:`agent.action_queue.move_costs`).
 
     ``own_factory_tile`` must be ``isin(occ, our strains) & (occ != -1)`` (as in :func:`action_masks`);
     ``useful_dig`` is bool (N,) :func:`agent.action_queue.dig_useful`.
@@ -295,12 +296,7 @@ def _robot_choice_masks(state, power, occ, rubble, useful_dig, own_factory_tile,
     on_factory = own_n[:, 0]
     # move: directions 1..4; an opponent factory tile is a factory tile that is not ours
     opp_fac = (occ.ravel()[nb[:, 1:]] != -1) & ~own_n[:, 1:]
-    if rubble is state.board["rubble"]:
-        cost = move_costs(state)
-    else:
-        cost = np.floor(robot_values(state, "MOVE_COST")[:, None] + robot_values(state, "RUBBLE_MOVEMENT_COST")[:, None]
-                        * rubble.ravel()[nb[:, 1:]]).astype(np.int64)
-    move = dinb[:, 1:] & ~opp_fac & (power[:, None] >= cost)
+    move = dinb[:, 1:] & ~opp_fac & (power[:, None] >= move_costs(state))
     # transfer directions 0..4 (target must be our factory tile or hold our robot; center: factory)
     target_ok = own_n | own_unit_at.ravel()[nb]
     target_ok[:, 0] = on_factory
@@ -336,7 +332,6 @@ def action_masks(state):
     """
     cfg = state.cfg
     S = cfg.map_size
-    b = state.board
     masks = np.zeros((S, S, NUM_LOGITS), bool)
     occ = state.factory_occupancy()
     own_factory_tile = state.own_factory_tiles()
@@ -348,7 +343,7 @@ def action_masks(state):
         own_unit_at[cell] = True
         q = robot_values(state, "ACTION_QUEUE_POWER_COST")
         can_update = u.power >= q
-        new = _robot_choice_masks(state, np.maximum(u.power - q, -1), occ, b["rubble"], dig_useful(state),
+        new = _robot_choice_masks(state, np.maximum(u.power - q, -1), occ, dig_useful(state),
                                   own_factory_tile, own_unit_at)
         rows = np.zeros((n, NUM_LOGITS), bool)  # the robots' cells, written at once below
         t = rows[:, _TYPE]
