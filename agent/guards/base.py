@@ -9,6 +9,7 @@ from typing import Callable, Tuple
 
 import numpy as np
 
+from agent import features
 from agent.actions import (
     A_MOVE, AMOUNT_FRACTIONS, COMPONENTS, C_AMOUNT, C_MOVE, C_PRES, C_TYPE, DIRECTION_DELTAS, KEEP, MOVE, PICKUP,
     RES_POWER, component_slice,
@@ -89,21 +90,12 @@ def queued_move(u, i):
 
 def unit_numbers(u):
     """int64 (N,): the numbers of our robots' unit_ids (``"unit_12"`` -> 12), in ``u`` order; a
-    robot built later has a larger one (``LuxAI_S2.add_unit``). Raises ValueError for an id without
-    one."""
-    memo = _UNIT_NUMBERS
-    if len(memo) > 100000:
-        memo.clear()
-    out = []
-    for s in u.ids:
-        n = memo.get(s)
-        if n is None:
-            n = memo[s] = int(s.rsplit("_", 1)[-1])
-        out.append(n)
-    return np.array(out, np.int64).reshape(len(out))
-
-
-_UNIT_NUMBERS = {}  # unit_numbers' memo: unit_id -> number (ids recur turn after turn)
+    robot built later has a larger one (``LuxAI_S2.add_unit``). The parse (memoised) is
+    :func:`agent.features.unit_numbers`. Raises ValueError for an id without one."""
+    numbers = features.unit_numbers(u.ids)
+    if (numbers < 0).any():
+        raise ValueError(f"unit_id {u.ids[int(np.argmax(numbers < 0))]!r} has no unit number")
+    return numbers
 
 
 def occupied_cells(S, x, y):
