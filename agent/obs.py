@@ -542,15 +542,7 @@ class GameState:
         if own is not None and cache.get("own_tiles_of") is self.opp_factories:
             return own
         occ = self.factory_occupancy()
-        mine = self.my_factories.strain
-        strains = np.concatenate([mine, self.opp_factories.strain])
-        if len(mine) and strains.min() >= 0 and strains.max() <= 65535:
-            # occ holds -1 and these strain ids: a lookup table over occ + 1
-            table = np.zeros(int(strains.max()) + 2, bool)
-            table[mine + 1] = True
-            own = table[occ + 1]
-        else:
-            own = isin_int(occ, np.asarray(mine, np.int64)) & (occ != -1)
+        own = isin_int(occ, np.asarray(self.my_factories.strain, np.int64)) & (occ != -1)
         own.flags.writeable = False
         cache["own_tiles"], cache["own_tiles_of"] = own, self.opp_factories
         return own
