@@ -8,7 +8,8 @@
                                                                  # can another factory head learn the watering?
 
 ``water``: at our factory centres, the water the factory holds and its *open* cells (no rubble, no
-factory, no ice or ore) among the 12 cells around its 3x3, against the teacher's watering label, by
+factory, no ice or ore) among the 12 cells around its 3x3 (``agent.masks.WATER_INIT_DELTAS``, where
+the engine's lichen starts), against the teacher's watering label, by
 water held and by game phase. ryandy_neurips (its ``Mode::_do_water``) does not water where the lichen
 cannot grow anywhere new, so a clone that leaves its factories walled in by rubble gets "no water"
 labels however much water it holds (notes/clone_ryandy.md, fourth session).
@@ -35,7 +36,6 @@ import sys
 import numpy as np
 
 WATER = 3  # the factory component's choice "water" (agent.actions.FACTORY_ENGINE_ACTION: none, light, heavy, water)
-RING_RADIUS = 2  # the 12 cells around a factory's 3x3: Chebyshev distance 2, corners left out
 
 
 def _load(path, max_samples):
@@ -49,17 +49,12 @@ def _load(path, max_samples):
         raise ValueError(str(e) if str(path) in str(e) else f"{path}: not imitation data ({e})") from None
 
 
-def _ring(x, y, S):
-    cells = [(x + dx, y + dy) for dx in range(-RING_RADIUS, RING_RADIUS + 1) for dy in range(-RING_RADIUS, RING_RADIUS + 1)
-             if max(abs(dx), abs(dy)) == RING_RADIUS and abs(dx) + abs(dy) < 2 * RING_RADIUS]
-    return [(a, b) for a, b in cells if 0 <= a < S and 0 <= b < S]
-
-
 def factory_rows(planes, actions):
     """One row per (sample, our factory centre): water held, open ring cells (of 12), teacher waters
     (0/1), turn fraction. planes float (N, C, S, S), actions int (N, S, S, 7) -> float (R, 4)."""
     from agent.actions import C_FACTORY
     from agent.features import P
+    from agent.masks import WATER_INIT_DELTAS
 
     S = planes.shape[-1]
     rows = []
@@ -68,7 +63,9 @@ def factory_rows(planes, actions):
         blocked = (pl[P["rubble"]] > 0) | (pl[P["factory_ours"]] > 0) | (pl[P["factory_theirs"]] > 0) \
             | (pl[P["ice"]] > 0) | (pl[P["ore"]] > 0)
         for x, y in zip(*np.nonzero(pl[P["factory_center_ours"]] > 0)):
-            opn = sum(1 for a, b in _ring(x, y, S) if not blocked[a, b])
+            ring = np.array([x, y]) + WATER_INIT_DELTAS  # the 12 cells around the 3x3
+            ring = ring[((ring >= 0) & (ring < S)).all(axis=1)]
+            opn = int(np.count_nonzero(~blocked[ring[:, 0], ring[:, 1]]))
             rows.append((float(pl[P["factory_water"], x, y]) * 1000.0, opn, float(actions[i, x, y, C_FACTORY] == WATER),
                          float(pl[P["turn"], x, y])))
     return np.array(rows, float).reshape(-1, 4)
@@ -105,14 +102,15 @@ def water(args):
 
 
 def _batches(path, max_samples, batch=16):
-    """(planes float32, globals, masks bool (B, S, S, A), actions int64) batches of one file."""
+    """(planes float32, globals float32, masks bool (B, S, S, A), actions int64) batches of one file
+    (:func:`training.imitation.shards.unpack_batch`)."""
     from agent.actions import NUM_LOGITS
+    from training.imitation.shards import unpack_batch
 
     d, S = _load(path, max_samples)
-    for s in range(0, len(d["globals"]), batch):
-        m = np.unpackbits(d["masks"][s:s + batch], axis=1, count=S * S * NUM_LOGITS).view(bool)
-        yield (d["planes"][s:s + batch].astype(np.float32), d["globals"][s:s + batch].astype(np.float32),
-               m.reshape(-1, S, S, NUM_LOGITS), d["actions"][s:s + batch].astype(np.int64))
+    n = len(d["globals"])
+    for s in range(0, n, batch):
+        yield unpack_batch(d, np.arange(s, min(s + batch, n)), S, NUM_LOGITS)
 
 
 def _dists(net, args):
