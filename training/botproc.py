@@ -52,21 +52,30 @@ BLOCKED_MODULES = ("luxai_s2", "luxai_runner", "gymnasium", "gym", "pettingzoo",
 # the checkout holding the agent package (its editable install is a .pth entry of the venv)
 ROOT = os.path.dirname(os.path.dirname(os.path.realpath(agent.__file__)))
 
-# Runs in an isolated bot process before main.py: the training-only libraries cannot be imported,
-# the folder of main.py is the only project code on sys.path (``python -I`` drops PYTHONPATH, the
-# user site and the working directory, so the folder is put back explicitly; the editable install
-# of this checkout is taken out, so the folder must be self-sufficient). Python 3.7 syntax.
+# Runs in an isolated bot process before main.py, as the first finder of every import: the
+# training-only libraries cannot be imported, and the folder of main.py is where top-level project
+# code comes from (``python -I`` drops PYTHONPATH, the user site and the working directory, so the
+# finder looks in the folder first); a top-level module that only this checkout's editable install
+# holds is refused, so the folder must be self-sufficient. sys.path itself is left as it is.
+# Python 3.7 syntax.
 BOT_BOOT = """
 import os, runpy, sys
-sys.path[:] = [p for p in sys.path if os.path.realpath(p) != {root!r}]
+from importlib.machinery import PathFinder
 class _Block:
     BLOCKED = {blocked!r}
+    HERE, CHECKOUT = [os.getcwd()], [{root!r}]
     def find_spec(self, name, path=None, target=None):
         if name.split(".")[0] in self.BLOCKED:
             raise ImportError(name + " is blocked: it is not available on Kaggle")
+        if path is None:  # a top-level module or package (not a bare folder): the bot folder's own first
+            spec = PathFinder.find_spec(name, self.HERE)
+            if spec is not None and spec.loader is not None:
+                return spec
+            spec = PathFinder.find_spec(name, self.CHECKOUT)
+            if spec is not None and spec.loader is not None:
+                raise ImportError(name + " is not in the bot folder (only this checkout's editable install has it)")
         return None
 sys.meta_path.insert(0, _Block())
-sys.path.insert(0, os.getcwd())
 sys.argv = ["main.py"]
 runpy.run_path("main.py", run_name="__main__")
 """.format(blocked=BLOCKED_MODULES, root=ROOT)
